@@ -1,0 +1,1 @@
+// Module Agents: see README.md (Layout). Filled in by its issue.

@@ -1,0 +1,2 @@
+#pragma once
+#include <x86_64-linux-gnu/openblas-pthread/cblas.h>

@@ -1,0 +1,2 @@
+// Module Environments: see README.md (Layout). Filled in by its issue.
+import CSQLite

@@ -1,0 +1,1 @@
+// Module GGUF: see README.md (Layout). Filled in by its issue.

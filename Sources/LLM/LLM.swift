@@ -1,0 +1,1 @@
+// Module LLM: see README.md (Layout). Filled in by its issue.

@@ -1,0 +1,1 @@
+// Module Sessions: see README.md (Layout). Filled in by its issue.

@@ -1,0 +1,2 @@
+// Module TerminalNcurses: see README.md (Layout). Filled in by its issue.
+import CNcurses

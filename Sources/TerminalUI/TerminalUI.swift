@@ -1,0 +1,1 @@
+// Module TerminalUI: see README.md (Layout). Filled in by its issue.

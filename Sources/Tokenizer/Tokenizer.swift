@@ -1,0 +1,1 @@
+// Module Tokenizer: see README.md (Layout). Filled in by its issue.

@@ -1,0 +1,1 @@
+// Module Tuning: see README.md (Layout). Filled in by its issue.

@@ -1,0 +1,1 @@
+// Module Workbench: see README.md (Layout). Filled in by its issue.
