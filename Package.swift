@@ -23,7 +23,7 @@ let package = Package(
         // Numerics and model files.
         .target(name: "Kernels", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: optimize),
         .target(name: "GGUF", dependencies: ["Kernels"], swiftSettings: optimize),
-        .target(name: "Tokenizer", dependencies: ["GGUF"], swiftSettings: optimize),
+        .target(name: "Tokenizer", dependencies: ["GGUF", "ChatModel"], swiftSettings: optimize),
 
         // The LanguageModel protocol shared by the engine and the agents.
         .target(name: "ChatModel"),
@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "Environments", dependencies: ["CSQLite"]),
         .target(name: "Sessions", dependencies: ["ChatModel"]),
         .target(name: "Agents", dependencies: ["ChatModel", "Environments", "Sessions"]),
+        // Training data: synthetic DB tasks and OS trajectories rendered as SFT JSONL.
+        .target(name: "TrainingData", dependencies: ["Environments", "ChatModel"]),
 
         // Presentation.
         .target(name: "TerminalUI"),
@@ -45,18 +47,19 @@ let package = Package(
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Kernels", "GGUF", "Tokenizer", "LLM", "Tuning", "ChatModel",
-                "Environments", "Sessions", "Agents", "TerminalUI", "TerminalNcurses", "Workbench",
+                "Environments", "Sessions", "Agents", "TrainingData", "TerminalUI", "TerminalNcurses", "Workbench",
             ],
             swiftSettings: optimize),
 
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "Kernels"]),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF", "ChatModel"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Kernels", "ChatModel"]),
         .testTarget(name: "TuningTests", dependencies: ["Tuning", "LLM", "GGUF", "Kernels"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Sessions", "ChatModel"]),
+        .testTarget(name: "TrainingDataTests", dependencies: ["TrainingData", "Environments"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TerminalUI", "Sessions", "Agents"]),
     ],

@@ -1,0 +1,1 @@
+// Module TrainingData: see README.md (Layout). Filled in by its issue.
