@@ -1,1 +1,0 @@
-// Module Sessions: see README.md (Layout). Filled in by its issue.
