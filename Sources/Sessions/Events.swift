@@ -11,7 +11,7 @@ public let sessionSchemaVersion = 1
 public enum MessageRole: String, Codable, Sendable, CaseIterable { case system, user, assistant, checker }
 
 /// How an episode ended (AgentBench v0.2 outcomes, plus `error` and `unrunnable`).
-public enum Outcome: String, Codable, Sendable, CaseIterable {
+public enum EpisodeOutcome: String, Codable, Sendable, CaseIterable {
     case completed = "completed"
     case contextLimitExceeded = "context_limit_exceeded"
     case invalidFormat = "invalid_format"
@@ -120,7 +120,7 @@ public struct EpisodeStart: Codable, Equatable, Sendable {
 /// kind "message": keys `role`, `content`, `inDialogue`, `attempt`.
 /// `inDialogue` is true for messages that are part of the Assistant's dialogue (its short-term memory, untrimmed);
 /// false for the Checker's own exchange, reflections, notices.
-public struct Message: Codable, Equatable, Sendable {
+public struct MessageRecord: Codable, Equatable, Sendable {
     public var role: MessageRole
     public var content: String
     public var inDialogue: Bool
@@ -175,7 +175,7 @@ public struct CheckerFeedback: Codable, Equatable, Sendable {
 
 /// kind "observation": what the environment returned for an executed action. Keys `content`, `executedAction`, `actionType`.
 /// `executedAction` is the action text as executed (used to rebuild the environment's state on resume).
-public struct Observation: Codable, Equatable, Sendable {
+public struct ObservationRecord: Codable, Equatable, Sendable {
     public var content: String
     public var actionType: String
     public var executedAction: String
@@ -210,13 +210,13 @@ public struct ReflectionRecord: Codable, Equatable, Sendable {
     public var taskType: String
     public var taskText: String
     public var trial: Int
-    public var outcome: Outcome
+    public var outcome: EpisodeOutcome
     public var score: Double
     public var text: String
     public var run: String              // provenance: the run and episode that wrote it
     public var episode: Int
     public var createdAt: Double
-    public init(id: String, env: String, taskId: String, taskType: String, taskText: String, trial: Int, outcome: Outcome,
+    public init(id: String, env: String, taskId: String, taskType: String, taskText: String, trial: Int, outcome: EpisodeOutcome,
                 score: Double, text: String, run: String, episode: Int, createdAt: Double) {
         self.id = id; self.env = env; self.taskId = taskId; self.taskType = taskType; self.taskText = taskText
         self.trial = trial; self.outcome = outcome; self.score = score; self.text = text; self.run = run
@@ -283,7 +283,7 @@ public struct Annotation: Codable, Equatable, Sendable {
 /// kind "episode_end": keys `outcome`, `score` (environment score in [0, 1]), `success`, `rounds`, `taskType`,
 /// `reason`, `tokensIn`, `tokensOut`, `ms`, `checkerInterventions`.
 public struct EpisodeEnd: Codable, Equatable, Sendable {
-    public var outcome: Outcome
+    public var outcome: EpisodeOutcome
     public var score: Double
     public var success: Bool
     public var rounds: Int
@@ -293,7 +293,7 @@ public struct EpisodeEnd: Codable, Equatable, Sendable {
     public var tokensOut: Int
     public var ms: Double
     public var checkerInterventions: Int
-    public init(outcome: Outcome, score: Double, success: Bool, rounds: Int, taskType: String, reason: String? = nil,
+    public init(outcome: EpisodeOutcome, score: Double, success: Bool, rounds: Int, taskType: String, reason: String? = nil,
                 tokensIn: Int = 0, tokensOut: Int = 0, ms: Double = 0, checkerInterventions: Int = 0) {
         self.outcome = outcome; self.score = score; self.success = success; self.rounds = rounds; self.taskType = taskType
         self.reason = reason; self.tokensIn = tokensIn; self.tokensOut = tokensOut; self.ms = ms
@@ -315,10 +315,10 @@ public enum EventBody: Equatable, Sendable {
     case runStart(RunStart)
     case runResumed(RunResumed)
     case episodeStart(EpisodeStart)
-    case message(Message)
+    case message(MessageRecord)
     case action(ActionRecord)
     case checker(CheckerFeedback)
-    case observation(Observation)
+    case observation(ObservationRecord)
     case rl(RLRecord)
     case memoryWrite(MemoryWrite)
     case memoryInjected(MemoryInjected)
@@ -382,10 +382,10 @@ public struct SessionEvent: Codable, Equatable, Sendable {
         case "run_start": body = .runStart(try RunStart(from: decoder))
         case "run_resumed": body = .runResumed(try RunResumed(from: decoder))
         case "episode_start": body = .episodeStart(try EpisodeStart(from: decoder))
-        case "message": body = .message(try Message(from: decoder))
+        case "message": body = .message(try MessageRecord(from: decoder))
         case "action": body = .action(try ActionRecord(from: decoder))
         case "checker": body = .checker(try CheckerFeedback(from: decoder))
-        case "observation": body = .observation(try Observation(from: decoder))
+        case "observation": body = .observation(try ObservationRecord(from: decoder))
         case "rl": body = .rl(try RLRecord(from: decoder))
         case "memory_write": body = .memoryWrite(try MemoryWrite(from: decoder))
         case "memory_injected": body = .memoryInjected(try MemoryInjected(from: decoder))

@@ -20,8 +20,8 @@ final class SessionLogTests: XCTestCase {
             .episodeStart(EpisodeStart(taskIndex: 0, taskId: "db-dev-1", taskType: "SELECT", trial: 1, env: "db",
                                        description: "How many?", maxRounds: 15)),
             .memoryInjected(MemoryInjected(reflections: [InjectedReflection(reflection: refl, similarity: 0.5)])),
-            .message(Message(role: .user, content: "task text")),
-            .message(Message(role: .assistant, content: "Action: Operation\n```sql\nSELECT 1\n```", attempt: 0)),
+            .message(MessageRecord(role: .user, content: "task text")),
+            .message(MessageRecord(role: .assistant, content: "Action: Operation\n```sql\nSELECT 1\n```", attempt: 0)),
             .generation(GenerationStats(role: .assistant, model: "m", tokensIn: 100, tokensOut: 10, tokensCached: 50, ms: 12,
                                         tokensPerSecond: 833, stopReason: "eos", truncated: false, contextUsed: 110,
                                         contextMax: 2048, omittedMessages: 2)),
@@ -29,7 +29,7 @@ final class SessionLogTests: XCTestCase {
             .checker(CheckerFeedback(verdict: .revise, score: -0.5, critique: "no such column", source: .rule,
                                      original: FeedbackCore(verdict: .approve, score: 1, critique: "", source: .model),
                                      annotator: "ann", annotatedAt: 5, attempt: 0, rules: ["sql.column"])),
-            .observation(Observation(content: "[(1,)]", actionType: "operation", executedAction: "SELECT 1")),
+            .observation(ObservationRecord(content: "[(1,)]", actionType: "operation", executedAction: "SELECT 1")),
             .rl(RLRecord(reward: 0.1, value: 0.2, valueNext: 0.3, gamma: 0.99, tdError: 0.197, updateApplied: true,
                          components: ["checker": 0.1])),
             .memoryWrite(MemoryWrite(reflection: refl)),
@@ -71,7 +71,7 @@ final class SessionLogTests: XCTestCase {
         let path = tmp("b.jsonl")
         let w = try SessionWriter(creating: path)
         try w.append(SessionEvent(run: "r", body: .runEnd(RunEnd(episodes: 0, successes: 0, seconds: 0))))
-        try w.append(SessionEvent(run: "r", episode: 0, body: .message(Message(role: .user, content: "hi"))))
+        try w.append(SessionEvent(run: "r", episode: 0, body: .message(MessageRecord(role: .user, content: "hi"))))
         let h = FileHandle(forWritingAtPath: path)!
         h.seekToEndOfFile()
         h.write(Data("{\"v\":1,\"seq\":2,\"kind\":\"mess".utf8))
@@ -80,7 +80,7 @@ final class SessionLogTests: XCTestCase {
         XCTAssertEqual(log.events.count, 2)
         XCTAssertTrue(log.tornTail)
         let w2 = try SessionWriter(resuming: path)
-        let e = try w2.append(SessionEvent(run: "r", episode: 0, body: .message(Message(role: .assistant, content: "yo"))))
+        let e = try w2.append(SessionEvent(run: "r", episode: 0, body: .message(MessageRecord(role: .assistant, content: "yo"))))
         XCTAssertEqual(e.seq, 2)
         let log2 = try SessionReader.read(path: path)
         XCTAssertEqual(log2.events.count, 3)
