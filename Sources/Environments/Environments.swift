@@ -1,2 +1,0 @@
-// Module Environments: see README.md (Layout). Filled in by its issue.
-import CSQLite
