@@ -95,11 +95,24 @@ public struct RunStart: Codable, Equatable, Sendable {
     }
 }
 
-/// kind "run_resumed": a run continued by `cmat run --resume`; `restartedEpisodes` were in flight at the kill.
+/// Where a resumed episode continues: its events after `keptThroughSeq` (up to the run_resumed event) belonged to
+/// the round in flight at the kill and are superseded.
+public struct ResumePoint: Codable, Equatable, Sendable {
+    public var episode: Int
+    public var keptThroughSeq: Int
+    public init(episode: Int, keptThroughSeq: Int) { self.episode = episode; self.keptThroughSeq = keptThroughSeq }
+}
+
+/// kind "run_resumed": a run continued by `cmat run --resume`. `resumedEpisodes` continue mid-episode;
+/// `abandonedEpisodes` were cut before their prompt was logged and are rerun under a new episode number.
+/// `SessionLog.episodes` already hides the superseded events.
 public struct RunResumed: Codable, Equatable, Sendable {
     public var note: String
-    public var restartedEpisodes: [Int]
-    public init(note: String, restartedEpisodes: [Int]) { self.note = note; self.restartedEpisodes = restartedEpisodes }
+    public var resumedEpisodes: [ResumePoint]
+    public var abandonedEpisodes: [Int]
+    public init(note: String, resumedEpisodes: [ResumePoint], abandonedEpisodes: [Int]) {
+        self.note = note; self.resumedEpisodes = resumedEpisodes; self.abandonedEpisodes = abandonedEpisodes
+    }
 }
 
 /// kind "episode_start": keys `taskIndex`, `taskId`, `taskType`, `trial`, `env`, `description`, `maxRounds`.

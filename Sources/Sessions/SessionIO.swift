@@ -136,12 +136,22 @@ public struct SessionLog: Sendable {
     /// Whether the last (valid) event lacks its newline.
     public var missingFinalNewline: Bool = false
 
-    /// Events grouped by episode number, in order of first appearance.
+    /// Events grouped by episode number, in order of first appearance, with what a resume superseded left out
+    /// (see `RunResumed`). `rawEvents` of each episode keeps everything.
     public var episodes: [EpisodeLog] {
+        var abandoned = Set<Int>()
+        var cuts: [Int: [(Int, Int)]] = [:]   // episode → [(keptThroughSeq, resumeSeq)]
+        for e in events {
+            if case let .runResumed(r) = e.body {
+                abandoned.formUnion(r.abandonedEpisodes)
+                for p in r.resumedEpisodes { cuts[p.episode, default: []].append((p.keptThroughSeq, e.seq)) }
+            }
+        }
         var order: [Int] = []
         var byEpisode: [Int: [SessionEvent]] = [:]
         for e in events {
-            guard let ep = e.episode else { continue }
+            guard let ep = e.episode, !abandoned.contains(ep) else { continue }
+            if let cs = cuts[ep], cs.contains(where: { e.seq > $0.0 && e.seq < $0.1 }) { continue }
             if byEpisode[ep] == nil { order.append(ep) }
             byEpisode[ep, default: []].append(e)
         }

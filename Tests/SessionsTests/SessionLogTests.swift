@@ -37,7 +37,7 @@ final class SessionLogTests: XCTestCase {
                                                                           source: .human), note: "ok")),
             .episodeEnd(EpisodeEnd(outcome: .taskLimitExceeded, score: 0, success: false, rounds: 15, taskType: "SELECT",
                                    reason: "15 rounds", tokensIn: 100, tokensOut: 10, ms: 12, checkerInterventions: 1)),
-            .runResumed(RunResumed(note: "resumed", restartedEpisodes: [1])),
+            .runResumed(RunResumed(note: "resumed", resumedEpisodes: [ResumePoint(episode: 2, keptThroughSeq: 1)], abandonedEpisodes: [1])),
             .runEnd(RunEnd(episodes: 1, successes: 0, seconds: 3)),
         ]
     }

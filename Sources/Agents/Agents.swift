@@ -1,1 +1,0 @@
-// Module Agents: see README.md (Layout). Filled in by its issue.

@@ -1,0 +1,167 @@
+// The roles: the User (hands over the task, relays observations and critiques), the Assistant (actor: a
+// LanguageModel with a role prompt and a prompting mode) and the Checker (critic: rule layer + model layer).
+
+import Foundation
+import ChatModel
+import Environments
+import Sessions
+
+public enum PromptMode: String, Codable, CaseIterable, Sendable { case direct, cot, react }
+public enum CheckerMode: String, Codable, CaseIterable, Sendable { case model, rules, off }
+
+/// Everything that shapes the loop.
+public struct AgentConfig: Sendable {
+    public var mode: PromptMode = .react
+    public var checker: CheckerMode = .rules
+    /// Long-term memory (reflections) on/off.
+    public var memory: Bool = false
+    /// Attempts per task (multi-trial: a failed task is retried with its reflections).
+    public var trials: Int = 1
+    /// How often the Checker may send a proposal back within one round before the last proposal is executed as is.
+    public var maxRetries: Int = 2
+    public var wordBudget: Int = ShortTermMemory.defaultWordBudget
+    /// A prompt that leaves fewer tokens than this for the reply is Context Limit Exceeded.
+    public var minReplyTokens: Int = 32
+    public var assistantSampling: SamplingOptions = { var o = SamplingOptions.greedy; o.maxTokens = 256; return o }()
+    public var checkerSampling: SamplingOptions = { var o = SamplingOptions.greedy; o.maxTokens = 96; return o }()
+    public var reflectionSampling: SamplingOptions = { var o = SamplingOptions.greedy; o.maxTokens = 96; return o }()
+    public var reflectionsPerPrompt: Int = 2
+    public var reward = RewardModel()
+    public init() {}
+}
+
+/// The User role: what it says to the Assistant.
+public enum UserRole {
+    /// The Checker's critique relayed to the Assistant for another try.
+    public static func relayCritique(_ f: CheckerFeedback) -> String {
+        "The Checker reviewed your action before running it (\(f.verdict.rawValue)): \(f.critique)\n"
+            + "Please reply again with a corrected action in the required format."
+    }
+}
+
+/// The Assistant role (actor).
+public final class Assistant {
+    public let model: LanguageModel
+    public let mode: PromptMode
+    public init(model: LanguageModel, mode: PromptMode) { self.model = model; self.mode = mode }
+
+    /// The role prompt (a system message ahead of AgentBench's dialogue), with the injected reflections.
+    public func systemPrompt(reflections: [InjectedReflection]) -> String {
+        var s = "You are the Assistant in a team with a Checker who reviews each action before it runs. "
+        s += "Solve the user's task in the environment, using exactly the action format the user describes."
+        switch mode {
+        case .direct: s += "\nGive the action directly, with at most one short sentence before it."
+        case .cot: s += "\nFirst think step by step about the task and the last output, then give exactly one action."
+        case .react: s += "\nIn each reply, first write your reasoning about the last output (Thought), then exactly one action."
+        }
+        let mem = ReflectionMemory.render(reflections)
+        if !mem.isEmpty { s += "\n\n" + mem }
+        return s
+    }
+
+    /// Asks for a self-reflection after a failed attempt (Reflexion).
+    public static func reflectionPrompt(task: String, transcript: String, outcome: EpisodeOutcome) -> [ChatMessage] {
+        [.system("You reflect on a failed attempt so that the next attempt succeeds."),
+         .user("""
+            Task: \(task)
+
+            Your last attempt (end of the dialogue):
+            \(transcript)
+
+            Result: \(outcome.label), and the task was not solved.
+            In two or three sentences, say what went wrong and what you will do differently next time. Do not write an action.
+            """)]
+    }
+}
+
+/// Maps the environment's parsed action to the log's words.
+public func actionRecordFields(_ a: ParsedAction) -> (type: String, content: String, valid: Bool, error: String?) {
+    switch a {
+    case let .sql(s): return ("operation", s, true, nil)
+    case let .bash(s): return ("bash", s, true, nil)
+    case let .answer(s): return ("answer", s, true, nil)
+    case .finish: return ("finish", "", true, nil)
+    case let .invalid(i): return ("invalid", "", false, "\(i.outcome.rawValue): \(i.reason)")
+    }
+}
+
+/// Rebuilds an executed action from the log (for resume).
+public func parsedAction(type: String, content: String) -> ParsedAction? {
+    switch type {
+    case "operation": return .sql(content)
+    case "bash": return .bash(content)
+    case "answer": return .answer(content)
+    case "finish": return .finish
+    default: return nil
+    }
+}
+
+/// The Checker role (critic): sees the proposed action before it is executed.
+public final class Checker {
+    public let mode: CheckerMode
+    public let model: LanguageModel?
+    public init(mode: CheckerMode, model: LanguageModel?) { self.mode = mode; self.model = model }
+
+    public struct Review {
+        public var feedback: CheckerFeedback
+        public var modelReply: String?
+        public var generation: GenerationResult?
+        public var promptTokens: Int
+    }
+
+    /// Rule layer: the environment's rule checks (nothing runs). Returns feedback, or nil when nothing blocks.
+    public static func ruleFeedback(action: ParsedAction, findings: [RuleFinding]) -> CheckerFeedback {
+        var errors = findings.filter { $0.severity == .error }
+        if case let .invalid(inv) = action, errors.isEmpty {
+            errors.append(RuleFinding(.error, "action.invalid", inv.reason))
+        }
+        let warnings = findings.filter { $0.severity == .warning }
+        let codes = findings.map(\.code)
+        if !errors.isEmpty {
+            let what = errors.map(\.message).joined(separator: "; ")
+            let invalid: Bool = { if case .invalid = action { return true }; return false }()
+            let hint = invalid ? " Reply with exactly one action in the required format." : ""
+            return CheckerFeedback(verdict: .revise, score: -1, critique: what + hint, source: .rule, rules: codes)
+        }
+        if !warnings.isEmpty {
+            return CheckerFeedback(verdict: .approve, score: 0.3, critique: "Warning: " + warnings.map(\.message).joined(separator: "; "),
+                                   source: .rule, rules: codes)
+        }
+        return CheckerFeedback(verdict: .approve, score: 1, critique: "The rule checks passed.", source: .rule,
+                               rules: codes.isEmpty ? nil : codes)
+    }
+
+    /// Reviews a proposal: rules first; the model critiques only what the rules let through.
+    public func review(action: ParsedAction, findings: [RuleFinding], task: String, lastObservation: String?,
+                       sampling: SamplingOptions, onText: (String) -> Bool) -> Review {
+        let rule = Self.ruleFeedback(action: action, findings: findings)
+        guard mode == .model, let model, rule.verdict == .approve else {
+            return Review(feedback: rule, modelReply: nil, generation: nil, promptTokens: 0)
+        }
+        let f = actionRecordFields(action)
+        let prompt: [ChatMessage] = [
+            .system(CheckerPrompt.system),
+            .user(CheckerPrompt.user(task: task, lastObservation: lastObservation, actionType: f.type, action: f.content,
+                                     ruleFindings: findings.map { "\($0.code): \($0.message)" })),
+        ]
+        do {
+            var opts = sampling
+            let used = try model.countTokens(prompt)
+            let room = model.contextLength - used
+            if room < 8 {
+                var fb = rule
+                fb.critique += " (the Checker model was skipped: its prompt does not fit the context)"
+                return Review(feedback: fb, modelReply: nil, generation: nil, promptTokens: used)
+            }
+            opts.maxTokens = min(opts.maxTokens, room)
+            let g = try model.generate(prompt, options: opts, onText: onText)
+            let p = CheckerPrompt.parse(g.text)
+            let fb = CheckerFeedback(verdict: p.verdict, score: p.score, critique: p.critique, source: .model, rules: rule.rules)
+            return Review(feedback: fb, modelReply: g.text, generation: g, promptTokens: used)
+        } catch {
+            var fb = rule
+            fb.critique += " (the Checker model failed: \(error))"
+            return Review(feedback: fb, modelReply: nil, generation: nil, promptTokens: 0)
+        }
+    }
+}
