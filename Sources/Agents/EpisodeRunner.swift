@@ -44,7 +44,7 @@ public final class EpisodeRunner {
         sink.record(SessionEvent(run: run, episode: episode, step: step, body: body))
     }
 
-    static func map(_ o: Environments.Outcome) -> EpisodeOutcome {
+    static func map(_ o: Outcome) -> EpisodeOutcome {
         switch o {
         case .completed: return .completed
         case .contextLimitExceeded: return .contextLimitExceeded

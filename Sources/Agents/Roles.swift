@@ -117,24 +117,30 @@ public final class Checker {
         }
         let warnings = findings.filter { $0.severity == .warning }
         let codes = findings.map(\.code)
+        var all = findings
+        if case let .invalid(inv) = action, !findings.contains(where: { $0.code == "action.invalid" }) {
+            all.append(RuleFinding(.error, "action.invalid", inv.reason))
+        }
+        let strings: [String]? = all.isEmpty ? nil : all.map { "\($0.code): \($0.message)" }
         if !errors.isEmpty {
             let what = errors.map(\.message).joined(separator: "; ")
             let invalid: Bool = { if case .invalid = action { return true }; return false }()
             let hint = invalid ? " Reply with exactly one action in the required format." : ""
-            return CheckerFeedback(verdict: .revise, score: -1, critique: what + hint, source: .rule, rules: codes)
+            return CheckerFeedback(verdict: .revise, score: -1, critique: what + hint, source: .rule, rules: codes, findings: strings)
         }
         if !warnings.isEmpty {
             return CheckerFeedback(verdict: .approve, score: 0.3, critique: "Warning: " + warnings.map(\.message).joined(separator: "; "),
-                                   source: .rule, rules: codes)
+                                   source: .rule, rules: codes, findings: strings)
         }
         return CheckerFeedback(verdict: .approve, score: 1, critique: "The rule checks passed.", source: .rule,
-                               rules: codes.isEmpty ? nil : codes)
+                               rules: codes.isEmpty ? nil : codes, findings: strings)
     }
 
     /// Reviews a proposal: rules first; the model critiques only what the rules let through.
     public func review(action: ParsedAction, findings: [RuleFinding], task: String, lastObservation: String?,
                        sampling: SamplingOptions, onText: (String) -> Bool) -> Review {
         let rule = Self.ruleFeedback(action: action, findings: findings)
+        let findingStrings = rule.findings ?? []
         guard mode == .model, let model, rule.verdict == .approve else {
             return Review(feedback: rule, modelReply: nil, generation: nil, promptTokens: 0)
         }
@@ -142,7 +148,7 @@ public final class Checker {
         let prompt: [ChatMessage] = [
             .system(CheckerPrompt.system),
             .user(CheckerPrompt.user(task: task, lastObservation: lastObservation, actionType: f.type, action: f.content,
-                                     ruleFindings: findings.map { "\($0.code): \($0.message)" })),
+                                     ruleFindings: findingStrings)),
         ]
         do {
             var opts = sampling
@@ -156,7 +162,7 @@ public final class Checker {
             opts.maxTokens = min(opts.maxTokens, room)
             let g = try model.generate(prompt, options: opts, onText: onText)
             let p = CheckerPrompt.parse(g.text)
-            let fb = CheckerFeedback(verdict: p.verdict, score: p.score, critique: p.critique, source: .model, rules: rule.rules)
+            let fb = CheckerFeedback(verdict: p.verdict, score: p.score, critique: p.critique, source: .model, rules: rule.rules, findings: rule.findings)
             return Review(feedback: fb, modelReply: g.text, generation: g, promptTokens: used)
         } catch {
             var fb = rule

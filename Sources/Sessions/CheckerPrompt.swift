@@ -70,7 +70,7 @@ public enum CheckerPrompt {
         return (v, s.isFinite ? s : fallback, critique, true)
     }
 
-    static func clip(_ s: String, _ n: Int) -> String {
+    public static func clip(_ s: String, _ n: Int) -> String {
         s.count <= n ? s : String(s.prefix(n)) + "…"
     }
 }

@@ -167,7 +167,7 @@ public struct FeedbackCore: Codable, Equatable, Sendable {
     }
 }
 
-/// kind "checker": keys `verdict`, `score` (in [-1, 1]), `critique`, `source`, `original`, `annotator`, `annotatedAt`, `attempt`, `rules`.
+/// kind "checker": keys `verdict`, `score` (in [-1, 1]), `critique`, `source`, `original`, `annotator`, `annotatedAt`, `attempt`, `rules`, `findings`.
 public struct CheckerFeedback: Codable, Equatable, Sendable {
     public var verdict: Verdict
     public var score: Double
@@ -178,8 +178,11 @@ public struct CheckerFeedback: Codable, Equatable, Sendable {
     public var annotatedAt: Double?     // unix seconds of the correction
     public var attempt: Int?
     public var rules: [String]?         // the rule checks that fired (ids), if any
+    public var findings: [String]?      // the rule findings as shown to the Checker model ("code: message")
     public init(verdict: Verdict, score: Double, critique: String, source: FeedbackSource, original: FeedbackCore? = nil,
-                annotator: String? = nil, annotatedAt: Double? = nil, attempt: Int? = nil, rules: [String]? = nil) {
+                annotator: String? = nil, annotatedAt: Double? = nil, attempt: Int? = nil, rules: [String]? = nil,
+                findings: [String]? = nil) {
+        self.findings = findings
         self.verdict = verdict; self.score = max(-1, min(1, score)); self.critique = critique; self.source = source
         self.original = original; self.annotator = annotator; self.annotatedAt = annotatedAt; self.attempt = attempt; self.rules = rules
     }

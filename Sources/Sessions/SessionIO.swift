@@ -233,7 +233,7 @@ public enum SessionReader {
         return SessionLog(path: path, events: events, validByteCount: valid, tornTail: torn, missingFinalNewline: missingNewline)
     }
 
-    static func describe(_ error: Error) -> String {
+    public static func describe(_ error: Error) -> String {
         switch error {
         case let DecodingError.keyNotFound(key, ctx):
             return "missing key '\(key.stringValue)'" + path(ctx)

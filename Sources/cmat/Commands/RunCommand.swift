@@ -1,6 +1,125 @@
 import ArgumentParser
+import Foundation
+import ChatModel
+import Environments
+import Sessions
+import Agents
 
 struct RunCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "(not built yet: see the open issues)")
-    func run() throws { throw UserFacingError("cmat run is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the CMAT loop (User → Assistant → Checker) over AgentBench tasks, logging a session.",
+        discussion: """
+            Rounds follow AgentBench v0.2 (DB 15, OS 8). A proposal the Checker sends back is not executed and does \
+            not use a round; the Assistant may retry up to --max-retries times per round, then the last proposal runs.
+            Killed at any point, `--resume` continues the run from its log (the round in flight is redone).
+            """)
+
+    @Option(help: "Environment: db or os.") var env: String
+    @Option(help: "AgentBench task file (dbbench/*.jsonl or os_interaction/*.json).") var tasks: String
+    @Option(help: "GGUF model (default: $CMAT_MODEL or models/SmolLM2-135M-Instruct.Q4_1.gguf).") var model: String?
+    @Option(help: "Checker: model, rules or off.") var checker: String = "rules"
+    @Option(help: "Long-term memory (reflections): on or off.") var memory: String = "off"
+    @Option(name: .customLong("memory-file"), help: "Reflection store (default: reflections.jsonl next to --out).") var memoryFile: String?
+    @Option(help: "Attempts per task; a failed task is retried (with its reflections when --memory on).") var trials: Int = 1
+    @Option(help: "Prompting mode: direct, cot or react.") var mode: String = "react"
+    @Option(help: "Only the first N tasks.") var limit: Int?
+    @Option(name: .customLong("max-retries"), help: "Checker send-backs per round.") var maxRetries: Int = 2
+    @Option(name: .customLong("max-tokens"), help: "Token budget of one Assistant reply.") var maxTokens: Int = 256
+    @Option(help: "Threads for the engine.") var threads: Int = 2
+    @Flag(help: "Continue an interrupted run from its log.") var resume: Bool = false
+    @Flag(help: "No progress line.") var quiet: Bool = false
+    @Option(help: "Session log to write (sessions/NAME.jsonl).") var out: String
+
+    func run() throws {
+        guard let kind = EnvironmentKind(rawValue: env) else { throw UserFacingError("--env must be db or os, not '\(env)'") }
+        guard let checkerMode = CheckerMode(rawValue: checker) else {
+            throw UserFacingError("--checker must be model, rules or off, not '\(checker)'")
+        }
+        guard let promptMode = PromptMode(rawValue: mode) else { throw UserFacingError("--mode must be direct, cot or react, not '\(mode)'") }
+        guard memory == "on" || memory == "off" else { throw UserFacingError("--memory must be on or off, not '\(memory)'") }
+        guard trials >= 1 else { throw UserFacingError("--trials must be at least 1") }
+        guard maxRetries >= 0 else { throw UserFacingError("--max-retries must be 0 or more") }
+
+        var all: [BenchTask]
+        do { all = try TaskLoader.load(tasks) } catch { throw UserFacingError("\(error)") }
+        if let bad = all.first(where: { $0.kind != kind }) {
+            throw UserFacingError("\(tasks): task \(bad.id) is a \(bad.kind.rawValue) task, but --env is \(env)")
+        }
+        if let limit { all = Array(all.prefix(max(0, limit))) }
+
+        var config = AgentConfig()
+        config.mode = promptMode; config.checker = checkerMode; config.memory = memory == "on"
+        config.trials = trials; config.maxRetries = maxRetries
+        config.assistantSampling.maxTokens = maxTokens
+
+        let modelPath = model ?? DefaultPaths.model
+        let lm = try ModelLoader.load(path: modelPath, threads: threads)
+
+        let memPath = memoryFile ?? URL(fileURLWithPath: out).deletingLastPathComponent().appendingPathComponent("reflections.jsonl").path
+        let store: ReflectionMemory? = config.memory ? try wrap { try ReflectionMemory(path: memPath) } : nil
+
+        let writer: SessionWriter
+        var previous: SessionLog?
+        let runId: String
+        if resume {
+            guard FileManager.default.fileExists(atPath: out) else { throw UserFacingError("\(out): no session to resume") }
+            let log = try wrap { try SessionReader.read(path: out) }
+            guard let start = log.runStart else { throw UserFacingError("\(out): no run_start event; cannot resume") }
+            if start.config.env != env || start.config.tasksFile != tasks {
+                throw UserFacingError("\(out) was a run of --env \(start.config.env) --tasks \(start.config.tasksFile); resume it with the same")
+            }
+            if log.events.contains(where: { if case .runEnd = $0.body { return true }; return false }) {
+                throw UserFacingError("\(out): that run already finished")
+            }
+            runId = log.events.first?.run ?? "run"
+            previous = log
+            writer = try wrap { try SessionWriter(resuming: out) }
+            if !quiet && log.tornTail { FileHandle.standardError.write(Data("note: cut a torn last line of \(out)\n".utf8)) }
+        } else {
+            if FileManager.default.fileExists(atPath: out) {
+                throw UserFacingError("\(out) exists; use --resume to continue it or choose another --out")
+            }
+            runId = "run-" + String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
+            writer = try wrap { try SessionWriter(creating: out) }
+            var rc = RunConfig(env: env, tasksFile: tasks, mode: mode, checker: checker, memory: config.memory, trials: trials,
+                               limit: limit, memoryFile: config.memory ? memPath : nil)
+            let s = config.assistantSampling
+            rc.sampling = SamplingRecord(temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP,
+                                         repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
+            rc.extra = ["maxRetries": String(maxRetries), "threads": String(threads)]
+            try wrap { try writer.append(SessionEvent(run: runId, body: .runStart(RunStart(
+                config: rc, model: ModelInfo(name: lm.name, quantization: lm.quantization, contextLength: lm.contextLength,
+                                             path: modelPath),
+                env: env, taskCount: all.count)))) }
+        }
+
+        let runner = EpisodeRunner(config: config, assistantModel: lm, checkerModel: lm, memory: store, run: runId, sink: writer)
+        let driver = RunDriver(runner: runner, tasks: all)
+        let tty = isatty(2) != 0
+        if !quiet {
+            driver.progress = { p in
+                FileHandle.standardError.write(Data(((tty ? "\r\u{1B}[K" : "") + p.line + (tty ? "" : "\n")).utf8))
+            }
+        }
+        let end = driver.execute(previous: previous)
+        if !quiet && tty { FileHandle.standardError.write(Data("\n".utf8)) }
+        if let e = writer.lastError { throw UserFacingError("writing the session failed: \(e)") }
+        print("\(out): \(end.episodes) episodes, \(end.successes)/\(all.count) tasks solved in \(RunProgress.duration(end.seconds)); `cmat eval \(out)` for the results")
+    }
+}
+
+/// Turns thrown errors into user-facing ones (they already name the file and place).
+func wrap<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as UserFacingError { throw e } catch { throw UserFacingError("\(error)") }
+}
+
+/// Loads the model the loop runs on.
+enum ModelLoader {
+    static func load(path: String, threads: Int) throws -> LanguageModel {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw UserFacingError("\(path): model file not found (pass --model PATH or set CMAT_MODEL)")
+        }
+        throw UserFacingError("the inference engine (LLM.EngineLanguageModel) is not on main yet: cannot load \(path)")
+    }
 }
