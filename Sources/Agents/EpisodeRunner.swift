@@ -12,6 +12,16 @@ import ChatModel
 import Environments
 import Sessions
 
+/// What the human sees when the runner pauses on the Checker.
+public struct HumanReviewRequest: Sendable {
+    public var episode: Int
+    public var step: Int
+    public var attempt: Int
+    public var taskId: String
+    public var action: ActionRecord
+    public var feedback: CheckerFeedback
+}
+
 /// The state of an episode in flight; rebuilt from the log on resume.
 struct EpisodeState {
     var dialogue: [ChatMessage] = []   // untrimmed; starts with the system role prompt
@@ -29,8 +39,11 @@ public final class EpisodeRunner {
     public let checker: Checker
     public let memory: ReflectionMemory?
     public let run: String
-    let sink: EventSink
+    public let sink: EventSink
     let onToken: TokenCallback?
+    /// Pause on the Checker: called with each Checker verdict before it takes effect; return corrected feedback
+    /// (it is logged with source human and the original kept) or nil to accept it. Runs on the runner's thread.
+    public var humanReview: ((HumanReviewRequest) -> CheckerFeedback?)?
 
     public init(config: AgentConfig, assistantModel: LanguageModel, checkerModel: LanguageModel?,
                 memory: ReflectionMemory?, run: String, sink: EventSink, onToken: TokenCallback? = nil) {
@@ -124,6 +137,10 @@ public final class EpisodeRunner {
                     outcome = .error; reason = "generation failed: \(error)"; break rounds
                 }
                 st.tokensIn += g.promptTokens; st.tokensOut += g.generatedTokens; st.ms += g.milliseconds
+                if g.stopReason == .cancelled {
+                    emit(episode, st.step, .generation(stats(.assistant, g, model: model, omitted: window.omitted, sampling: opts)))
+                    outcome = .error; reason = "generation cancelled by the user"; break rounds
+                }
                 st.dialogue.append(.assistant(g.text))
                 emit(episode, st.step, .message(MessageRecord(role: .assistant, content: g.text, attempt: attempt)))
                 emit(episode, st.step, .generation(stats(.assistant, g, model: model, omitted: window.omitted, sampling: opts)))
@@ -144,6 +161,15 @@ public final class EpisodeRunner {
                 }
                 var fb = review.feedback
                 fb.attempt = attempt
+                if let hook = humanReview, var h = hook(HumanReviewRequest(episode: episode, step: st.step, attempt: attempt,
+                                                                          taskId: task.id, action: ActionRecord(actionType: f.type,
+                                                                          content: f.content, valid: f.valid, error: f.error),
+                                                                          feedback: fb)) {
+                    h.original = fb.core; h.source = .human; h.attempt = attempt
+                    if h.annotatedAt == nil { h.annotatedAt = Date().timeIntervalSince1970 }
+                    if h.findings == nil { h.findings = fb.findings }
+                    fb = h
+                }
                 emit(episode, st.step, .checker(fb))
                 lastFeedbackScore = fb.score
                 if fb.verdict == .approve || attempt >= config.maxRetries { break }

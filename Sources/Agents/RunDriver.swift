@@ -39,6 +39,8 @@ public final class RunDriver {
     public let tasks: [BenchTask]
     let makeEnvironment: (BenchTask) throws -> Environment
     public var progress: ((RunProgress) -> Void)?
+    /// Checked between tasks; returning true stops the run without a run_end (it stays resumable).
+    public var shouldStop: (() -> Bool)?
 
     public init(runner: EpisodeRunner, tasks: [BenchTask],
                 makeEnvironment: @escaping (BenchTask) throws -> Environment = { try Environments.make($0) }) {
@@ -89,6 +91,7 @@ public final class RunDriver {
         var timedTasks = 0
         var timedSeconds = 0.0
         for task in tasks {
+            if shouldStop?() == true { return RunEnd(episodes: episodes, successes: successes, seconds: Date().timeIntervalSince(t0)) }
             var h = history[task.index] ?? TaskHistory()
             if h.finished || h.ended.count >= trials {
                 done += 1; if h.success { successes += 1 }

@@ -115,6 +115,28 @@ final class LoopTests: XCTestCase {
         XCTAssertEqual(sink.events.rls.last!.reward, 0.09 - 0.05 + 1, accuracy: 1e-9)
     }
 
+    func testHumanReviewOverridesTheCheckerAndKeepsTheOriginal() throws {
+        let task = try dbDevTasks()[0]
+        let env = FakeDBEnvironment(task: task)
+        let m = ScriptedLanguageModel(replies: ["Action: Answer\nFinal Answer: [\"7\"]", answerReply])
+        let sink = MemorySink()
+        let r = runner(m, sink: sink)
+        var asked = 0
+        r.humanReview = { req in
+            asked += 1
+            return req.attempt == 0 ? CheckerFeedback(verdict: .revise, score: -1, critique: "7 is wrong; count again.", source: .human, annotator: "me") : nil
+        }
+        let end = r.runEpisode(task: task, env: env, episode: 0, trial: 1)
+        XCTAssertTrue(end.success)
+        XCTAssertEqual(asked, 2)
+        let c = sink.events.checkers
+        XCTAssertEqual(c[0].source, .human)
+        XCTAssertEqual(c[0].original?.verdict, .approve)
+        XCTAssertEqual(c[0].original?.source, .rule)
+        XCTAssertEqual(c[1].source, .rule)
+        XCTAssertTrue(m.prompts[1].last!.content.contains("7 is wrong; count again."))
+    }
+
     func testCheckerParsing() {
         let a = CheckerPrompt.parse("Verdict: REJECT\nScore: -0.8\nCritique: wrong table")
         XCTAssertEqual(a.verdict, .reject); XCTAssertEqual(a.score, -0.8); XCTAssertEqual(a.critique, "wrong table"); XCTAssertTrue(a.parsed)
