@@ -15,9 +15,15 @@ func tempPath(_ name: String) -> String {
     return dir.appendingPathComponent(name).path
 }
 
+private let devTaskCache = NSCache<NSString, Box>()
+final class Box { let tasks: [BenchTask]; init(_ t: [BenchTask]) { tasks = t } }
+
 func dbDevTasks() throws -> [BenchTask] {
     guard FileManager.default.fileExists(atPath: dbDevPath) else { throw XCTSkip("\(dbDevPath) is missing") }
-    return try TaskLoader.load(dbDevPath)
+    if let b = devTaskCache.object(forKey: dbDevPath as NSString) { return b.tasks }
+    let t = try TaskLoader.load(dbDevPath)
+    devTaskCache.setObject(Box(t), forKey: dbDevPath as NSString)
+    return t
 }
 
 /// A scripted stand-in for an environment, for the loop's mechanics (rounds, retries, resume). It parses the DB
