@@ -1,6 +1,86 @@
 import ArgumentParser
+import Foundation
+import TrainingData
 
 struct DataCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "data", abstract: "(not built yet: see the open issues)")
-    func run() throws { throw UserFacingError("cmat data is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "data", abstract: "Training data: synthetic DB trajectories and OS trajectories as SFT JSONL.",
+        subcommands: [DataGenCommand.self])
 }
+
+struct DataGenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gen",
+        abstract: "Generate AgentBench-protocol trajectories as TRL {\"messages\": [...]} JSONL (deterministic given --seed).",
+        discussion: """
+            db: synthetic tables and questions (SELECT-type, INSERT, UPDATE, DELETE), gold SQL executed in the DB \
+            environment, kept only when the environment scores the episode correct.
+            os: the example solution of each task of --source (default ../shared/agentbench/os_interaction/train.json) \
+            run in the sandbox, kept only when the task's check passes.
+            """)
+
+    enum Env: String, ExpressibleByArgument { case db, os }
+
+    @Option(help: "db or os.") var env: Env
+    @Option(help: "db: trajectories to generate (before dropping); os: tasks to try (same as --limit).") var count: Int?
+    @Option(help: "os: tasks to try.") var limit: Int?
+    @Option(help: "os: first task of the file to try.") var offset: Int = 0
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "os: the AgentBench OS task file (training split only).") var source: String?
+    @Option(name: .customLong("recover-fraction"), help: "db: share of trajectories that recover from a wrong column after feedback.")
+    var recoverFraction: Double = 0.15
+    @Option(help: "os: episodes run at once.") var jobs: Int = 2
+    @Option(name: .customLong("tasks-out"), help: "db: also write the generated tasks in AgentBench dbbench JSONL (for cmat run).")
+    var tasksOut: String?
+    @Option(name: .customLong("system"), help: "A system message to put first in every record.") var system: String?
+    @Option(help: "Output JSONL file.") var out: String
+
+    func validate() throws {
+        if let c = count, c < 1 { throw ValidationError("--count must be at least 1") }
+        if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
+        if !(0...1).contains(recoverFraction) { throw ValidationError("--recover-fraction must be between 0 and 1") }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        let started = Date()
+        switch env {
+        case .db:
+            var o = DBGenOptions()
+            o.count = count ?? 1000
+            o.seed = seed
+            o.recoverFraction = recoverFraction
+            o.systemPrompt = system
+            let (records, report) = try DBGenerator.generate(options: o, tasksFile: tasksOut) { done, total in
+                if done % 100 == 0 || done == total { progressLine("db \(done)/\(total)") }
+            }
+            try SFTWriter.write(records, to: out)
+            finishProgress()
+            print(report)
+        case .os:
+            var o = OSGenOptions()
+            o.limit = limit ?? count ?? .max
+            o.offset = offset
+            o.jobs = jobs
+            o.seed = seed
+            o.systemPrompt = system
+            let path = source ?? DefaultPaths.shared + "/agentbench/os_interaction/train.json"
+            let t0 = Date()
+            let (records, report) = try OSGenerator.generate(source: path, options: o) { done, total, kept in
+                let rate = Double(done) / max(Date().timeIntervalSince(t0), 0.001)
+                let eta = Int(Double(total - done) / max(rate, 0.001))
+                progressLine("os \(done)/\(total), kept \(kept), ETA \(eta / 60)m\(eta % 60)s")
+            }
+            try SFTWriter.write(records, to: out)
+            finishProgress()
+            print(report)
+        }
+        print("wrote \(out) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+    }
+}
+
+private func progressLine(_ s: String) {
+    FileHandle.standardError.write(Data(("\r" + s + "   ").utf8))
+}
+
+private func finishProgress() { FileHandle.standardError.write(Data("\n".utf8)) }
