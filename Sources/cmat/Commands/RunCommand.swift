@@ -17,7 +17,7 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "Environment: db or os.") var env: String
     @Option(help: "AgentBench task file (dbbench/*.jsonl or os_interaction/*.json).") var tasks: String
-    @Option(help: "GGUF model (default: $CMAT_MODEL or models/SmolLM2-135M-Instruct.Q4_1.gguf).") var model: String?
+    @Option(help: "GGUF model (default: $CMAT_MODEL or models/SmolLM2-135M-Instruct.Q4_1.gguf); `gold` replays the tasks' gold solutions (a pipeline check, not a model).") var model: String?
     @Option(help: "Checker: model, rules or off.") var checker: String = "rules"
     @Option(help: "Long-term memory (reflections): on or off.") var memory: String = "off"
     @Option(name: .customLong("memory-file"), help: "Reflection store (default: reflections.jsonl next to --out).") var memoryFile: String?
@@ -54,7 +54,14 @@ struct RunCommand: ParsableCommand {
         config.assistantSampling.maxTokens = maxTokens
 
         let modelPath = model ?? DefaultPaths.model
-        let lm = try ModelLoader.load(path: modelPath, threads: threads)
+        let lm: LanguageModel
+        if modelPath == "gold" {
+            let gold = GoldLanguageModel(tasks: all)
+            if let d = ProcessInfo.processInfo.environment["CMAT_GOLD_DELAY"], let s = Double(d) { gold.delay = s }
+            lm = gold
+        } else {
+            lm = try ModelLoader.load(path: modelPath, threads: threads)
+        }
 
         let memPath = memoryFile ?? URL(fileURLWithPath: out).deletingLastPathComponent().appendingPathComponent("reflections.jsonl").path
         let store: ReflectionMemory? = config.memory ? try wrap { try ReflectionMemory(path: memPath) } : nil
