@@ -39,6 +39,8 @@ public struct EvalResult: Codable, Equatable, Sendable {
     public var wallSeconds: Double
     public var checkerInterventions: Int
     public var reflectionsWritten: Int
+    /// Why episodes ended in Error or Unrunnable (reason → episodes), so that errors are never silent.
+    public var errorReasons: [String: Int]
 }
 
 public enum SessionEval {
@@ -53,6 +55,7 @@ public enum SessionEval {
         var tokensIn = 0, tokensOut = 0, rounds = 0, interventions = 0
         var genMs = 0.0, wall = 0.0
         var envs = Set<String>()
+        var errorReasons: [String: Int] = [:]
         for log in logs {
             var first: Double?, last: Double?
             for e in log.events {
@@ -81,6 +84,9 @@ public enum SessionEval {
                                      reason: "episode did not finish", tokensIn: tin, tokensOut: tout, ms: ms)
                 }
                 let x = end!
+                if x.outcome == .error || x.outcome == .unrunnable {
+                    errorReasons[CheckerPrompt.clip(x.reason ?? "(no reason given)", 160), default: 0] += 1
+                }
                 tokensIn += x.tokensIn; tokensOut += x.tokensOut; genMs += x.ms; rounds += x.rounds
                 interventions += x.checkerInterventions
                 tasks[key]!.ends.append((start.trial, x))
@@ -122,7 +128,7 @@ public enum SessionEval {
                           outcomes: outcomes, episodes: episodes, incompleteEpisodes: incomplete, roundsTotal: rounds,
                           roundsMean: episodes > 0 ? Double(rounds) / Double(episodes) : 0, tokensIn: tokensIn,
                           tokensOut: tokensOut, generationSeconds: genMs / 1000, wallSeconds: wall,
-                          checkerInterventions: interventions, reflectionsWritten: reflections)
+                          checkerInterventions: interventions, reflectionsWritten: reflections, errorReasons: errorReasons)
     }
 
     /// The human-readable report.
@@ -148,6 +154,12 @@ public enum SessionEval {
         s += "   rounds: \(r.roundsTotal) (mean \(String(format: "%.2f", r.roundsMean)))\n"
         s += "Tokens: \(r.tokensIn) in, \(r.tokensOut) out   generation: \(String(format: "%.1f", r.generationSeconds)) s   wall: \(String(format: "%.1f", r.wallSeconds)) s\n"
         s += "Checker interventions: \(r.checkerInterventions)   reflections written: \(r.reflectionsWritten)\n"
+        if !r.errorReasons.isEmpty {
+            s += "Error / unrunnable reasons:\n"
+            for (k, n) in r.errorReasons.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }).prefix(8) {
+                s += "  \(String(format: "%3d", n)) × \(k)\n"
+            }
+        }
         return s
     }
 }

@@ -27,48 +27,17 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("max-retries"), help: "Checker send-backs per round.") var maxRetries: Int = 2
     @Option(name: .customLong("max-tokens"), help: "Token budget of one Assistant reply.") var maxTokens: Int = 256
     @Option(help: "Threads for the engine.") var threads: Int = 2
+    @Option(help: "Context window in tokens (default: the model's, capped by the engine).") var ctx: Int?
     @Flag(help: "Continue an interrupted run from its log.") var resume: Bool = false
     @Flag(help: "No progress line.") var quiet: Bool = false
     @Option(help: "Session log to write (sessions/NAME.jsonl).") var out: String
 
     func run() throws {
         guard let kind = EnvironmentKind(rawValue: env) else { throw UserFacingError("--env must be db or os, not '\(env)'") }
-        guard let checkerMode = CheckerMode(rawValue: checker) else {
-            throw UserFacingError("--checker must be model, rules or off, not '\(checker)'")
-        }
-        guard let promptMode = PromptMode(rawValue: mode) else { throw UserFacingError("--mode must be direct, cot or react, not '\(mode)'") }
-        guard memory == "on" || memory == "off" else { throw UserFacingError("--memory must be on or off, not '\(memory)'") }
-        guard trials >= 1 else { throw UserFacingError("--trials must be at least 1") }
-        guard maxRetries >= 0 else { throw UserFacingError("--max-retries must be 0 or more") }
-
-        var all: [BenchTask]
-        do { all = try TaskLoader.load(tasks) } catch { throw UserFacingError("\(error)") }
-        if let bad = all.first(where: { $0.kind != kind }) {
-            throw UserFacingError("\(tasks): task \(bad.id) is a \(bad.kind.rawValue) task, but --env is \(env)")
-        }
-        if let limit { all = Array(all.prefix(max(0, limit))) }
-
-        var config = AgentConfig()
-        config.mode = promptMode; config.checker = checkerMode; config.memory = memory == "on"
-        config.trials = trials; config.maxRetries = maxRetries
-        config.assistantSampling.maxTokens = maxTokens
-
-        let modelPath = model ?? DefaultPaths.model
-        let lm: LanguageModel
-        if modelPath == "gold" {
-            let gold = GoldLanguageModel(tasks: all)
-            if let d = ProcessInfo.processInfo.environment["CMAT_GOLD_DELAY"], let s = Double(d) { gold.delay = s }
-            lm = gold
-        } else {
-            lm = try ModelLoader.load(path: modelPath, threads: threads)
-        }
-
-        let memPath = memoryFile ?? URL(fileURLWithPath: out).deletingLastPathComponent().appendingPathComponent("reflections.jsonl").path
-        let store: ReflectionMemory? = config.memory ? try wrap { try ReflectionMemory(path: memPath) } : nil
-
-        let writer: SessionWriter
+        // On --resume the run continues with the settings it was started with (from its run_start event).
         var previous: SessionLog?
-        let runId: String
+        var settings = (mode: mode, checker: checker, memory: memory, memoryFile: memoryFile, trials: trials, limit: limit,
+                        maxRetries: maxRetries, maxTokens: maxTokens)
         if resume {
             guard FileManager.default.fileExists(atPath: out) else { throw UserFacingError("\(out): no session to resume") }
             let log = try wrap { try SessionReader.read(path: out) }
@@ -79,29 +48,79 @@ struct RunCommand: ParsableCommand {
             if log.events.contains(where: { if case .runEnd = $0.body { return true }; return false }) {
                 throw UserFacingError("\(out): that run already finished")
             }
-            runId = log.events.first?.run ?? "run"
+            let c = start.config
+            settings = (c.mode, c.checker, c.memory ? "on" : "off", c.memoryFile, c.trials, c.limit,
+                        Int(c.extra?["maxRetries"] ?? "") ?? maxRetries, c.sampling?.maxTokens ?? maxTokens)
             previous = log
+        }
+        guard let checkerMode = CheckerMode(rawValue: settings.checker) else {
+            throw UserFacingError("--checker must be model, rules or off, not '\(settings.checker)'")
+        }
+        guard let promptMode = PromptMode(rawValue: settings.mode) else {
+            throw UserFacingError("--mode must be direct, cot or react, not '\(settings.mode)'")
+        }
+        guard settings.memory == "on" || settings.memory == "off" else { throw UserFacingError("--memory must be on or off, not '\(settings.memory)'") }
+        guard settings.trials >= 1 else { throw UserFacingError("--trials must be at least 1") }
+        guard settings.maxRetries >= 0 else { throw UserFacingError("--max-retries must be 0 or more") }
+        guard settings.maxTokens >= 1 else { throw UserFacingError("--max-tokens must be at least 1") }
+
+        var all: [BenchTask]
+        do { all = try TaskLoader.load(tasks) } catch { throw UserFacingError("\(error)") }
+        if let bad = all.first(where: { $0.kind != kind }) {
+            throw UserFacingError("\(tasks): task \(bad.id) is a \(bad.kind.rawValue) task, but --env is \(env)")
+        }
+        if let limit = settings.limit { all = Array(all.prefix(max(0, limit))) }
+
+        var config = AgentConfig()
+        config.mode = promptMode; config.checker = checkerMode; config.memory = settings.memory == "on"
+        config.trials = settings.trials; config.maxRetries = settings.maxRetries
+        config.assistantSampling.maxTokens = settings.maxTokens
+
+        let modelPath = model ?? DefaultPaths.model
+        let assistantModel: LanguageModel
+        let checkerModel: LanguageModel
+        if modelPath == "gold" {
+            let gold = GoldLanguageModel(tasks: all)
+            if let d = ProcessInfo.processInfo.environment["CMAT_GOLD_DELAY"], let s = Double(d) { gold.delay = s }
+            assistantModel = gold; checkerModel = gold
+        } else {
+            (assistantModel, checkerModel) = try ModelLoader.load(path: modelPath, threads: threads, contextLength: ctx,
+                                                                   separateChecker: checkerMode == .model)
+        }
+
+        let memPath = settings.memoryFile
+            ?? URL(fileURLWithPath: out).deletingLastPathComponent().appendingPathComponent("reflections.jsonl").path
+        let store: ReflectionMemory? = config.memory ? try wrap { try ReflectionMemory(path: memPath) } : nil
+
+        let writer: SessionWriter
+        let runId: String
+        if let log = previous {
+            runId = log.events.first?.run ?? "run"
             writer = try wrap { try SessionWriter(resuming: out) }
-            if !quiet && log.tornTail { FileHandle.standardError.write(Data("note: cut a torn last line of \(out)\n".utf8)) }
+            if !quiet {
+                let done = log.episodes.filter(\.isComplete).count
+                FileHandle.standardError.write(Data("resuming \(out): \(done) episodes done\(log.tornTail ? ", torn last line cut" : "")\n".utf8))
+            }
         } else {
             if FileManager.default.fileExists(atPath: out) {
                 throw UserFacingError("\(out) exists; use --resume to continue it or choose another --out")
             }
             runId = "run-" + String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
             writer = try wrap { try SessionWriter(creating: out) }
-            var rc = RunConfig(env: env, tasksFile: tasks, mode: mode, checker: checker, memory: config.memory, trials: trials,
-                               limit: limit, memoryFile: config.memory ? memPath : nil)
+            var rc = RunConfig(env: env, tasksFile: tasks, mode: settings.mode, checker: settings.checker, memory: config.memory,
+                               trials: settings.trials, limit: settings.limit, memoryFile: config.memory ? memPath : nil)
             let s = config.assistantSampling
             rc.sampling = SamplingRecord(temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP,
                                          repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
-            rc.extra = ["maxRetries": String(maxRetries), "threads": String(threads)]
+            rc.extra = ["maxRetries": String(settings.maxRetries), "threads": String(threads)]
             try wrap { try writer.append(SessionEvent(run: runId, body: .runStart(RunStart(
-                config: rc, model: ModelInfo(name: lm.name, quantization: lm.quantization, contextLength: lm.contextLength,
-                                             path: modelPath),
+                config: rc, model: ModelInfo(name: assistantModel.name, quantization: assistantModel.quantization,
+                                             contextLength: assistantModel.contextLength, path: modelPath),
                 env: env, taskCount: all.count)))) }
         }
 
-        let runner = EpisodeRunner(config: config, assistantModel: lm, checkerModel: lm, memory: store, run: runId, sink: writer)
+        let runner = EpisodeRunner(config: config, assistantModel: assistantModel, checkerModel: checkerModel, memory: store,
+                                   run: runId, sink: writer)
         let driver = RunDriver(runner: runner, tasks: all)
         let tty = isatty(2) != 0
         if !quiet {
@@ -112,7 +131,7 @@ struct RunCommand: ParsableCommand {
         let end = driver.execute(previous: previous)
         if !quiet && tty { FileHandle.standardError.write(Data("\n".utf8)) }
         if let e = writer.lastError { throw UserFacingError("writing the session failed: \(e)") }
-        print("\(out): \(end.episodes) episodes, \(end.successes)/\(all.count) tasks solved in \(RunProgress.duration(end.seconds)); `cmat eval \(out)` for the results")
+        print("\(out): \(end.episodes) episodes this time, \(end.successes)/\(all.count) tasks solved in \(RunProgress.duration(end.seconds)); `cmat eval \(out)` for the results")
     }
 }
 
@@ -121,12 +140,13 @@ func wrap<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as UserFacingError { throw e } catch { throw UserFacingError("\(error)") }
 }
 
-/// Loads the model the loop runs on.
+/// Loads the model the loop runs on: one set of weights; with a model Checker, a second engine session for it so that
+/// Assistant and Checker prompts do not evict each other's KV-cache prefix.
 enum ModelLoader {
-    static func load(path: String, threads: Int) throws -> LanguageModel {
+    static func load(path: String, threads: Int, contextLength: Int?, separateChecker: Bool) throws -> (LanguageModel, LanguageModel) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw UserFacingError("\(path): model file not found (pass --model PATH or set CMAT_MODEL)")
         }
-        throw UserFacingError("the inference engine (LLM.EngineLanguageModel) is not on main yet: cannot load \(path)")
+        throw UserFacingError("the inference engine (LLM.EngineLanguageModel) is not on main yet: cannot load \(path) (try --model gold to check the pipeline)")
     }
 }
