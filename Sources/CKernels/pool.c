@@ -1,0 +1,156 @@
+// Persistent thread pool: workers spin (pause), then yield, then sleep on a condition variable.
+#define _GNU_SOURCE
+#include "ckernels.h"
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CK_PAUSE() _mm_pause()
+#else
+#define CK_PAUSE() ((void)0)
+#endif
+
+struct ck_pool {
+    int nthreads;                 // including the caller (worker 0)
+    pthread_t *threads;
+    _Atomic long generation;      // bumped for each job
+    _Atomic int pending;          // workers (excluding caller) still running the current job
+    _Atomic int sleepers;
+    _Atomic int stop;
+    ck_task_fn fn;
+    void *ctx;
+    pthread_mutex_t mu;           // for sleeping
+    pthread_cond_t cv;
+    pthread_mutex_t run_mu;       // serializes ck_pool_run callers
+    long spin_ns, yield_ns;
+};
+
+static _Thread_local struct ck_pool *tl_pool = NULL;
+
+static inline long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+typedef struct { struct ck_pool *pool; int index; } worker_arg;
+
+static void *worker_main(void *p) {
+    worker_arg *wa = (worker_arg *)p;
+    struct ck_pool *pool = wa->pool;
+    int index = wa->index;
+    free(wa);
+    tl_pool = pool;
+    long seen = 0;   // the generation at creation: a worker that starts late must still run the first job
+    for (;;) {
+        // Wait for a new generation: spin, then yield, then sleep.
+        long start = now_ns();
+        long g;
+        int iter = 0;
+        for (;;) {
+            g = atomic_load_explicit(&pool->generation, memory_order_acquire);
+            if (g != seen || atomic_load_explicit(&pool->stop, memory_order_relaxed)) break;
+            long el = 0;
+            if ((++iter & 63) == 0) el = now_ns() - start;
+            if (el < pool->spin_ns) {
+                CK_PAUSE();
+            } else if (el < pool->spin_ns + pool->yield_ns) {
+                sched_yield();
+            } else {
+                pthread_mutex_lock(&pool->mu);
+                atomic_fetch_add(&pool->sleepers, 1);
+                while (atomic_load(&pool->generation) == seen && !atomic_load(&pool->stop))
+                    pthread_cond_wait(&pool->cv, &pool->mu);
+                atomic_fetch_sub(&pool->sleepers, 1);
+                pthread_mutex_unlock(&pool->mu);
+                start = now_ns();
+                iter = 0;
+            }
+        }
+        if (atomic_load(&pool->stop)) break;
+        seen = g;
+        pool->fn(pool->ctx, index, pool->nthreads);
+        atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_acq_rel);
+    }
+    return NULL;
+}
+
+ck_pool *ck_pool_create(int nthreads) {
+    if (nthreads < 1) nthreads = 1;
+    struct ck_pool *pool = calloc(1, sizeof(struct ck_pool));
+    if (!pool) return NULL;
+    pool->nthreads = nthreads;
+    pool->spin_ns = 300000;    // 0.3 ms of spinning covers the gaps between matvecs in a forward pass
+    pool->yield_ns = 2000000;  // then 2 ms of sched_yield, then sleep
+    atomic_init(&pool->generation, 0);
+    atomic_init(&pool->pending, 0);
+    atomic_init(&pool->sleepers, 0);
+    atomic_init(&pool->stop, 0);
+    pthread_mutex_init(&pool->mu, NULL);
+    pthread_cond_init(&pool->cv, NULL);
+    pthread_mutex_init(&pool->run_mu, NULL);
+    pool->threads = calloc((size_t)nthreads, sizeof(pthread_t));
+    for (int i = 1; i < nthreads; i++) {
+        worker_arg *wa = malloc(sizeof(worker_arg));
+        wa->pool = pool;
+        wa->index = i;
+        if (pthread_create(&pool->threads[i], NULL, worker_main, wa) != 0) {
+            free(wa);
+            pool->nthreads = i;   // run with fewer threads
+            break;
+        }
+    }
+    return pool;
+}
+
+int ck_pool_threads(const ck_pool *pool) { return pool->nthreads; }
+
+void ck_pool_set_spin(ck_pool *pool, long spin_ns, long yield_ns) {
+    pool->spin_ns = spin_ns;
+    pool->yield_ns = yield_ns;
+}
+
+void ck_pool_destroy(ck_pool *pool) {
+    if (!pool) return;
+    pthread_mutex_lock(&pool->mu);
+    atomic_store(&pool->stop, 1);
+    pthread_cond_broadcast(&pool->cv);
+    pthread_mutex_unlock(&pool->mu);
+    for (int i = 1; i < pool->nthreads; i++) pthread_join(pool->threads[i], NULL);
+    pthread_mutex_destroy(&pool->mu);
+    pthread_cond_destroy(&pool->cv);
+    pthread_mutex_destroy(&pool->run_mu);
+    free(pool->threads);
+    free(pool);
+}
+
+void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx) {
+    if (pool->nthreads == 1 || tl_pool == pool) {   // single thread, or nested call from inside a job
+        fn(ctx, 0, 1);
+        return;
+    }
+    pthread_mutex_lock(&pool->run_mu);
+    struct ck_pool *saved = tl_pool;
+    tl_pool = pool;
+    pool->fn = fn;
+    pool->ctx = ctx;
+    atomic_store(&pool->pending, pool->nthreads - 1);
+    atomic_fetch_add(&pool->generation, 1);            // seq_cst: pairs with the sleepers check below
+    if (atomic_load(&pool->sleepers) > 0) {
+        pthread_mutex_lock(&pool->mu);
+        pthread_cond_broadcast(&pool->cv);
+        pthread_mutex_unlock(&pool->mu);
+    }
+    fn(ctx, 0, pool->nthreads);
+    int iter = 0;
+    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) {
+        if (++iter < 20000) CK_PAUSE(); else sched_yield();
+    }
+    tl_pool = saved;
+    pthread_mutex_unlock(&pool->run_mu);
+}
+
+long ck_atomic_fetch_add(long *p, long v) { return atomic_fetch_add((_Atomic long *)p, v); }

@@ -1,1 +1,0 @@
-// Module GGUF: see README.md (Layout). Filled in by its issue.
