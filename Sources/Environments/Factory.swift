@@ -16,7 +16,9 @@ public struct SandboxOptions: Sendable, Equatable {
     public var tmpfsBytes: Int = 64 << 20
     /// RLIMIT_CPU seconds for the whole shell.
     public var cpuSeconds: Int = 120
-    /// Paths bwrap is looked up at.
+    /// Longest life of one sandbox (seconds); it is killed after that whatever happens.
+    public var lifetime: Double = 900
+    /// Path of bubblewrap.
     public var bwrapPath: String = "/usr/bin/bwrap"
     public init() {}
 }
