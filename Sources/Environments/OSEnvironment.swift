@@ -48,6 +48,9 @@ public final class OSEnvironment: Environment {
 
     deinit { close() }
 
+    /// Host pid of the sandbox's pid 1 while it runs (for tests and diagnostics).
+    public var sandboxInitPid: Int32? { sandbox.flatMap { $0.isAlive ? $0.initPid : nil } }
+
     // MARK: prompt (AgentBench v0.2 os_interaction, one-shot)
 
     public static let instructions = """

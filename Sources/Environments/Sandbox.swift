@@ -245,7 +245,13 @@ final class Sandbox {
         }
     }
 
+    /// Stops everything in the sandbox: its pid 1 first (so bwrap, our grandchild, reaps it and exits;
+    /// killing bwrap first would leave pid 1 a zombie of the host's init), then the process group.
     func close() {
-        if let s = shell { s.kill(); shell = nil }
+        guard let s = shell else { return }
+        if initPid > 0 { Glibc.kill(initPid, SIGKILL) }
+        if s.wait(deadline: now() + 1) == nil { s.kill() }
+        s.kill()
+        shell = nil
     }
 }
