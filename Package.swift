@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Sessions", dependencies: ["ChatModel"]),
         .target(name: "Agents", dependencies: ["ChatModel", "Environments", "Sessions"]),
         // Training data: synthetic DB tasks and OS trajectories rendered as SFT JSONL.
-        .target(name: "TrainingData", dependencies: ["Environments", "ChatModel"]),
+        .target(name: "TrainingData", dependencies: ["Environments", "ChatModel", "Agents"]),
 
         // Presentation.
         .target(name: "TerminalUI"),

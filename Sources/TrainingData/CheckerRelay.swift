@@ -1,17 +1,20 @@
-// How the Checker's critique reaches the Assistant when it sends a proposal back (revise/reject), so that
-// recovery examples look like what the CMAT loop produces. Keep in step with Agents' relay text.
+// What the CMAT loop puts in the Assistant's dialogue, taken from Agents itself so that training data looks
+// exactly like run time: the Assistant's role prompt (system message) and the Checker's relayed critique.
 
+import Agents
+import ChatModel
 import Environments
 
-public enum CheckerRelay {
-    /// The user message carrying the Checker's rule critique of a proposal that names a missing column.
-    static func message(findings: [RuleFinding], wrong: String, right: String, rng: inout SeededRandom) -> String {
-        let critique = findings.map(\.message).joined(separator: " ")
-        return relay(verdict: "revise", critique: critique)
+public enum LoopText {
+    /// The Assistant's role prompt for a prompting mode, without reflections (what `cmat run` sends first).
+    public static func systemPrompt(mode: PromptMode) -> String {
+        Assistant(model: ScriptedLanguageModel(replies: []), mode: mode).systemPrompt(reflections: [])
     }
 
-    /// The relayed feedback: verdict and critique, then the request to try again.
-    public static func relay(verdict: String, critique: String) -> String {
-        "Checker feedback (\(verdict)): \(critique)\nPlease revise your action."
+    /// The rule Checker's feedback on `action` and the user message that relays it, or nil when the rules approve.
+    public static func relay(action: ParsedAction, findings: [RuleFinding]) -> String? {
+        let fb = Checker.ruleFeedback(action: action, findings: findings)
+        guard fb.verdict != .approve else { return nil }
+        return UserRole.relayCritique(fb)
     }
 }

@@ -19,8 +19,9 @@ public struct DBGenOptions: Sendable {
     /// Of the recoveries, the share that see the Checker's critique (the rest see the database error).
     public var checkerShare: Double = 0.7
     public var style = SQLStyle()
-    /// A system message put first in every record (nil: none, as AgentBench sends none).
-    public var systemPrompt: String? = nil
+    /// A system message put first in every record: the CMAT Assistant's role prompt (`LoopText.systemPrompt`),
+    /// as `cmat run` sends it; nil: none, as plain AgentBench.
+    public var systemPrompt: String? = LoopText.systemPrompt(mode: .react)
     /// Type mix (relative weights); missing types are not generated.
     public var weights: [DBTaskType: Double] = DBTaskType.defaultWeights
     public init() {}
@@ -157,9 +158,10 @@ public enum DBGenerator {
             guard action == .sql(wrong.sql) else { return Rendered(dropReason: "parser disagrees (wrong column)") }
             messages.append(.assistant(text))
             if g.viaChecker {
-                let findings = env.validate(action).filter { $0.severity == .error }
-                guard !findings.isEmpty else { return Rendered(dropReason: "rules miss the wrong column") }
-                messages.append(.user(CheckerRelay.message(findings: findings, wrong: wrong.wrong, right: wrong.right, rng: &rng)))
+                guard let relay = LoopText.relay(action: action, findings: env.validate(action)) else {
+                    return Rendered(dropReason: "rules miss the wrong column")
+                }
+                messages.append(.user(relay))
                 meta["recovered"] = "checker"
             } else {
                 let obs = env.step(action)

@@ -46,12 +46,13 @@ public struct DBQuestion: Sendable {
     public var wrongColumn: (sql: String, wrong: String, right: String)?
 }
 
-/// SQL spelling. `numericWhere`: how a numeric comparison on a TEXT column is written.
+/// SQL spelling of numeric operations on TEXT columns.
+/// Comparisons with a number literal (`` `N` > 10 ``) are numeric in MySQL and in our DB environment, which
+/// emulates it; ORDER BY and MIN/MAX on TEXT are lexicographic in both, so those always use `` `N` + 0 ``.
 public struct SQLStyle: Sendable {
-    /// When false, comparisons are written `` `N` + 0 > 10 `` so they are numeric in SQLite and MySQL alike;
-    /// when true, plainly (`` `N` > 10 ``), which is numeric in MySQL and in an environment that emulates it.
+    /// False: comparisons are written `` `N` + 0 > 10 `` (numeric in plain SQLite too).
     public var plainNumericComparisons: Bool
-    public init(plainNumericComparisons: Bool = false) { self.plainNumericComparisons = plainNumericComparisons }
+    public init(plainNumericComparisons: Bool = true) { self.plainNumericComparisons = plainNumericComparisons }
 }
 
 enum SQL {

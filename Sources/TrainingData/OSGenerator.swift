@@ -13,7 +13,8 @@ public struct OSGenOptions: Sendable {
     /// Episodes run at once (each has its own sandbox).
     public var jobs: Int = 2
     public var seed: UInt64 = 1
-    public var systemPrompt: String? = nil
+    /// See `DBGenOptions.systemPrompt`.
+    public var systemPrompt: String? = LoopText.systemPrompt(mode: .react)
     public var environment = EnvironmentOptions()
     public init() {}
 }
@@ -39,6 +40,11 @@ public enum OSGenerator {
         if let e = explanation {
             let flat = e.replacingOccurrences(of: "\n", with: " ")
             if let end = flat.range(of: ". ") { first = String(flat[..<end.lowerBound]) + "." } else { first = flat }
+            for lead in ["To solve this problem, ", "To solve this task, ", "To solve this, ", "In this problem, "]
+            where first.hasPrefix(lead) {
+                first = String(first.dropFirst(lead.count))
+                first = first.prefix(1).uppercased() + first.dropFirst()
+            }
             for (a, b) in [("you can use", "I can use"), ("You can use", "I can use"), ("you need to", "I need to"),
                            ("You need to", "I need to"), ("you should", "I should"), ("You should", "I should"),
                            ("you will", "I will"), ("You will", "I will"), ("you can", "I can"), ("You can", "I can")] {
@@ -77,6 +83,7 @@ public enum OSGenerator {
         let env: Environment
         do { env = try Environments.make(task, options: options.environment) }
         catch EnvironmentError.unrunnable { return Rendered(dropReason: "unrunnable") }
+        catch EnvironmentError.notSupported(let what) { return Rendered(dropReason: "not supported: \(what)") }
         catch { return Rendered(dropReason: "setup failed") }
         defer { env.close() }
         var rng = SeededRandom(seed: options.seed, stream: UInt64(task.index))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Agents
 import TrainingData
 
 struct DataCommand: ParsableCommand {
@@ -32,10 +33,19 @@ struct DataGenCommand: ParsableCommand {
     @Option(help: "os: episodes run at once.") var jobs: Int = 2
     @Option(name: .customLong("tasks-out"), help: "db: also write the generated tasks in AgentBench dbbench JSONL (for cmat run).")
     var tasksOut: String?
-    @Option(name: .customLong("system"), help: "A system message to put first in every record.") var system: String?
+    @Option(help: "The Assistant role prompt to put first (as cmat run sends it): direct, cot, react or none.")
+    var mode: String = "react"
     @Option(help: "Output JSONL file.") var out: String
 
+    var systemPrompt: String? {
+        guard mode != "none", let m = PromptMode(rawValue: mode) else { return nil }
+        return LoopText.systemPrompt(mode: m)
+    }
+
     func validate() throws {
+        if mode != "none" && PromptMode(rawValue: mode) == nil {
+            throw ValidationError("--mode must be direct, cot, react or none (got \(mode))")
+        }
         if let c = count, c < 1 { throw ValidationError("--count must be at least 1") }
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
         if !(0...1).contains(recoverFraction) { throw ValidationError("--recover-fraction must be between 0 and 1") }
@@ -50,7 +60,7 @@ struct DataGenCommand: ParsableCommand {
             o.count = count ?? 1000
             o.seed = seed
             o.recoverFraction = recoverFraction
-            o.systemPrompt = system
+            o.systemPrompt = systemPrompt
             let (records, report) = try DBGenerator.generate(options: o, tasksFile: tasksOut) { done, total in
                 if done % 100 == 0 || done == total { progressLine("db \(done)/\(total)") }
             }
@@ -63,7 +73,7 @@ struct DataGenCommand: ParsableCommand {
             o.offset = offset
             o.jobs = jobs
             o.seed = seed
-            o.systemPrompt = system
+            o.systemPrompt = systemPrompt
             let path = source ?? DefaultPaths.shared + "/agentbench/os_interaction/train.json"
             let t0 = Date()
             let (records, report) = try OSGenerator.generate(source: path, options: o) { done, total, kept in
