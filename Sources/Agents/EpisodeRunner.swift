@@ -148,7 +148,10 @@ public final class EpisodeRunner {
                 let f = actionRecordFields(action)
                 emit(episode, st.step, .action(ActionRecord(actionType: f.type, content: f.content, valid: f.valid, error: f.error, attempt: attempt)))
                 guard config.checker != .off else { break }
-                let findings = env.validate(action)
+                var findings = env.validate(action)
+                if case let .sql(sql) = action, let db = task.db, !findings.contains(where: { $0.severity == .error }) {
+                    findings += IdentifierRule.findings(sql: sql, table: db.tableName, columns: db.columns)
+                }
                 let step = st.step
                 let review = checker.review(action: action, findings: findings, task: task.description,
                                             lastObservation: st.lastObservation, sampling: config.checkerSampling) { piece in

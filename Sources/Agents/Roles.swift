@@ -96,6 +96,54 @@ public func parsedAction(type: String, content: String) -> ParsedAction? {
     }
 }
 
+/// The Checker's own rule, beside the environment's: every backquoted identifier of a DB statement must name the
+/// task's table or one of its columns, or an alias the statement defines (`AS \`x\``). (SQLite alone does not always
+/// catch this once the statement is translated from MySQL's dialect.)
+public enum IdentifierRule {
+    public static func findings(sql: String, table: String, columns: [String]) -> [RuleFinding] {
+        var idents: [(name: String, afterAs: Bool)] = []
+        let chars = Array(sql)
+        var i = 0
+        var lastWord = ""
+        while i < chars.count {
+            let c = chars[i]
+            if c == "'" || c == "\"" {          // skip string literals
+                let q = c; i += 1
+                while i < chars.count { if chars[i] == "\\" { i += 2; continue }; if chars[i] == q { break }; i += 1 }
+                i += 1; lastWord = ""; continue
+            }
+            if c == "`" {
+                var name = ""; i += 1
+                while i < chars.count {
+                    if chars[i] == "`" { if i + 1 < chars.count && chars[i + 1] == "`" { name.append("`"); i += 2; continue }; break }
+                    name.append(chars[i]); i += 1
+                }
+                i += 1
+                idents.append((name, lastWord == "AS")); lastWord = ""; continue
+            }
+            if c.isLetter || c == "_" {
+                var w = ""
+                while i < chars.count && (chars[i].isLetter || chars[i].isNumber || chars[i] == "_") { w.append(chars[i]); i += 1 }
+                lastWord = w.uppercased(); continue
+            }
+            if !c.isWhitespace { lastWord = "" }
+            i += 1
+        }
+        let known = Set(([table] + columns).map { $0.lowercased() })
+        let aliases = Set(idents.filter(\.afterAs).map { $0.name.lowercased() })
+        var seen = Set<String>()
+        var out: [RuleFinding] = []
+        for id in idents where !id.afterAs {
+            let k = id.name.lowercased()
+            if known.contains(k) || aliases.contains(k) || seen.contains(k) { continue }
+            seen.insert(k)
+            out.append(RuleFinding(.error, "sql.unknown-column",
+                                   "Unknown column `\(id.name)`: the table `\(table)` has the columns " + columns.map { "`\($0)`" }.joined(separator: ", ")))
+        }
+        return out
+    }
+}
+
 /// The Checker role (critic): sees the proposed action before it is executed.
 public final class Checker {
     public let mode: CheckerMode

@@ -83,4 +83,25 @@ final class RealDBTests: XCTestCase {
         XCTAssertEqual(end.rounds, 2)
         XCTAssertTrue(end.success, end.reason ?? "")
     }
+
+    func testUnquotedWrongColumnIsCaughtByTheEnvironmentRule() throws {
+        let (task, db) = try selectTask()
+        let env = try makeEnv(task)
+        let m = ScriptedLanguageModel(replies: [operation("SELECT AmbassadorName FROM `\(db.tableName)`"), finalAnswer(db.label)])
+        let sink = MemorySink()
+        _ = runner(m, checker: .rules, sink: sink).runEpisode(task: task, env: env, episode: 0, trial: 1)
+        let first = try XCTUnwrap(sink.events.checkers.first)
+        XCTAssertEqual(first.verdict, .revise)
+        XCTAssertEqual(first.rules, ["sql.unknown-column"])
+        XCTAssertTrue(sink.events.observations.allSatisfy { !$0.executedAction.contains("AmbassadorName") })
+    }
+
+    func testIdentifierRuleAllowsAliasesAndStrings() {
+        let f = IdentifierRule.findings(sql: "SELECT COUNT(`Name`) AS `n`, 'a `b` c' FROM `T` WHERE `Age` > 3 ORDER BY `n`",
+                                        table: "t", columns: ["Name", "Age"])
+        XCTAssertEqual(f, [])
+        let g = IdentifierRule.findings(sql: "SELECT `Nmae` FROM `T`", table: "T", columns: ["Name"])
+        XCTAssertEqual(g.map(\.code), ["sql.unknown-column"])
+        XCTAssertTrue(g[0].message.contains("`Name`"))
+    }
 }
