@@ -1,0 +1,259 @@
+// The critic (value head, TD(0), eq. 4-5), the actor (δ-weighted policy gradient through LoRA with a KL penalty
+// against the base, eq. 3) and the reflection term (a supervised step toward a corrected action that succeeded,
+// eq. 7-8). Metrics under rl/*.
+import Foundation
+import GGUF
+
+/// V(s) = w2 · tanh(W1 h + b1) + b2 on the final normalized hidden state h of the state's last token.
+public final class ValueHead {
+    public let inputDim: Int
+    public let hiddenDim: Int
+    /// Flat parameters: W1 [hidden][input], b1 [hidden], w2 [hidden], b2 [1].
+    public var params: [Float]
+    public var grads: [Float]
+    public var count: Int { params.count }
+
+    public init(inputDim: Int, hiddenDim: Int = 64, seed: UInt64 = 7) {
+        self.inputDim = inputDim; self.hiddenDim = hiddenDim
+        let n = hiddenDim * inputDim + 2 * hiddenDim + 1
+        params = [Float](repeating: 0, count: n); grads = params
+        var rng = SplitMix64(seed: seed)
+        let b1 = 1 / Float(inputDim).squareRoot(), b2 = 1 / Float(hiddenDim).squareRoot()
+        for i in 0..<(hiddenDim * inputDim) { params[i] = (rng.uniform() * 2 - 1) * b1 }
+        for i in 0..<hiddenDim { params[hiddenDim * inputDim + hiddenDim + i] = (rng.uniform() * 2 - 1) * b2 * 0.1 }
+    }
+
+    /// V(h).
+    public func value(_ h: [Float]) -> Float { forward(h).0 }
+
+    private func forward(_ h: [Float]) -> (Float, [Float]) {
+        precondition(h.count == inputDim)
+        let H = hiddenDim, I = inputDim
+        var act = [Float](repeating: 0, count: H)
+        var v = params[H * I + 2 * H]
+        for j in 0..<H {
+            var s = params[H * I + j]
+            for i in 0..<I { s += params[j * I + i] * h[i] }
+            act[j] = tanhf(s)
+            v += params[H * I + H + j] * act[j]
+        }
+        return (v, act)
+    }
+
+    /// Adds dV/dθ · coef into `grads`; returns V(h).
+    @discardableResult
+    public func backward(_ h: [Float], coef: Float) -> Float {
+        let (v, act) = forward(h)
+        let H = hiddenDim, I = inputDim
+        grads[H * I + 2 * H] += coef
+        for j in 0..<H {
+            let w2 = params[H * I + H + j]
+            grads[H * I + H + j] += coef * act[j]
+            let ds = coef * w2 * (1 - act[j] * act[j])
+            grads[H * I + j] += ds
+            for i in 0..<I { grads[j * I + i] += ds * h[i] }
+        }
+        return v
+    }
+
+    public func zeroGrad() { for i in 0..<grads.count { grads[i] = 0 } }
+
+    public func save(path: String) throws {
+        let w = GGUFWriter()
+        w.set("general.architecture", .string("cmat-value-head"))
+        w.set("general.type", .string("cmat-value-head"))
+        w.set("cmat.value.input_dim", .uint32(UInt32(inputDim)))
+        w.set("cmat.value.hidden_dim", .uint32(UInt32(hiddenDim)))
+        w.addTensor(name: "value_head.params", shape: [params.count], floats: params, as: .f32)
+        try w.write(to: path)
+    }
+
+    public static func load(path: String) throws -> ValueHead {
+        let f = try GGUFFile(path: path)
+        guard let i = f.metadata["cmat.value.input_dim"]?.int, let h = f.metadata["cmat.value.hidden_dim"]?.int,
+              let t = f.tensor("value_head.params"), t.type == .f32, t.elementCount == h * i + 2 * h + 1 else {
+            throw TuningError("\(path): not a cmat value head (expected cmat.value.* keys and an F32 value_head.params tensor)")
+        }
+        let vh = ValueHead(inputDim: i, hiddenDim: h)
+        let p = f.data(t).assumingMemoryBound(to: Float.self)
+        vh.params = Array(UnsafeBufferPointer(start: p, count: t.elementCount))
+        return vh
+    }
+}
+
+public struct ActorCriticConfig: Codable, Equatable, Sendable {
+    public var gamma: Float = 0.9
+    /// Critic learning rate (β in eq. 5; Adam).
+    public var criticLR: Float = 1e-3
+    /// Actor learning rate (α in eq. 3; Adam on the LoRA parameters).
+    public var actorLR: Float = 5e-5
+    /// Weight of KL(π ‖ π_base) per action token.
+    public var klCoef: Float = 0.05
+    /// Scale δ by a running standard deviation of δ before the actor step (reward normalization).
+    public var normalizeAdvantage = true
+    public var advantageClip: Float = 5
+    /// Weight of the reflection term (supervised step toward a corrected successful action).
+    public var reflectionCoef: Float = 1
+    public var valueHidden = 64
+    public var maxGradNorm: Float = 1
+    /// States longer than this keep their last tokens.
+    public var maxStateTokens = 1024
+    public var seed: UInt64 = 42
+    public init() {}
+}
+
+/// Per-step online updates for the Assistant: critic by TD(0), actor by δ·∇log π through LoRA with a KL penalty.
+public final class ActorCriticTrainer {
+    public let model: TrainingModel
+    public let lora: LoRAWeights
+    public let valueHead: ValueHead
+    public var config: ActorCriticConfig
+    public let actorOptimizer: AdamW
+    public let criticOptimizer: AdamW
+    /// Running mean/variance of δ (Welford) for the advantage normalization.
+    public private(set) var deltaCount = 0
+    private var deltaMean: Double = 0, deltaM2: Double = 0
+
+    public init(model: TrainingModel, lora: LoRAWeights, valueHead: ValueHead? = nil, config: ActorCriticConfig = ActorCriticConfig()) {
+        self.model = model; self.lora = lora; self.config = config
+        model.lora = lora
+        self.valueHead = valueHead ?? ValueHead(inputDim: model.config.dim, hiddenDim: config.valueHidden, seed: config.seed)
+        actorOptimizer = AdamW(count: lora.count, config: AdamWConfig(learningRate: config.actorLR, maxGradNorm: config.maxGradNorm))
+        criticOptimizer = AdamW(count: self.valueHead.count, config: AdamWConfig(learningRate: config.criticLR, maxGradNorm: config.maxGradNorm))
+    }
+
+    private func clipState(_ s: [Int]) -> [Int] { s.count > config.maxStateTokens ? Array(s.suffix(config.maxStateTokens)) : s }
+
+    /// Hidden feature of the last token of each prefix length in `ends` (one forward over `tokens`).
+    private func features(_ tokens: [Int], ends: [Int]) throws -> [[Float]] {
+        model.training = false
+        defer { model.training = true }
+        let hs = try model.hiddenStates(tokens: tokens)
+        return ends.map { hs[$0 - 1] }
+    }
+
+    /// V(s) with the current adapter.
+    public func value(state: [Int]) throws -> Float {
+        let s = clipState(state)
+        guard !s.isEmpty else { throw TuningError("empty state") }
+        return valueHead.value(try features(s, ends: [s.count])[0])
+    }
+
+    /// The critic's TD(0) update alone. Returns (V(s), V(s'), δ).
+    public func criticStep(state: [Int], reward: Float, nextState: [Int]?) throws -> (Float, Float, Float) {
+        let s = clipState(state)
+        guard !s.isEmpty else { throw TuningError("empty state") }
+        var hs: [Float], hn: [Float]? = nil
+        if let ns = nextState.map(clipState), !ns.isEmpty {
+            if ns.count > s.count, Array(ns.prefix(s.count)) == s {
+                let f = try features(ns, ends: [s.count, ns.count]); hs = f[0]; hn = f[1]
+            } else {
+                hs = try features(s, ends: [s.count])[0]; hn = try features(ns, ends: [ns.count])[0]
+            }
+        } else {
+            hs = try features(s, ends: [s.count])[0]
+        }
+        let v = valueHead.value(hs)
+        let vNext = hn.map { valueHead.value($0) } ?? 0
+        let delta = reward + config.gamma * vNext - v
+        // Loss ½(target − V)², target fixed: gradient −δ ∇V; Adam descends it (θ_c += β δ ∇V for SGD).
+        valueHead.zeroGrad()
+        valueHead.backward(hs, coef: -delta)
+        valueHead.params.withUnsafeMutableBufferPointer { p in
+            valueHead.grads.withUnsafeMutableBufferPointer { g in
+                _ = criticOptimizer.update(params: p.baseAddress!, grads: g.baseAddress!, lr: config.criticLR)
+            }
+        }
+        return (v, vNext, delta)
+    }
+
+    /// Mean log π(action | state) per action token with the current adapter (no update).
+    public func logProb(state: [Int], action: [Int]) throws -> Float {
+        let (tokens, pos) = try sequence(state: state, action: action)
+        model.training = false
+        defer { model.training = true }
+        let lp = try model.run(tokens: tokens, positions: pos, backward: false) { k, row, V in
+            Losses.logProb(row, V, target: tokens[pos[k] + 1])
+        }
+        return lp / Float(pos.count)
+    }
+
+    private func sequence(state: [Int], action: [Int]) throws -> ([Int], [Int]) {
+        guard !action.isEmpty else { throw TuningError("empty action") }
+        let s = clipState(state)
+        guard !s.isEmpty else { throw TuningError("empty state") }
+        let tokens = s + action
+        return (tokens, Array((s.count - 1)..<(tokens.count - 1)))
+    }
+
+    /// The actor update with a given advantage: minimizes Σ_t [−adv·log π(a_t) + klCoef·KL_t] / n over the action
+    /// tokens through LoRA. Returns (loss, mean log π before the update, mean KL).
+    public func actorStep(state: [Int], action: [Int], advantage: Float, klCoef: Float? = nil) throws -> (Float, Float, Float) {
+        let (tokens, pos) = try sequence(state: state, action: action)
+        let V = model.config.vocabSize, n = pos.count
+        let kc = klCoef ?? config.klCoef
+        // Reference log-probabilities with the adapter off.
+        var ref: [Float] = []
+        if kc != 0 {
+            ref = [Float](repeating: 0, count: n * V)
+            model.loraEnabled = false
+            model.training = false
+            try ref.withUnsafeMutableBufferPointer { rp in
+                try model.run(tokens: tokens, positions: pos, backward: false) { k, row, V in
+                    let lse = Losses.logSumExp(row, V)
+                    for i in 0..<V { rp[k * V + i] = row[i] - lse }
+                    return 0
+                }
+            }
+            model.loraEnabled = true
+            model.training = true
+        }
+        lora.zeroGrad()
+        var lpSum: Float = 0, klSum: Float = 0
+        let w = 1 / Float(n)
+        let loss = try ref.withUnsafeBufferPointer { rp in
+            try model.run(tokens: tokens, positions: pos, backward: true) { k, row, V in
+                let (l, lp, kl) = Losses.policyGradient(row, V, target: tokens[pos[k] + 1], coef: advantage * w,
+                                                        refLogProbs: kc != 0 ? rp.baseAddress! + k * V : nil, klCoef: kc * w)
+                lpSum += lp; klSum += kl
+                return l
+            }
+        }
+        actorOptimizer.update(params: lora.params, grads: lora.grads, lr: config.actorLR)
+        return (loss, lpSum * w, klSum * w)
+    }
+
+    /// One CMAT step: critic TD(0) update, then the actor update with the (normalized) TD error as advantage.
+    /// `nextState` nil = terminal. Metrics: rl/reward, rl/value, rl/next_value, rl/td_error, rl/advantage,
+    /// rl/actor_loss, rl/logp, rl/kl.
+    public func step(state: [Int], action: [Int], reward: Float, nextState: [Int]?) throws -> Metrics {
+        let (v, vn, delta) = try criticStep(state: state, reward: reward, nextState: nextState)
+        deltaCount += 1
+        let d = Double(delta) - deltaMean
+        deltaMean += d / Double(deltaCount)
+        deltaM2 += d * (Double(delta) - deltaMean)
+        var adv = delta
+        if config.normalizeAdvantage, deltaCount >= 2 {
+            let sd = (deltaM2 / Double(deltaCount - 1)).squareRoot()
+            if sd > 1e-6 { adv = Float(Double(delta) / sd) }
+        }
+        adv = min(config.advantageClip, max(-config.advantageClip, adv))
+        let (loss, lp, kl) = try actorStep(state: state, action: action, advantage: adv)
+        return ["rl/reward": Double(reward), "rl/value": Double(v), "rl/next_value": Double(vn), "rl/td_error": Double(delta),
+                "rl/advantage": Double(adv), "rl/actor_loss": Double(loss), "rl/logp": Double(lp), "rl/kl": Double(kl),
+                "rl/critic_loss": Double(0.5 * delta * delta)]
+    }
+
+    /// Reflection term: a supervised (cross-entropy) step toward `correctedAction`, weighted by reflectionCoef.
+    public func reflect(state: [Int], correctedAction: [Int]) throws -> Metrics {
+        let (tokens, pos) = try sequence(state: state, action: correctedAction)
+        lora.zeroGrad()
+        model.training = true
+        let w = config.reflectionCoef / Float(pos.count)
+        let loss = try model.run(tokens: tokens, positions: pos, backward: true) { k, row, V in
+            Losses.crossEntropy(row, V, target: tokens[pos[k] + 1], weight: w)
+        }
+        actorOptimizer.update(params: lora.params, grads: lora.grads, lr: config.actorLR)
+        return ["rl/reflection_loss": Double(loss / max(config.reflectionCoef, 1e-12))]
+    }
+}

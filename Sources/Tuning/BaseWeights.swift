@@ -1,0 +1,206 @@
+// The frozen base model: per-layer matrices that stay quantized in the GGUF mmap and are dequantized into a
+// scratch tile right before each sgemm (or kept as fp32 when they are F32 in the file or when caching is asked for).
+import GGUF
+import Kernels
+
+/// The projections LoRA can adapt.
+public enum LoRATarget: String, CaseIterable, Codable, Sendable {
+    case q, k, v, o, gate, up, down
+    /// The llama.cpp tensor name stem (`blk.N.<stem>.weight`).
+    public var tensorStem: String {
+        switch self {
+        case .q: return "attn_q"
+        case .k: return "attn_k"
+        case .v: return "attn_v"
+        case .o: return "attn_output"
+        case .gate: return "ffn_gate"
+        case .up: return "ffn_up"
+        case .down: return "ffn_down"
+        }
+    }
+    public func tensorName(layer: Int) -> String { "blk.\(layer).\(tensorStem).weight" }
+    /// Parses "q,k,v,o,gate,up,down" (also accepts q_proj/attn_q style names and "all").
+    public static func parseList(_ s: String) throws -> [LoRATarget] {
+        var out: [LoRATarget] = []
+        for raw in s.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) where !raw.isEmpty {
+            if raw == "all" { return LoRATarget.allCases }
+            let name = raw.replacingOccurrences(of: "_proj", with: "")
+            guard let t = LoRATarget(rawValue: name) ?? LoRATarget.allCases.first(where: { $0.tensorStem == name }) else {
+                throw TuningError("unknown LoRA target '\(raw)' (expected some of q,k,v,o,gate,up,down)")
+            }
+            if !out.contains(t) { out.append(t) }
+        }
+        guard !out.isEmpty else { throw TuningError("no LoRA targets given (expected some of q,k,v,o,gate,up,down)") }
+        return out
+    }
+}
+
+/// A frozen row-major matrix [rows][cols] (`rows` = out features, `cols` = in features).
+public final class BaseMatrix {
+    public let rows: Int
+    public let cols: Int
+    private let dense: UnsafePointer<Float>?
+    private let owned: UnsafeMutablePointer<Float>?
+    private let quantized: QuantizedMatrix?
+
+    /// fp32 data that stays valid while `owner` lives (a GGUF mapping).
+    init(rows: Int, cols: Int, pointer: UnsafePointer<Float>) {
+        self.rows = rows; self.cols = cols; dense = pointer; owned = nil; quantized = nil
+    }
+    /// Copies `floats`.
+    public init(rows: Int, cols: Int, floats: [Float]) {
+        precondition(floats.count == rows * cols)
+        self.rows = rows; self.cols = cols
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: rows * cols)
+        floats.withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: rows * cols) }
+        owned = p; dense = UnsafePointer(p); quantized = nil
+    }
+    init(_ q: QuantizedMatrix, cache: Bool) {
+        rows = q.rows; cols = q.cols
+        if cache {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: rows * cols)
+            for r in 0..<rows { q.dequantizeRow(r, into: p + r * cols) }
+            owned = p; dense = UnsafePointer(p); quantized = nil
+        } else {
+            owned = nil; dense = nil; quantized = q
+        }
+    }
+    deinit { owned?.deallocate() }
+
+    public var isDense: Bool { dense != nil }
+
+    /// Row `r` as fp32 into `dst` (cols floats).
+    public func row(_ r: Int, into dst: UnsafeMutablePointer<Float>) {
+        if let d = dense { dst.update(from: d + r * cols, count: cols) } else { quantized!.dequantizeRow(r, into: dst) }
+    }
+
+    /// fp32 view of the whole matrix: the stored data, or the dequantized matrix written into `scratch`
+    /// (which must hold rows*cols floats).
+    @inline(__always)
+    public func floats(scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if let d = dense { return d }
+        let q = quantized!
+        let c = cols
+        for r in 0..<rows { q.dequantizeRow(r, into: scratch + r * c) }
+        return UnsafePointer(scratch)
+    }
+}
+
+/// One transformer block's frozen tensors.
+public final class BaseLayer {
+    public let attnNorm: [Float]
+    public let ffnNorm: [Float]
+    public let proj: [LoRATarget: BaseMatrix]
+    public let qBias: [Float]?, kBias: [Float]?, vBias: [Float]?
+    init(attnNorm: [Float], ffnNorm: [Float], proj: [LoRATarget: BaseMatrix], qBias: [Float]?, kBias: [Float]?, vBias: [Float]?) {
+        self.attnNorm = attnNorm; self.ffnNorm = ffnNorm; self.proj = proj
+        self.qBias = qBias; self.kBias = kBias; self.vBias = vBias
+    }
+}
+
+/// The frozen base model. The output head is kept as fp32 (it is needed for every loss position);
+/// the block matrices stay quantized unless `cacheLayers` is set.
+public final class BaseWeights {
+    public let config: TrainModelConfig
+    public let layers: [BaseLayer]
+    public let outputNorm: [Float]
+    /// [vocab][dim] fp32.
+    public let head: BaseMatrix
+    /// [vocab][dim]; may be `head` (tied).
+    public let embedding: BaseMatrix
+    /// Keeps the mapping alive.
+    public let file: GGUFFile?
+
+    /// The largest matrix, in floats (the dequantization scratch size).
+    public var maxMatrixFloats: Int {
+        layers.flatMap { $0.proj.values }.map { $0.isDense ? 0 : $0.rows * $0.cols }.max() ?? 0
+    }
+
+    /// In-memory weights (tests, synthetic models). Tensor names as in llama.cpp GGUF files.
+    public init(config: TrainModelConfig, tensors: [String: [Float]]) throws {
+        self.config = config; file = nil
+        func get(_ n: String, _ count: Int) throws -> [Float] {
+            guard let t = tensors[n] else { throw TuningError("tensor \(n) is missing") }
+            guard t.count == count else { throw TuningError("tensor \(n) has \(t.count) values, expected \(count)") }
+            return t
+        }
+        let c = config
+        var ls: [BaseLayer] = []
+        for l in 0..<c.layers {
+            var proj: [LoRATarget: BaseMatrix] = [:]
+            for t in LoRATarget.allCases {
+                let (o, i) = Self.shape(t, c)
+                proj[t] = BaseMatrix(rows: o, cols: i, floats: try get(t.tensorName(layer: l), o * i))
+            }
+            ls.append(BaseLayer(attnNorm: try get("blk.\(l).attn_norm.weight", c.dim), ffnNorm: try get("blk.\(l).ffn_norm.weight", c.dim),
+                                proj: proj,
+                                qBias: c.attentionBias ? try get("blk.\(l).attn_q.bias", c.qDim) : nil,
+                                kBias: c.attentionBias ? try get("blk.\(l).attn_k.bias", c.kvDim) : nil,
+                                vBias: c.attentionBias ? try get("blk.\(l).attn_v.bias", c.kvDim) : nil))
+        }
+        layers = ls
+        outputNorm = try get("output_norm.weight", c.dim)
+        embedding = BaseMatrix(rows: c.vocabSize, cols: c.dim, floats: try get("token_embd.weight", c.vocabSize * c.dim))
+        if let o = tensors["output.weight"] {
+            head = BaseMatrix(rows: c.vocabSize, cols: c.dim, floats: try get("output.weight", o.count == c.vocabSize * c.dim ? o.count : -1))
+        } else { head = embedding }
+    }
+
+    /// (out, in) of a projection.
+    static func shape(_ t: LoRATarget, _ c: TrainModelConfig) -> (Int, Int) {
+        switch t {
+        case .q: return (c.qDim, c.dim)
+        case .k, .v: return (c.kvDim, c.dim)
+        case .o: return (c.dim, c.qDim)
+        case .gate, .up: return (c.hiddenDim, c.dim)
+        case .down: return (c.dim, c.hiddenDim)
+        }
+    }
+
+    /// Maps a GGUF model. `cacheLayers`: dequantize all block matrices to fp32 once (faster, ~4 bytes/weight).
+    public init(gguf: GGUFFile, cacheLayers: Bool = false) throws {
+        let c = try TrainModelConfig(gguf: gguf)
+        config = c; file = gguf
+        func vector(_ n: String, _ count: Int) throws -> [Float] {
+            guard let t = gguf.tensor(n) else { throw TuningError("\(gguf.path): tensor \(n) is missing") }
+            guard t.elementCount == count else {
+                throw TuningError("\(gguf.path): tensor \(n) has \(t.elementCount) elements, expected \(count)")
+            }
+            var out = [Float](repeating: 0, count: count)
+            out.withUnsafeMutableBufferPointer { ReferenceKernels.dequantizeRow(t.type, gguf.data(t), $0.baseAddress!, count: count) }
+            return out
+        }
+        func matrix(_ n: String, rows: Int, cols: Int, cache: Bool) throws -> BaseMatrix {
+            guard let t = gguf.tensor(n) else { throw TuningError("\(gguf.path): tensor \(n) is missing") }
+            guard t.shape.count == 2, t.shape[0] == cols, t.shape[1] == rows else {
+                throw TuningError("\(gguf.path): tensor \(n) has shape \(t.shape), expected [\(cols), \(rows)]")
+            }
+            if t.type == .f32 {
+                return BaseMatrix(rows: rows, cols: cols, pointer: gguf.data(t).assumingMemoryBound(to: Float.self))
+            }
+            return BaseMatrix(try gguf.matrix(n), cache: cache)
+        }
+        var ls: [BaseLayer] = []
+        for l in 0..<c.layers {
+            var proj: [LoRATarget: BaseMatrix] = [:]
+            for t in LoRATarget.allCases {
+                let (o, i) = Self.shape(t, c)
+                proj[t] = try matrix(t.tensorName(layer: l), rows: o, cols: i, cache: cacheLayers)
+            }
+            ls.append(BaseLayer(attnNorm: try vector("blk.\(l).attn_norm.weight", c.dim),
+                                ffnNorm: try vector("blk.\(l).ffn_norm.weight", c.dim), proj: proj,
+                                qBias: c.attentionBias ? try vector("blk.\(l).attn_q.bias", c.qDim) : nil,
+                                kBias: c.attentionBias ? try vector("blk.\(l).attn_k.bias", c.kvDim) : nil,
+                                vBias: c.attentionBias ? try vector("blk.\(l).attn_v.bias", c.kvDim) : nil))
+        }
+        layers = ls
+        outputNorm = try vector("output_norm.weight", c.dim)
+        if gguf.tensor("output.weight") != nil {
+            head = try matrix("output.weight", rows: c.vocabSize, cols: c.dim, cache: true)
+            embedding = try matrix("token_embd.weight", rows: c.vocabSize, cols: c.dim, cache: false)
+        } else {
+            head = try matrix("token_embd.weight", rows: c.vocabSize, cols: c.dim, cache: true)
+            embedding = head
+        }
+    }
+}

@@ -1,0 +1,341 @@
+// The training forward pass over a whole sequence with saved activations, and its hand-written backward pass.
+// Gradients flow only into the LoRA parameters (the base is frozen). Reads top to bottom like llama2.c's forward:
+//   x = embed(tokens)
+//   per layer: xn = rms(x)·w;  q,k,v = xn W^T (+b) + s·B(A xn);  rope(q,k);  att = softmax(q k^T/√d) v
+//              h = x + att Wo^T (+lora);  hn = rms(h)·w;  g,u = hn W^T (+lora);  x' = h + (silu(g)·u) Wd^T (+lora)
+//   logits = rms(x_L)·w  Wout^T   (only at the positions that carry a loss)
+import Foundation
+import Kernels
+
+/// Activations of one block for a sequence of T tokens, saved for the backward pass. Shapes in comments.
+final class LayerActivations {
+    var x: UnsafeMutablePointer<Float>      // [T, dim]      block input
+    var rms1: UnsafeMutablePointer<Float>   // [T]
+    var q: UnsafeMutablePointer<Float>      // [T, qDim]     after rope
+    var k: UnsafeMutablePointer<Float>      // [T, kvDim]    after rope
+    var v: UnsafeMutablePointer<Float>      // [T, kvDim]
+    var lse: UnsafeMutablePointer<Float>    // [heads, T]    log-sum-exp of each attention row
+    var att: UnsafeMutablePointer<Float>    // [T, qDim]     attention output (input of Wo)
+    var h: UnsafeMutablePointer<Float>      // [T, dim]      after the attention residual
+    var rms2: UnsafeMutablePointer<Float>   // [T]
+    var g: UnsafeMutablePointer<Float>      // [T, hidden]   gate pre-activation
+    var u: UnsafeMutablePointer<Float>      // [T, hidden]   up
+    var loraU: [UnsafeMutablePointer<Float>?] // per target ordinal: [T, rank] = (dropout(input)) A^T
+    let storage: UnsafeMutablePointer<Float>
+    let capacityT: Int
+
+    init(c: TrainModelConfig, T: Int, rank: Int, targets: Set<Int>) {
+        let sizes = [T * c.dim, T, T * c.qDim, T * c.kvDim, T * c.kvDim, c.heads * T, T * c.qDim, T * c.dim, T,
+                     T * c.hiddenDim, T * c.hiddenDim] + Array(repeating: T * rank, count: targets.count)
+        storage = .allocate(capacity: sizes.reduce(0, +))
+        capacityT = T
+        var p = storage
+        func take(_ n: Int) -> UnsafeMutablePointer<Float> { defer { p += n }; return p }
+        x = take(sizes[0]); rms1 = take(sizes[1]); q = take(sizes[2]); k = take(sizes[3]); v = take(sizes[4])
+        lse = take(sizes[5]); att = take(sizes[6]); h = take(sizes[7]); rms2 = take(sizes[8]); g = take(sizes[9]); u = take(sizes[10])
+        loraU = Array(repeating: nil, count: LoRATarget.allCases.count)
+        for t in targets.sorted() { loraU[t] = take(T * rank) }
+    }
+    deinit { storage.deallocate() }
+}
+
+/// Per-position loss callback: given the logits row of loss position `k` (in place), return the loss and overwrite
+/// the row with dLoss/dLogits.
+public typealias LossFunction = (_ k: Int, _ logits: UnsafeMutablePointer<Float>, _ vocab: Int) -> Float
+
+public final class TrainingModel {
+    public let base: BaseWeights
+    public var config: TrainModelConfig { base.config }
+    /// The adapter being trained (nil: the plain base).
+    public var lora: LoRAWeights?
+    /// Turns the adapter off without dropping it (the reference policy for KL penalties).
+    public var loraEnabled = true
+    /// Dropout is applied only while training.
+    public var training = true
+    /// Advanced on every forward pass; seeds the dropout masks.
+    public var dropoutSeed: UInt64 = 1
+
+    private var acts: [LayerActivations] = []
+    private var actsT = 0
+    private let xFinal = FloatBuffer()   // [T, dim] output of the last block
+    private let rmsF = FloatBuffer()     // [T]
+    private let xf = FloatBuffer()       // [T, dim] final normalized hidden states
+    private let wScratch = FloatBuffer() // dequantized base matrix
+    private let ropeCos = FloatBuffer(), ropeSin = FloatBuffer()
+    private let bufA = FloatBuffer(), bufB = FloatBuffer(), bufC = FloatBuffer(), bufD = FloatBuffer()
+    private let bufE = FloatBuffer(), bufF = FloatBuffer(), bufG = FloatBuffer()
+    private let scores = FloatBuffer(), dScores = FloatBuffer()
+    private let loraTmp = FloatBuffer(), dropTmp = FloatBuffer()
+    private let headX = FloatBuffer(), headLogits = FloatBuffer()
+    /// Positions processed per head chunk.
+    public var headChunk = 32
+
+    public init(base: BaseWeights, lora: LoRAWeights? = nil) {
+        self.base = base; self.lora = lora
+    }
+
+    private var activeLoRA: LoRAWeights? { loraEnabled ? lora : nil }
+
+    private func prepare(T: Int) {
+        let c = config
+        let rank = lora?.config.rank ?? 0
+        let targets = Set((lora?.config.targets ?? []).map { LoRATarget.allCases.firstIndex(of: $0)! })
+        if actsT < T || acts.count != c.layers || (acts.first?.loraU.compactMap { $0 }.count ?? -1) != targets.count || rankAllocated != rank {
+            acts = []  // free first
+            acts = (0..<c.layers).map { _ in LayerActivations(c: c, T: T, rank: rank, targets: targets) }
+            actsT = T; rankAllocated = rank
+        }
+        xFinal.ensure(T * c.dim); rmsF.ensure(T); xf.ensure(T * c.dim)
+        wScratch.ensure(base.maxMatrixFloats)
+        ropeCos.ensure(T * c.headDim / 2); ropeSin.ensure(T * c.headDim / 2)
+        Ops.ropeTable(positions: T, headDim: c.headDim, theta: c.ropeTheta, cos: ropeCos.pointer, sin: ropeSin.pointer)
+        let wide = max(c.dim, c.qDim, c.hiddenDim)
+        bufA.ensure(T * wide); bufB.ensure(T * wide); bufC.ensure(T * wide); bufD.ensure(T * wide)
+        bufE.ensure(T * wide); bufF.ensure(T * wide); bufG.ensure(T * wide)
+        scores.ensure(T * T); dScores.ensure(T * T)
+        loraTmp.ensure(T * max(rank, 1)); dropTmp.ensure(T * wide)
+    }
+    private var rankAllocated = -1
+
+    // MARK: projections
+
+    /// y[T, out] = x W^T (+ s·(drop(x) A^T) B^T), saving the LoRA intermediate in `saveU`.
+    private func project(_ layer: Int, _ t: LoRATarget, _ x: UnsafePointer<Float>, T: Int, _ y: UnsafeMutablePointer<Float>,
+                         saveU: UnsafeMutablePointer<Float>?) {
+        let m = base.layers[layer].proj[t]!
+        let w = m.floats(scratch: wScratch.pointer)
+        gemm(false, true, T, m.rows, m.cols, 1, x, m.cols, w, m.cols, 0, y, m.rows)
+        guard let lw = activeLoRA, let s = lw.slot(layer: layer, target: t), let u = saveU else { return }
+        let r = lw.config.rank
+        let input = dropoutInput(x, T: T, n: m.cols, slot: layer * 8 + LoRATarget.allCases.firstIndex(of: t)!)
+        gemm(false, true, T, r, m.cols, 1, input, m.cols, lw.params + s.aOffset, m.cols, 0, u, r)
+        gemm(false, true, T, m.rows, r, lw.config.scale, u, r, lw.params + s.bOffset, r, 1, y, m.rows)
+    }
+
+    /// The LoRA input after dropout (the input itself when dropout is off).
+    private func dropoutInput(_ x: UnsafePointer<Float>, T: Int, n: Int, slot: Int) -> UnsafePointer<Float> {
+        guard training, let lw = activeLoRA, lw.config.dropout > 0 else { return x }
+        let p = lw.config.dropout, d = dropTmp.pointer
+        for i in 0..<(T * n) { d[i] = x[i] * Ops.dropoutScale(seed: dropoutSeed, slot: slot, index: i, p: p) }
+        return UnsafePointer(d)
+    }
+
+    /// dx (+)= dy W + LoRA backward; accumulates the LoRA gradients. `accumulate`: add into dx instead of overwriting.
+    private func projectBackward(_ layer: Int, _ t: LoRATarget, x: UnsafePointer<Float>, u: UnsafePointer<Float>?,
+                                 dy: UnsafePointer<Float>, T: Int, dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        let m = base.layers[layer].proj[t]!
+        let w = m.floats(scratch: wScratch.pointer)
+        gemm(false, false, T, m.cols, m.rows, 1, dy, m.rows, w, m.cols, accumulate ? 1 : 0, dx, m.cols)
+        guard let lw = activeLoRA, let s = lw.slot(layer: layer, target: t), let u = u else { return }
+        let r = lw.config.rank, sc = lw.config.scale
+        let du = loraTmp.pointer
+        // dB += s · dy^T u ;  du = s · dy B ;  dA += du^T drop(x) ;  dx += drop'(du A)
+        gemm(true, false, m.rows, r, T, sc, dy, m.rows, u, r, 1, lw.grads + s.bOffset, r)
+        gemm(false, false, T, r, m.rows, sc, dy, m.rows, lw.params + s.bOffset, r, 0, du, r)
+        let slotID = layer * 8 + LoRATarget.allCases.firstIndex(of: t)!
+        let input = dropoutInput(x, T: T, n: m.cols, slot: slotID)
+        gemm(true, false, r, m.cols, T, 1, du, r, input, m.cols, 1, lw.grads + s.aOffset, m.cols)
+        if training, lw.config.dropout > 0 {
+            let tmp = dropTmp.pointer, p = lw.config.dropout
+            gemm(false, false, T, m.cols, r, 1, du, r, lw.params + s.aOffset, m.cols, 0, tmp, m.cols)
+            for i in 0..<(T * m.cols) { dx[i] += tmp[i] * Ops.dropoutScale(seed: dropoutSeed, slot: slotID, index: i, p: p) }
+        } else {
+            gemm(false, false, T, m.cols, r, 1, du, r, lw.params + s.aOffset, m.cols, 1, dx, m.cols)
+        }
+    }
+
+    @inline(__always) private func ordinal(_ t: LoRATarget) -> Int { LoRATarget.allCases.firstIndex(of: t)! }
+
+    // MARK: forward
+
+    /// Runs the blocks over `tokens` (positions 0..<T), saving activations; leaves the final normalized hidden
+    /// states in `xf`.
+    private func forwardBlocks(_ tokens: [Int]) throws {
+        let c = config, T = tokens.count
+        guard T > 0 else { throw TuningError("empty token sequence") }
+        for t in tokens where t < 0 || t >= c.vocabSize {
+            throw TuningError("token id \(t) is outside the vocabulary (0..<\(c.vocabSize))")
+        }
+        prepare(T: T)
+        dropoutSeed &+= 1
+        let D = c.dim, H = c.hiddenDim
+        let x0 = acts[0].x
+        for (i, tok) in tokens.enumerated() { base.embedding.row(tok, into: x0 + i * D) }
+        let xn = bufA.pointer, tmp = bufB.pointer, act = bufC.pointer
+        for l in 0..<c.layers {
+            let a = acts[l], L = base.layers[l]
+            // attention
+            L.attnNorm.withUnsafeBufferPointer { Ops.rmsNorm(a.x, $0.baseAddress!, xn, a.rms1, rows: T, n: D, eps: c.rmsEps) }
+            project(l, .q, xn, T: T, a.q, saveU: a.loraU[ordinal(.q)])
+            project(l, .k, xn, T: T, a.k, saveU: a.loraU[ordinal(.k)])
+            project(l, .v, xn, T: T, a.v, saveU: a.loraU[ordinal(.v)])
+            if let bq = L.qBias, let bk = L.kBias, let bv = L.vBias {
+                addBias(a.q, bq, T: T); addBias(a.k, bk, T: T); addBias(a.v, bv, T: T)
+            }
+            Ops.rope(a.q, rows: T, heads: c.heads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer, sin: ropeSin.pointer, inverse: false)
+            Ops.rope(a.k, rows: T, heads: c.kvHeads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer, sin: ropeSin.pointer, inverse: false)
+            attentionForward(a, T: T)
+            project(l, .o, a.att, T: T, tmp, saveU: a.loraU[ordinal(.o)])
+            for i in 0..<(T * D) { a.h[i] = a.x[i] + tmp[i] }
+            // feed-forward
+            L.ffnNorm.withUnsafeBufferPointer { Ops.rmsNorm(a.h, $0.baseAddress!, xn, a.rms2, rows: T, n: D, eps: c.rmsEps) }
+            project(l, .gate, xn, T: T, a.g, saveU: a.loraU[ordinal(.gate)])
+            project(l, .up, xn, T: T, a.u, saveU: a.loraU[ordinal(.up)])
+            Ops.swiglu(a.g, a.u, act, count: T * H)
+            project(l, .down, act, T: T, tmp, saveU: a.loraU[ordinal(.down)])
+            let out = l + 1 < c.layers ? acts[l + 1].x : xFinal.pointer
+            for i in 0..<(T * D) { out[i] = a.h[i] + tmp[i] }
+        }
+        base.outputNorm.withUnsafeBufferPointer {
+            Ops.rmsNorm(xFinal.pointer, $0.baseAddress!, xf.pointer, rmsF.pointer, rows: T, n: D, eps: c.rmsEps)
+        }
+    }
+
+    private func addBias(_ y: UnsafeMutablePointer<Float>, _ b: [Float], T: Int) {
+        let n = b.count
+        b.withUnsafeBufferPointer { bp in for t in 0..<T { for i in 0..<n { y[t * n + i] += bp[i] } } }
+    }
+
+    /// Causal grouped-query attention; writes a.att and a.lse.
+    private func attentionForward(_ a: LayerActivations, T: Int) {
+        let c = config, hd = c.headDim, group = c.heads / c.kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        let S = scores.pointer
+        for h in 0..<c.heads {
+            let g = h / group
+            gemm(false, true, T, T, hd, scale, a.q + h * hd, c.qDim, a.k + g * hd, c.kvDim, 0, S, T)
+            for i in 0..<T {
+                let row = S + i * T
+                var mx = -Float.infinity
+                for j in 0...i { mx = max(mx, row[j]) }
+                var sum: Float = 0
+                for j in 0...i { let e = expf(row[j] - mx); row[j] = e; sum += e }
+                let inv = 1 / sum
+                for j in 0...i { row[j] *= inv }
+                for j in (i + 1)..<T { row[j] = 0 }
+                a.lse[h * T + i] = mx + logf(sum)
+            }
+            gemm(false, false, T, hd, T, 1, S, T, a.v + g * hd, c.kvDim, 0, a.att + h * hd, c.qDim)
+        }
+    }
+
+    /// From dAtt [T, qDim]: dQ [T, qDim], dK, dV [T, kvDim] (overwritten).
+    private func attentionBackward(_ a: LayerActivations, T: Int, dAtt: UnsafePointer<Float>, dQ: UnsafeMutablePointer<Float>,
+                                   dK: UnsafeMutablePointer<Float>, dV: UnsafeMutablePointer<Float>) {
+        let c = config, hd = c.headDim, group = c.heads / c.kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        let P = scores.pointer, dP = dScores.pointer
+        dK.update(repeating: 0, count: T * c.kvDim); dV.update(repeating: 0, count: T * c.kvDim)
+        for h in 0..<c.heads {
+            let g = h / group
+            gemm(false, true, T, T, hd, scale, a.q + h * hd, c.qDim, a.k + g * hd, c.kvDim, 0, P, T)
+            for i in 0..<T {
+                let row = P + i * T, l = a.lse[h * T + i]
+                for j in 0...i { row[j] = expf(row[j] - l) }
+                for j in (i + 1)..<T { row[j] = 0 }
+            }
+            // dP = dO V^T ; dV += P^T dO
+            gemm(false, true, T, T, hd, 1, dAtt + h * hd, c.qDim, a.v + g * hd, c.kvDim, 0, dP, T)
+            gemm(true, false, T, hd, T, 1, P, T, dAtt + h * hd, c.qDim, 1, dV + g * hd, c.kvDim)
+            // dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale (reuses dP)
+            for i in 0..<T {
+                let pr = P + i * T, dr = dP + i * T
+                var dot: Float = 0
+                for j in 0...i { dot += pr[j] * dr[j] }
+                for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) * scale }
+                for j in (i + 1)..<T { dr[j] = 0 }
+            }
+            // dQ = dS K ; dK += dS^T Q
+            gemm(false, false, T, hd, T, 1, dP, T, a.k + g * hd, c.kvDim, 0, dQ + h * hd, c.qDim)
+            gemm(true, false, T, hd, T, 1, dP, T, a.q + h * hd, c.qDim, 1, dK + g * hd, c.kvDim)
+        }
+    }
+
+    // MARK: head and backward
+
+    /// Runs the model on `tokens` and applies `loss` at `positions` (the logits at position p predict token p+1).
+    /// With `backward`, accumulates dLoss/dLoRA into `lora.grads` (scaled by `gradScale`). Returns the summed loss.
+    @discardableResult
+    public func run(tokens: [Int], positions: [Int], backward: Bool, gradScale: Float = 1, loss: LossFunction) throws -> Float {
+        try forwardBlocks(tokens)
+        let c = config, T = tokens.count, D = c.dim, V = c.vocabSize
+        for p in positions where p < 0 || p >= T { throw TuningError("loss position \(p) is outside the sequence of \(T) tokens") }
+        let dXf = bufD.pointer
+        if backward { dXf.update(repeating: 0, count: T * D) }
+        let C = max(1, headChunk)
+        let hx = headX.ensure(C * D), hl = headLogits.ensure(C * V)
+        let W = base.head.floats(scratch: wScratch.pointer)
+        var total: Float = 0
+        var start = 0
+        while start < positions.count {
+            let n = min(C, positions.count - start)
+            for k in 0..<n { (hx + k * D).update(from: xf.pointer + positions[start + k] * D, count: D) }
+            gemm(false, true, n, V, D, 1, hx, D, W, D, 0, hl, V)
+            for k in 0..<n { total += loss(start + k, hl + k * V, V) }
+            if backward {
+                gemm(false, false, n, D, V, gradScale, hl, V, W, D, 0, hx, D)
+                for k in 0..<n {
+                    let dst = dXf + positions[start + k] * D, src = hx + k * D
+                    for i in 0..<D { dst[i] += src[i] }
+                }
+            }
+            start += n
+        }
+        if backward { try backwardBlocks(T: T, dXf: dXf) }
+        return total
+    }
+
+    private func backwardBlocks(T: Int, dXf: UnsafeMutablePointer<Float>) throws {
+        let c = config, D = c.dim, H = c.hiddenDim
+        // Buffers: dX (running gradient wrt the block output / input), and scratch.
+        let dX = bufE.pointer
+        dX.update(repeating: 0, count: T * D)
+        base.outputNorm.withUnsafeBufferPointer {
+            Ops.rmsNormBackward(xFinal.pointer, $0.baseAddress!, rmsF.pointer, dXf, dX, rows: T, n: D)
+        }
+        // dXf is free now: reuse bufD as a scratch.
+        let xn = bufA.pointer, act = bufB.pointer, dAct = bufC.pointer, dTmp = bufD.pointer
+        let dG = bufF.pointer, big = bufG.pointer  // big: dUp, later dV
+        for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            let a = acts[l], L = base.layers[l]
+            // ---- feed-forward: out = h + down(silu(g)·u) ; dX is dOut.
+            Ops.swiglu(a.g, a.u, act, count: T * H)
+            projectBackward(l, .down, x: act, u: a.loraU[ordinal(.down)].map { UnsafePointer($0) }, dy: dX, T: T, dx: dAct, accumulate: false)
+            Ops.swigluBackward(a.g, a.u, dAct, dG, big, count: T * H)
+            L.ffnNorm.withUnsafeBufferPointer { Ops.rmsNormApply(a.h, $0.baseAddress!, a.rms2, xn, rows: T, n: D) }
+            projectBackward(l, .gate, x: xn, u: a.loraU[ordinal(.gate)].map { UnsafePointer($0) }, dy: dG, T: T, dx: dTmp, accumulate: false)
+            projectBackward(l, .up, x: xn, u: a.loraU[ordinal(.up)].map { UnsafePointer($0) }, dy: big, T: T, dx: dTmp, accumulate: true)
+            // dH = dOut + rmsnorm'(dHn)
+            L.ffnNorm.withUnsafeBufferPointer { Ops.rmsNormBackward(a.h, $0.baseAddress!, a.rms2, dTmp, dX, rows: T, n: D) }
+            // ---- attention: h = x + o(att) ; dX is dH.
+            projectBackward(l, .o, x: a.att, u: a.loraU[ordinal(.o)].map { UnsafePointer($0) }, dy: dX, T: T, dx: dAct, accumulate: false)
+            let dQ = dG, dK = act, dV = big
+            attentionBackward(a, T: T, dAtt: dAct, dQ: dQ, dK: dK, dV: dV)
+            Ops.rope(dQ, rows: T, heads: c.heads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer, sin: ropeSin.pointer, inverse: true)
+            Ops.rope(dK, rows: T, heads: c.kvHeads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer, sin: ropeSin.pointer, inverse: true)
+            L.attnNorm.withUnsafeBufferPointer { Ops.rmsNormApply(a.x, $0.baseAddress!, a.rms1, xn, rows: T, n: D) }
+            projectBackward(l, .q, x: xn, u: a.loraU[ordinal(.q)].map { UnsafePointer($0) }, dy: dQ, T: T, dx: dTmp, accumulate: false)
+            projectBackward(l, .k, x: xn, u: a.loraU[ordinal(.k)].map { UnsafePointer($0) }, dy: dK, T: T, dx: dTmp, accumulate: true)
+            projectBackward(l, .v, x: xn, u: a.loraU[ordinal(.v)].map { UnsafePointer($0) }, dy: dV, T: T, dx: dTmp, accumulate: true)
+            L.attnNorm.withUnsafeBufferPointer { Ops.rmsNormBackward(a.x, $0.baseAddress!, a.rms1, dTmp, dX, rows: T, n: D) }
+        }
+    }
+
+    // MARK: conveniences
+
+    /// Final normalized hidden states [T][dim] (no gradient).
+    public func hiddenStates(tokens: [Int]) throws -> [[Float]] {
+        try forwardBlocks(tokens)
+        let D = config.dim
+        return (0..<tokens.count).map { Array(UnsafeBufferPointer(start: xf.pointer + $0 * D, count: D)) }
+    }
+
+    /// Logits at `positions` (no gradient).
+    public func logits(tokens: [Int], positions: [Int]) throws -> [[Float]] {
+        var out = [[Float]](repeating: [], count: positions.count)
+        try run(tokens: tokens, positions: positions, backward: false) { k, row, V in
+            out[k] = Array(UnsafeBufferPointer(start: row, count: V)); return 0
+        }
+        return out
+    }
+}

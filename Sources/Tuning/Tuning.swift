@@ -1,1 +1,0 @@
-// Module Tuning: see README.md (Layout). Filled in by its issue.

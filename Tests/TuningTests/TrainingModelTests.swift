@@ -1,0 +1,117 @@
+import XCTest
+import GGUF
+import Kernels
+@testable import Tuning
+
+final class TrainingModelTests: XCTestCase {
+    let tokens = [1, 5, 9, 2, 33, 17, 4, 8, 21, 30, 3]
+
+    /// The sequence forward matches the slow token-by-token reference (with and without a LoRA; llama and qwen2 style).
+    func testForwardMatchesReferenceTwin() throws {
+        for (bias, neox) in [(false, false), (true, true)] {
+            let base = try Tiny.base(bias: bias, neox: neox)
+            let lw = try LoRAWeights(config: LoRAConfig(rank: 3, alpha: 6), modelConfig: base.config)
+            Tiny.randomize(lw)
+            for lora in [nil, lw] {
+                let m = TrainingModel(base: base, lora: lora)
+                let got = try m.logits(tokens: tokens, positions: Array(0..<tokens.count))
+                let want = ReferenceForward.logits(base, lora: lora, tokens: tokens)
+                var maxDiff: Float = 0
+                for p in 0..<tokens.count { for v in 0..<base.config.vocabSize { maxDiff = max(maxDiff, abs(got[p][v] - want[p][v])) } }
+                XCTAssertLessThan(maxDiff, 1e-4, "bias \(bias) neox \(neox) lora \(lora != nil): max |diff| \(maxDiff); first got \(got[0].prefix(4)) want \(want[0].prefix(4))")
+            }
+        }
+    }
+
+    private func loss(_ m: TrainingModel, positions: [Int], backward: Bool, seed: UInt64) throws -> Float {
+        m.dropoutSeed = seed
+        return try m.run(tokens: tokens, positions: positions, backward: backward) { k, row, V in
+            Losses.crossEntropy(row, V, target: self.tokens[positions[k] + 1], weight: 0.5)
+        }
+    }
+
+    /// Finite-difference check of dLoss/dLoRA through the whole backward pass (head, RMSNorm, SwiGLU, attention, RoPE).
+    func testGradientsMatchFiniteDifferences() throws {
+        for (bias, neox, dropout) in [(false, false, Float(0)), (true, true, Float(0)), (false, false, Float(0.3))] {
+            let base = try Tiny.base(bias: bias, neox: neox)
+            let lw = try LoRAWeights(config: LoRAConfig(rank: 2, alpha: 4, dropout: dropout), modelConfig: base.config)
+            Tiny.randomize(lw, scale: 0.3)
+            let m = TrainingModel(base: base, lora: lw)
+            let positions = [0, 2, 3, 5, 6, 7, 9]
+            lw.zeroGrad()
+            _ = try loss(m, positions: positions, backward: true, seed: 100)
+            let grads = lw.gradientArray
+            var rng = SplitMix64(seed: 5)
+            var checked = 0, worst: Float = 0
+            // A few parameters from every slot, A and B.
+            for s in lw.slots {
+                for which in 0..<2 {
+                    for _ in 0..<2 {
+                        let idx = which == 0 ? s.aOffset + Int(rng.next() % UInt64(lw.config.rank * s.inFeatures))
+                                             : s.bOffset + Int(rng.next() % UInt64(lw.config.rank * s.outFeatures))
+                        let old = lw.params[idx], h: Float = 3e-3
+                        lw.params[idx] = old + h
+                        let lp = try loss(m, positions: positions, backward: false, seed: 100)
+                        lw.params[idx] = old - h
+                        let lm = try loss(m, positions: positions, backward: false, seed: 100)
+                        lw.params[idx] = old
+                        let fd = (lp - lm) / (2 * h)
+                        // fp32 central differences: ~1e-3 absolute rounding noise, plus a relative tolerance.
+                        let err = abs(fd - grads[idx]) / (1e-3 + 0.03 * max(abs(fd), abs(grads[idx])))
+                        worst = max(worst, err)
+                        XCTAssertLessThan(err, 1, "layer \(s.layer) \(s.target) \(which == 0 ? "A" : "B")[\(idx)]: analytic \(grads[idx]) vs finite difference \(fd) (bias \(bias), dropout \(dropout))")
+                        checked += 1
+                    }
+                }
+            }
+            XCTAssertEqual(checked, lw.slots.count * 4)
+        }
+    }
+
+    func testOnlyLoRAParametersChangeAndSFTLowersLoss() throws {
+        let c = Tiny.config()
+        let tensors = Tiny.tensors(c)
+        let base = try BaseWeights(config: c, tensors: tensors)
+        var cfg = SFTConfig()
+        cfg.lora = LoRAConfig(rank: 4, alpha: 8)
+        cfg.optimizer = AdamWConfig(learningRate: 1e-2)
+        let model = TrainingModel(base: base)
+        let trainer = try SFTTrainer(model: model, config: cfg)
+        let before = trainer.lora.parameterArray
+        let ex = SFTExample(tokens: tokens, lossMask: tokens.indices.map { $0 >= 4 })
+        let first = try trainer.evaluate([ex])
+        for _ in 0..<15 { _ = try trainer.step([ex]) }
+        let after = try trainer.evaluate([ex])
+        XCTAssertLessThan(after, first * 0.7, "SFT loss \(first) -> \(after)")
+        XCTAssertNotEqual(before, trainer.lora.parameterArray)
+        // The base weights are untouched.
+        for l in 0..<c.layers {
+            for t in LoRATarget.allCases {
+                let m = base.layers[l].proj[t]!
+                var scratch = [Float](repeating: 0, count: m.rows * m.cols)
+                let now = scratch.withUnsafeMutableBufferPointer { Array(UnsafeBufferPointer(start: m.floats(scratch: $0.baseAddress!), count: m.rows * m.cols)) }
+                XCTAssertEqual(now, tensors[t.tensorName(layer: l)]!, "base \(t) of layer \(l) changed")
+            }
+        }
+    }
+
+    /// A quantized base (Q8_0 in the GGUF mmap, dequantized per matrix) trains like an fp32 one.
+    func testQuantizedGGUFBase() throws {
+        let c = Tiny.config()
+        // Q8_0 needs 32-element rows: use dim 32.
+        var c32 = c; c32.dim = 32; c32.hiddenDim = 64; c32.headDim = 8
+        let t = Tiny.tensors(c32)
+        let path = Tiny.tempPath("tiny-q8.gguf")
+        try Tiny.writeGGUF(c32, t, path: path, type: .q8_0)
+        let base = try BaseWeights(gguf: try GGUFFile(path: path))
+        XCTAssertEqual(base.config, c32)
+        XCTAssertFalse(base.layers[0].proj[.q]!.isDense)
+        let dense = try BaseWeights(config: c32, tensors: t)
+        let a = try TrainingModel(base: base).logits(tokens: tokens, positions: [10])[0]
+        let b = try TrainingModel(base: dense).logits(tokens: tokens, positions: [10])[0]
+        let maxDiff = zip(a, b).map { abs($0 - $1) }.max()!
+        XCTAssertLessThan(maxDiff, 0.1, "Q8_0 vs fp32 logits differ by \(maxDiff)")
+        let want = ReferenceForward.logits(base, lora: nil, tokens: tokens)[10]
+        XCTAssertLessThan(zip(a, want).map { abs($0 - $1) }.max()!, 1e-4)
+    }
+}
