@@ -30,8 +30,33 @@ public enum ByteLevel {
         return String(s)
     }
 
+    /// Raw bytes of GPT-2-form UTF-8 appended to `out`; false if some character is not in the byte mapping.
+    static func decodeUTF8(_ u: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+        var i = 0
+        let n = u.count
+        while i < n {
+            let b = u[i]
+            var v: Int
+            if b < 0x80 { v = Int(b); i += 1 }
+            else if b >= 0xC0 && b < 0xE0 && i + 1 < n { v = (Int(b & 0x1F) << 6) | Int(u[i + 1] & 0x3F); i += 2 }
+            else { return false }
+            guard v < scalarToByte.count, scalarToByte[v] >= 0 else { return false }
+            out.append(UInt8(scalarToByte[v]))
+        }
+        return true
+    }
+
     /// Raw bytes of a GPT-2-form text; nil if some character is not in the byte mapping.
     public static func decode(_ text: String) -> [UInt8]? {
+        var t = text
+        return t.withUTF8 { u in
+            var out: [UInt8] = []
+            out.reserveCapacity(u.count)
+            return decodeUTF8(u, into: &out) ? out : nil
+        }
+    }
+
+    static func decodeSlow(_ text: String) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         for s in text.unicodeScalars {

@@ -102,6 +102,11 @@ public final class Tokenizer: @unchecked Sendable {
         for name in ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>"] {
             if let id = idByText[name] { eog.insert(id) }
         }
+        // fill-in-the-middle pad/repo/separator tokens end a generation too (llama.cpp)
+        for group in [["<|fim_pad|>", "<fim-pad>", "<PAD>"], ["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>"],
+                      ["<|file_sep|>"]] {
+            if let id = group.lazy.compactMap({ idByText[$0] }).first { eog.insert(id) }
+        }
         for id in [eosID, eotID, eom] { if let id { eog.insert(id) } }
         endOfGenerationIDs = eog
 
@@ -130,17 +135,27 @@ public final class Tokenizer: @unchecked Sendable {
             }
             // Merges: "left right" in GPT-2 form; the pair of ids → (rank, merged id).
             var pairs = PairTable(capacity: v.merges.count)
+            var buf: [UInt8] = []
             for (rank, m) in v.merges.enumerated() {
-                // llama.cpp splits at the first space after the first character
-                let u = Array(m.utf8)
-                guard u.count >= 3, let sp = u[1...].firstIndex(of: 0x20) else {
+                var m = m
+                let ok: Bool? = m.withUTF8 { u -> Bool? in
+                    // llama.cpp splits at the first space after the first byte
+                    guard u.count >= 3, let sp = u[1...].firstIndex(of: 0x20) else { return nil }
+                    buf.removeAll(keepingCapacity: true)
+                    guard ByteLevel.decodeUTF8(UnsafeBufferPointer(rebasing: u[..<sp]), into: &buf) else { return false }
+                    let na = buf.count
+                    guard ByteLevel.decodeUTF8(UnsafeBufferPointer(rebasing: u[(sp + 1)...]), into: &buf) else { return false }
+                    return buf.withUnsafeBufferPointer { bb in
+                        let p = bb.baseAddress!
+                        let ia = table.lookup(p, na), ib = table.lookup(p + na, bb.count - na), im = table.lookup(p, bb.count)
+                        guard ia >= 0, ib >= 0, im >= 0 else { return false }
+                        pairs.insertIfAbsent(BPEMerger.key(ia, ib), (UInt64(rank) << 32) | UInt64(UInt32(im)))
+                        return true
+                    }
+                }
+                if ok == nil {
                     throw TokenizerError("tokenizer.ggml.merges[\(rank)] = '\(m)': expected two token texts separated by a space")
                 }
-                let a = String(decoding: u[..<sp], as: UTF8.self), b = String(decoding: u[(sp + 1)...], as: UTF8.self)
-                guard let ra = ByteLevel.decode(a), let rb = ByteLevel.decode(b) else { continue }
-                let ia = table.lookup(ra), ib = table.lookup(rb), im = table.lookup(ra + rb)
-                guard ia >= 0, ib >= 0, im >= 0 else { continue }
-                pairs.insertIfAbsent(BPEMerger.key(ia, ib), (UInt64(rank) << 32) | UInt64(UInt32(im)))
             }
             bpe = BPEMerger(byteToken: byteToken, pairs: pairs)
             spm = nil
@@ -273,6 +288,11 @@ public final class Tokenizer: @unchecked Sendable {
             }
         }
         return out
+    }
+
+    /// Empties the BPE word cache (for cold benchmarks).
+    public func clearWordCache() {
+        cacheLock.lock(); wordCache.removeAll(); cacheLock.unlock()
     }
 
     /// One pre-tokenized word through BPE, with the word cache (caller holds `cacheLock`).

@@ -36,3 +36,17 @@ enum RealModel {
         return try Tokenizer(vocabulary: v)
     }
 }
+
+enum QwenModel {
+    static func load() throws -> Tokenizer {
+        let path = "/tmp/qwen_vocab.json"
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("no qwen vocab dump") }
+        let d = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        let v = TokenizerVocabulary(model: .bpe, tokens: d["tokens"] as! [String],
+                                    tokenTypes: (d["types"] as! [Int]).map { TokenType(rawValue: Int32($0))! },
+                                    merges: d["merges"] as! [String], pre: d["pre"] as? String, bosID: 151643, eosID: 151645,
+                                    paddingID: 151643, addBOS: false,
+                                    chatTemplate: d["template"] as? String)
+        return try Tokenizer(vocabulary: v)
+    }
+}
