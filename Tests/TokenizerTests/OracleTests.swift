@@ -27,6 +27,13 @@ final class OracleTests: XCTestCase {
         XCTAssertEqual(failures, 0)
     }
 
+    func testByteLevelFastDecodeEqualsSlowOnEveryToken() throws {
+        let tok = try RealModel.tokenizer()
+        for id in 0..<tok.vocabularySize {
+            XCTAssertEqual(ByteLevel.decode(tok.text(id)), ByteLevel.decodeSlow(tok.text(id)), "token \(id)")
+        }
+    }
+
     func testMetadataAndEndOfGeneration() throws {
         let tok = try RealModel.tokenizer()
         XCTAssertEqual(tok.vocabularySize, 49152)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Tokenizer
+import GGUF
 
 enum Paths {
     /// The package root (two levels above this file's folder).
@@ -24,29 +25,23 @@ enum RealModel {
     }
 
     static func load() throws -> Tokenizer {
-        // DEV: JSON dump until the GGUF reader lands
-        let path = "/tmp/smollm_vocab.json"
-        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("no vocab dump") }
-        let d = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
-        let v = TokenizerVocabulary(model: .bpe, tokens: d["tokens"] as! [String],
-                                    tokenTypes: (d["types"] as! [Int]).map { TokenType(rawValue: Int32($0))! },
-                                    merges: d["merges"] as! [String], pre: d["pre"] as? String, bosID: 1, eosID: 2,
-                                    unknownID: 0, paddingID: 2, addBOS: false, addSpacePrefix: false,
-                                    chatTemplate: d["template"] as? String)
-        return try Tokenizer(vocabulary: v)
+        guard FileManager.default.fileExists(atPath: Paths.model) else {
+            throw XCTSkip("the default model is not installed at \(Paths.model) (make setup installs it)")
+        }
+        return try Tokenizer(gguf: GGUFFile(path: Paths.model))
     }
 }
 
+/// Qwen2.5-Coder-0.5B Q4_K_M (pre-tokenizer qwen2): optional, not installed by make. Looked up at
+/// models/Qwen2.5-Coder-0.5B-Instruct-AWQ.Q4_K_M.gguf or $CMAT_QWEN_MODEL.
 enum QwenModel {
+    static let fileName = "Qwen2.5-Coder-0.5B-Instruct-AWQ.Q4_K_M.gguf"
     static func load() throws -> Tokenizer {
-        let path = "/tmp/qwen_vocab.json"
-        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("no qwen vocab dump") }
-        let d = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
-        let v = TokenizerVocabulary(model: .bpe, tokens: d["tokens"] as! [String],
-                                    tokenTypes: (d["types"] as! [Int]).map { TokenType(rawValue: Int32($0))! },
-                                    merges: d["merges"] as! [String], pre: d["pre"] as? String, bosID: 151643, eosID: 151645,
-                                    paddingID: 151643, addBOS: false,
-                                    chatTemplate: d["template"] as? String)
-        return try Tokenizer(vocabulary: v)
+        var path = Paths.root.appendingPathComponent("models/" + fileName).path
+        if let env = ProcessInfo.processInfo.environment["CMAT_QWEN_MODEL"], !env.isEmpty { path = env }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw XCTSkip("optional Qwen2.5-Coder model absent (\(path)); see ../shared/oracles/README.md to assemble it")
+        }
+        return try Tokenizer(gguf: GGUFFile(path: path))
     }
 }
