@@ -44,6 +44,8 @@ public final class EpisodeRunner {
     /// Pause on the Checker: called with each Checker verdict before it takes effect; return corrected feedback
     /// (it is logged with source human and the original kept) or nil to accept it. Runs on the runner's thread.
     public var humanReview: ((HumanReviewRequest) -> CheckerFeedback?)?
+    /// Called as an episode starts or resumes (task, episode, trial).
+    public var onEpisodeStart: ((BenchTask, Int, Int) -> Void)?
 
     public init(config: AgentConfig, assistantModel: LanguageModel, checkerModel: LanguageModel?,
                 memory: ReflectionMemory?, run: String, sink: EventSink, onToken: TokenCallback? = nil) {
@@ -76,6 +78,7 @@ public final class EpisodeRunner {
     public func runEpisode(task: BenchTask, env: Environment, episode: Int, trial: Int,
                            resume: EpisodeLog? = nil) -> EpisodeEnd {
         defer { env.close() }
+        onEpisodeStart?(task, episode, trial)
         var st = EpisodeState()
         let envName = task.kind.rawValue
         let ttype = Self.taskType(task)

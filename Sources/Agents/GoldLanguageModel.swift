@@ -15,6 +15,9 @@ public final class GoldLanguageModel: LanguageModel {
     let tasks: [BenchTask]
     /// Pause per reply (to test interruption).
     public var delay: Double = 0
+    /// The task of the episode in flight (set through `EpisodeRunner.onEpisodeStart`); tasks with the same
+    /// description (OS dev has some) are told apart only this way.
+    public var currentTask: BenchTask?
 
     public init(tasks: [BenchTask], contextLength: Int = 1 << 20) { self.tasks = tasks; self.contextLength = contextLength }
 
@@ -23,11 +26,16 @@ public final class GoldLanguageModel: LanguageModel {
     }
 
     func task(for messages: [ChatMessage]) -> BenchTask? {
+        if let t = currentTask { return t }
         // The task prompt is the last user message of AgentBench's prefix: the first message naming a task description.
+        // Several descriptions can be substrings of one another: take the longest one that occurs.
+        var best: BenchTask?
         for m in messages where m.role == .user {
-            if let t = tasks.first(where: { !$0.description.isEmpty && m.content.contains($0.description) }) { return t }
+            for t in tasks where !t.description.isEmpty && t.description.count > (best?.description.count ?? 0) {
+                if m.content.contains(t.description) { best = t }
+            }
         }
-        return nil
+        return best
     }
 
     func reply(_ messages: [ChatMessage]) -> String {
@@ -55,6 +63,11 @@ public final class GoldLanguageModel: LanguageModel {
                     return "Think: run the example.\n\nAct: bash\n\n```bash\npython3 - <<'CMAT_EOF'\n\(code)\nCMAT_EOF\n```"
                 }
                 return "Think: run the example.\n\nAct: bash\n\n```bash\n\(code)\n```"
+            }
+            // Answer with what the example printed (integer/string/size checks compare the answer), else finish.
+            if let last = messages.last, last.role == .user, last.content.hasPrefix("The output of the OS:") {
+                let out = last.content.dropFirst("The output of the OS:".count).trimmingCharacters(in: .whitespacesAndNewlines)
+                if !out.isEmpty && !out.contains("\n") && !out.contains(")") { return "Think: that is the answer.\n\nAct: answer(\(out))" }
             }
             return "Think: done.\n\nAct: finish"
         }

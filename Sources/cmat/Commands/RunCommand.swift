@@ -121,6 +121,7 @@ struct RunCommand: ParsableCommand {
 
         let runner = EpisodeRunner(config: config, assistantModel: assistantModel, checkerModel: checkerModel, memory: store,
                                    run: runId, sink: writer)
+        if let gold = assistantModel as? GoldLanguageModel { runner.onEpisodeStart = { task, _, _ in gold.currentTask = task } }
         let driver = RunDriver(runner: runner, tasks: all)
         let tty = isatty(2) != 0
         if !quiet {
