@@ -52,7 +52,7 @@ public final class Assistant {
         switch mode {
         case .direct: s += "\nGive the action directly, with at most one short sentence before it."
         case .cot: s += "\nFirst think step by step about the task and the last output, then give exactly one action."
-        case .react: s += "\nIn each reply, first write your reasoning about the last output (Thought), then exactly one action."
+        case .react: s += "\nIn each reply, first reason briefly about the task and the last output, then give exactly one action."
         }
         let mem = ReflectionMemory.render(reflections)
         if !mem.isEmpty { s += "\n\n" + mem }
