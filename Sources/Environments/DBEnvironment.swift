@@ -247,7 +247,13 @@ Your input will be raw MySQL response, you have to deal with it by yourself.
                     else if let r = results.first, r.hasRows { text = PyValue.list(r.rows.map { .tuple($0.map(\.py)) }).repr }
                     else { text = "[]" }
                 } catch let e as MySQLDialect.LexError {
-                    text = Self.syntaxError(near: String(st.unicodeScalars.dropFirst(e.offset).map(Character.init))); failed = true
+                    if let near = e.near {
+                        let at = st.range(of: "'" + near) ?? st.range(of: "\"" + near)
+                        text = Self.syntaxError(near: at.map { String(st[$0.lowerBound...]) } ?? near)
+                    } else {
+                        text = Self.syntaxError(near: String(st.unicodeScalars.dropFirst(e.offset).map(Character.init)))
+                    }
+                    failed = true
                 } catch { text = "1064 (42000): \(error)"; failed = true }
             }
             if k == 0 { firstResult = text }
@@ -327,7 +333,14 @@ Your input will be raw MySQL response, you have to deal with it by yourself.
         }
         if m.hasPrefix("near \""), let end = m.range(of: "\": syntax error") {
             let tok = String(m[m.index(m.startIndex, offsetBy: 6)..<end.lowerBound])
-            if let r = sql.range(of: tok) { return Self.syntaxError(near: String(sql[r.lowerBound...])) }
+            // the token is in SQLite's spelling: `x` became "x"
+            var candidates = [tok]
+            if tok.hasPrefix("\""), tok.hasSuffix("\""), tok.count >= 2 {
+                candidates.append("`" + tok.dropFirst().dropLast().replacingOccurrences(of: "\"\"", with: "\"") + "`")
+            }
+            for c in candidates {
+                if let r = sql.range(of: c) { return Self.syntaxError(near: String(sql[r.lowerBound...])) }
+            }
             return Self.syntaxError(near: tok)
         }
         if m.hasPrefix("incomplete input") || m.hasPrefix("unrecognized token") { return Self.syntaxError(near: "") }

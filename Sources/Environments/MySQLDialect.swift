@@ -20,7 +20,12 @@ enum SQLToken: Equatable {
 }
 
 enum MySQLDialect {
-    struct LexError: Error { var message: String; var offset: Int }
+    struct LexError: Error {
+        var message: String
+        var offset: Int
+        /// For errors found after lexing: the text the error is near.
+        var near: String? = nil
+    }
 
     static func tokenize(_ sql: String) throws -> [SQLToken] {
         let s = Array(sql.unicodeScalars)
@@ -176,6 +181,12 @@ enum MySQLDialect {
             return true
         }
 
+        // MySQL rejects a string literal where a table name goes (SQLite would accept it)
+        for k in 1..<max(1, sig.count) {
+            if case let .string(v) = toks[sig[k]], let w = word(k - 1), ["FROM", "JOIN", "INTO", "UPDATE", "TABLE"].contains(w) {
+                throw LexError(message: "a string literal is not a table name", offset: -1, near: v)
+            }
+        }
         // statement kind and SET-clause tracking (assignments are not comparisons)
         var inSet = false
         var depth = 0

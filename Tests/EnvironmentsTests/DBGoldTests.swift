@@ -13,6 +13,7 @@ final class DBGoldTests: XCTestCase {
             defer { env.close() }
             let spec = task.db!
             if spec.isMutation {
+                XCTAssertNotEqual(env.tableHash(), spec.answerMD5, "\(task.id): the untouched table must not already match")
                 for sql in spec.label {
                     let a = env.parse("Let me do it.\nAction: Operation\n```sql\n\(sql)\n```")
                     guard case .sql = a else { failures.append("\(task.id): gold did not parse: \(a)"); continue }
