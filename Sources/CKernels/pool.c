@@ -17,7 +17,9 @@ struct ck_pool {
     int nthreads;                 // including the caller (worker 0)
     pthread_t *threads;
     _Atomic long generation;      // bumped for each job
-    _Atomic int pending;          // workers (excluding caller) still running the current job
+    _Atomic uint64_t join;        // open jobs: (generation << 32) | closed bit 31 | number of workers that joined
+    _Atomic int done;             // open jobs: joined workers that finished
+    int all_workers;              // 1: every worker runs fn; 0: only workers that join before the caller finishes
     _Atomic int sleepers;
     _Atomic int stop;
     ck_task_fn fn;
@@ -72,8 +74,17 @@ static void *worker_main(void *p) {
         }
         if (atomic_load(&pool->stop)) break;
         seen = g;
-        pool->fn(pool->ctx, index, pool->nthreads);
-        atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_acq_rel);
+        // Join job g (only it, and only while it is open). A successful join pins the job: the caller waits for
+        // every joined worker, so fn/ctx stay those of job g while we run it.
+        uint64_t j = atomic_load(&pool->join);
+        int joined = 0;
+        while ((j >> 32) == ((uint64_t)g & 0xffffffffu) && !(j & 0x80000000u)) {
+            if (atomic_compare_exchange_weak(&pool->join, &j, j + 1)) { joined = 1; break; }
+        }
+        if (joined) {
+            pool->fn(pool->ctx, index, pool->nthreads);
+            atomic_fetch_add_explicit(&pool->done, 1, memory_order_acq_rel);
+        }
     }
     return NULL;
 }
@@ -86,7 +97,8 @@ ck_pool *ck_pool_create(int nthreads) {
     pool->spin_ns = 300000;    // 0.3 ms of spinning covers the gaps between matvecs in a forward pass
     pool->yield_ns = 2000000;  // then 2 ms of sched_yield, then sleep
     atomic_init(&pool->generation, 0);
-    atomic_init(&pool->pending, 0);
+    atomic_init(&pool->join, 0);
+    atomic_init(&pool->done, 0);
     atomic_init(&pool->sleepers, 0);
     atomic_init(&pool->stop, 0);
     pthread_mutex_init(&pool->mu, NULL);
@@ -127,7 +139,9 @@ void ck_pool_destroy(ck_pool *pool) {
     free(pool);
 }
 
-void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx) {
+void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx) { ck_pool_run_mode(pool, fn, ctx, 1); }
+
+void ck_pool_run_mode(ck_pool *pool, ck_task_fn fn, void *ctx, int all_workers) {
     if (pool->nthreads == 1 || tl_pool == pool) {   // single thread, or nested call from inside a job
         fn(ctx, 0, 1);
         return;
@@ -137,8 +151,11 @@ void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx) {
     tl_pool = pool;
     pool->fn = fn;
     pool->ctx = ctx;
-    atomic_store(&pool->pending, pool->nthreads - 1);
-    atomic_fetch_add(&pool->generation, 1);            // seq_cst: pairs with the sleepers check below
+    pool->all_workers = all_workers;
+    long g = atomic_load(&pool->generation) + 1;
+    atomic_store(&pool->done, 0);
+    atomic_store(&pool->join, ((uint64_t)g & 0xffffffffu) << 32);
+    atomic_store(&pool->generation, g);                // seq_cst: pairs with the sleepers check below
     if (atomic_load(&pool->sleepers) > 0) {
         pthread_mutex_lock(&pool->mu);
         pthread_cond_broadcast(&pool->cv);
@@ -146,8 +163,17 @@ void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx) {
     }
     fn(ctx, 0, pool->nthreads);
     int iter = 0;
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) {
-        if (++iter < 20000) CK_PAUSE(); else sched_yield();
+    if (all_workers) {
+        while (atomic_load_explicit(&pool->done, memory_order_acquire) < pool->nthreads - 1) {
+            if (++iter < 20000) CK_PAUSE(); else sched_yield();
+        }
+    } else {
+        // Close the job: workers that have not joined yet (descheduled, asleep) will skip it.
+        uint64_t j = atomic_fetch_or(&pool->join, 0x80000000u);
+        int joined = (int)(j & 0x7fffffffu);
+        while (atomic_load_explicit(&pool->done, memory_order_acquire) < joined) {
+            if (++iter < 20000) CK_PAUSE(); else sched_yield();
+        }
     }
     tl_pool = saved;
     pthread_mutex_unlock(&pool->run_mu);

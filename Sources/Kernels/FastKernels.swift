@@ -1,12 +1,82 @@
 import CKernels
 
-/// Fast kernels (C with run-time ISA dispatch where available). Twins: `ReferenceKernels`.
+/// Fast kernels (C in CKernels, instruction set chosen at run time: AVX2+FMA+F16C or portable scalar C).
+/// Twins: `ReferenceKernels` (dequantization, fp32 dot) and `ReferenceKernels.quantizeActivations`/`dotQ8`
+/// (the same int8-activation algorithm, obvious Swift).
 public enum FastKernels {
+    /// One block of 32 int8 activations: scale `d`, sums `s0`/`s1` of the first/last 16 values (C `ck_q8_block`).
+    public typealias Q8Block = ck_q8_block
+
+    public static func supports(_ type: GGMLType) -> Bool { ck_supports(Int32(type.rawValue)) != 0 }
+    public static func usesFloatActivations(_ type: GGMLType) -> Bool { ck_uses_float_activations(Int32(type.rawValue)) != 0 }
+
     /// Dequantizes one row.
+    @inline(__always)
     public static func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
-        ReferenceKernels.dequantizeRow(type, src, dst, count: count)
+        if supports(type) { ck_dequantize_row(Int32(type.rawValue), src, dst, Int32(count)) }
+        else { ReferenceKernels.dequantizeRow(type, src, dst, count: count) }
     }
 
-    /// Name of the instruction set the C kernels use on this CPU.
+    /// x[count] (a multiple of 32) → count/32 blocks.
+    @inline(__always)
+    public static func quantizeActivations(_ x: UnsafePointer<Float>, count: Int, into: UnsafeMutablePointer<Q8Block>) {
+        ck_quantize_q8(x, Int32(count), into)
+    }
+
+    /// y[r - r0] = dot(row r, x) for r in r0..<r1 (xq for quantized types, xf for F32/F16/BF16).
+    @inline(__always)
+    public static func dotRows(_ m: QuantizedMatrix, _ xq: UnsafePointer<Q8Block>?, _ xf: UnsafePointer<Float>?,
+                               _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
+        ck_vec_dot_rows(Int32(m.type.rawValue), m.data, m.rowBytes, Int32(m.cols), xq, xf, y, Int32(r0), Int32(r1))
+    }
+
+    /// Name of the instruction set the C kernels use now ("avx2", "scalar").
     public static var isa: String { String(cString: ck_isa_name()) }
+
+    /// Restricts the C kernels to the scalar path (`false`) or lets them use what the CPU has (`true`): for tests.
+    @discardableResult
+    public static func allowSIMD(_ on: Bool) -> String {
+        ck_set_feature_mask(on ? 3 : 0)
+        return isa
+    }
+}
+
+extension ReferenceKernels {
+    /// Twin of `ck_quantize_q8`: per 32 values, d = max|x|/127, q = round-half-even(x / d) (as x · (1/d)).
+    public static func quantizeActivations(_ x: [Float]) -> [FastKernels.Q8Block] {
+        precondition(x.count % 32 == 0)
+        var out: [FastKernels.Q8Block] = []
+        for b in 0..<(x.count / 32) {
+            var blk = FastKernels.Q8Block()
+            var amax: Float = 0
+            for j in 0..<32 { amax = max(amax, abs(x[32 * b + j])) }
+            let d = amax / 127, id: Float = d != 0 ? 1 / d : 0
+            var q = [Int8](repeating: 0, count: 32)
+            for j in 0..<32 { q[j] = Int8((x[32 * b + j] * id).rounded(.toNearestOrEven)) }
+            blk.d = d
+            blk.s0 = Int16(q[0..<16].reduce(0) { $0 + Int($1) })
+            blk.s1 = Int16(q[16..<32].reduce(0) { $0 + Int($1) })
+            withUnsafeMutableBytes(of: &blk.qs) { p in for j in 0..<32 { p[j] = UInt8(bitPattern: q[j]) } }
+            out.append(blk)
+        }
+        return out
+    }
+
+    /// Twin of the int8-activation dot: Σ_blocks d_x · Σ_i w_i · q_i with the reference-dequantized weights, in Double.
+    /// Equal in exact arithmetic to what the fast kernels compute.
+    public static func dotQ8(_ type: GGMLType, _ row: UnsafeRawPointer, _ xq: [FastKernels.Q8Block], count: Int) -> Double {
+        var w = [Float](repeating: 0, count: count)
+        w.withUnsafeMutableBufferPointer { dequantizeRow(type, row, $0.baseAddress!, count: count) }
+        var s: Double = 0
+        for b in 0..<(count / 32) {
+            var blk = xq[b]
+            let part: Double = withUnsafeBytes(of: &blk.qs) { p in
+                var t: Double = 0
+                for j in 0..<32 { t += Double(w[32 * b + j]) * Double(Int8(bitPattern: p[j])) }
+                return t
+            }
+            s += Double(blk.d) * part
+        }
+        return s
+    }
 }

@@ -2,11 +2,58 @@ import CKernels
 
 public enum Matmul {
     /// y[r] = dot(row r of m, x) for all rows; threaded. x has m.cols floats, y has m.rows floats.
+    /// Quantized types: x is quantized once to int8 blocks and the C kernels do integer dot products
+    /// (relative error ~1e-2 of the largest output vs fp32); F32/F16/BF16: fp32 dot products.
     public static func matvec(_ m: QuantizedMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        matvecSimple(m, x, y, pool: pool)
+        guard FastKernels.supports(m.type) else { matvecSimple(m, x, y, pool: pool); return }
+        withActivations(x, cols: m.cols, floatTypes: FastKernels.usesFloatActivations(m.type)) { xq, xf in
+            pool.parallelFor(m.rows, grain: 32) { r0, r1, _ in FastKernels.dotRows(m, xq, xf, y + r0, r0, r1) }
+        }
     }
 
-    /// Y[n, rows] = X[n, cols] · mᵀ for a batch of n activation rows (prefill); threaded.
+    /// Several matrices with the same column count applied to the same x in one pool job (e.g. Q, K, V or gate, up):
+    /// ys[i] gets ms[i]·x. Saves the per-call synchronisation and the repeated activation quantization.
+    public static func matvecs(_ ms: [QuantizedMatrix], _ x: UnsafePointer<Float>, _ ys: [UnsafeMutablePointer<Float>], pool: ThreadPool) {
+        precondition(ms.count == ys.count && !ms.isEmpty)
+        let cols = ms[0].cols
+        precondition(ms.allSatisfy { $0.cols == cols }, "Matmul.matvecs: all matrices need the same column count")
+        guard ms.allSatisfy({ FastKernels.supports($0.type) }) else {
+            for (m, y) in zip(ms, ys) { matvec(m, x, y, pool: pool) }
+            return
+        }
+        let anyQuant = ms.contains { !FastKernels.usesFloatActivations($0.type) }
+        var starts = [0]
+        for m in ms { starts.append(starts.last! + m.rows) }
+        let total = starts.last!
+        withActivations(x, cols: cols, floatTypes: !anyQuant) { xq, xf in
+            let xfAll = x
+            pool.parallelFor(total, grain: 32) { a, b, _ in
+                var s = a
+                var i = 0
+                while s < b {
+                    while starts[i + 1] <= s { i += 1 }
+                    let e = min(b, starts[i + 1])
+                    let m = ms[i]
+                    let isFloat = FastKernels.usesFloatActivations(m.type)
+                    FastKernels.dotRows(m, isFloat ? nil : xq, isFloat ? xfAll : nil, ys[i] + (s - starts[i]), s - starts[i], e - starts[i])
+                    s = e
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func withActivations(_ x: UnsafePointer<Float>, cols: Int, floatTypes: Bool,
+                                _ body: (UnsafePointer<FastKernels.Q8Block>?, UnsafePointer<Float>?) -> Void) {
+        if floatTypes { body(nil, x); return }
+        let nb = cols / 32
+        withUnsafeTemporaryAllocation(of: FastKernels.Q8Block.self, capacity: nb) { buf in
+            FastKernels.quantizeActivations(x, count: cols, into: buf.baseAddress!)
+            body(UnsafePointer(buf.baseAddress!), x)
+        }
+    }
+
+    /// Y[n, rows] = X[n, cols] · mᵀ for a batch of n activation rows (prefill); threaded; fp32 precision.
     public static func matmul(_ m: QuantizedMatrix, _ x: UnsafePointer<Float>, n: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         if n == 1 { matvec(m, x, y, pool: pool); return }
         matmulDequantSgemm(m, x, n: n, y, pool: pool)
@@ -30,7 +77,7 @@ public enum Matmul {
     public static func matmulDequantSgemm(_ m: QuantizedMatrix, _ x: UnsafePointer<Float>, n: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         ensureBLASSingleThreaded()
         let cols = m.cols, rows = m.rows
-        let tile = max(16, min(256, (256 * 1024) / max(1, cols)))   // ~1 MB of fp32 weights per tile
+        let tile = max(16, min(256, (256 * 1024) / max(1, cols)) / 16 * 16)   // ≤ ~1 MB of fp32 weights per tile
         pool.parallelFor(rows, grain: tile) { r0, r1, w in
             var t0 = r0
             while t0 < r1 {

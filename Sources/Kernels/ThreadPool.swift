@@ -29,18 +29,23 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// Runs `body(worker, threads)` once on every worker; returns when all have finished.
-    public func run(_ body: (_ worker: Int, _ threads: Int) -> Void) {
+    public func run(_ body: (_ worker: Int, _ threads: Int) -> Void) { run(allWorkers: true, body) }
+
+    /// allWorkers false: only the workers that join before the caller's own `body` returns run it (so `body` must
+    /// pull its work from a shared counter); a descheduled or sleeping worker then never delays the caller.
+    func run(allWorkers: Bool, _ body: (_ worker: Int, _ threads: Int) -> Void) {
         withoutActuallyEscaping(body) { b in
             let box = Box(b)
             let ctx = Unmanaged.passUnretained(box).toOpaque()
-            ck_pool_run(pool, { ctx, w, n in
+            ck_pool_run_mode(pool, { ctx, w, n in
                 Unmanaged<Box>.fromOpaque(ctx!).takeUnretainedValue().body(Int(w), Int(n))
-            }, ctx)
+            }, ctx, allWorkers ? 1 : 0)
             withExtendedLifetime(box) {}
         }
     }
 
-    /// Splits 0..<n into chunks handed out dynamically (so a worker slowed by another process takes fewer);
+    /// Splits 0..<n into chunks handed out dynamically (so a worker slowed by another process takes fewer, and one
+    /// that has not started by the time the caller ran out of chunks skips the job);
     /// `body(start, end, worker)` may be called several times per worker. `grain`: smallest chunk.
     public func parallelFor(_ n: Int, grain: Int = 1, _ body: (_ start: Int, _ end: Int, _ worker: Int) -> Void) {
         if n <= 0 { return }
@@ -56,7 +61,7 @@ public final class ThreadPool: @unchecked Sendable {
         let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         counter.initialize(to: 0)
         defer { counter.deallocate() }
-        run { worker, _ in
+        run(allWorkers: false) { worker, _ in
             while true {
                 let c = ck_atomic_fetch_add(counter, 1)
                 if c >= nChunks { break }

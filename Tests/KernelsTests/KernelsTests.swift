@@ -71,12 +71,6 @@ final class ReferenceKernelTests: XCTestCase {
 final class MatmulTests: XCTestCase {
     static let allTypes: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K]
 
-    func makeMatrix(_ type: GGMLType, rows: Int, cols: Int, seed: UInt64) -> QuantizedMatrix {
-        var rng = TestRNG(seed)
-        var bytes: [UInt8] = []
-        for _ in 0..<rows { bytes += randomRow(type, cols: cols, rng: &rng) }
-        return QuantizedMatrix(bytes: bytes, rows: rows, cols: cols, type: type)
-    }
 
     /// Fast dequantization equals the reference bit for bit.
     func testFastDequantizeEqualsReference() {
@@ -184,5 +178,95 @@ final class BLASTests: XCTestCase {
         var y = [Float](repeating: 0, count: 2)
         BLAS.sgemv(trans: false, m: 2, n: 3, alpha: 1, a: a, lda: 3, x: [1, 1, 1], beta: 0, y: &y)
         XCTAssertEqual(y, [6, 15])
+    }
+}
+
+final class FastKernelTwinTests: XCTestCase {
+    /// ck_quantize_q8 (SIMD and scalar) equals its Swift twin exactly.
+    func testActivationQuantizationEqualsTwin() {
+        var rng = TestRNG(21)
+        var x = rng.floats(256, -3, 3)
+        for j in 64..<96 { x[j] = 0 }             // an all-zero block
+        x[5] = 2.5 / 127 * 3                      // values near ties are fine: both sides compute x · (1/d)
+        let twin = ReferenceKernels.quantizeActivations(x)
+        for simd in [true, false] {
+            FastKernels.allowSIMD(simd)
+            defer { FastKernels.allowSIMD(true) }
+            var fast = [FastKernels.Q8Block](repeating: FastKernels.Q8Block(), count: 8)
+            FastKernels.quantizeActivations(x, count: 256, into: &fast)
+            for b in 0..<8 {
+                var f = fast[b], t = twin[b]
+                XCTAssertEqual(f.d, t.d, "block \(b)")
+                XCTAssertEqual(f.s0, t.s0, "block \(b)")
+                XCTAssertEqual(f.s1, t.s1, "block \(b)")
+                let fq = withUnsafeBytes(of: &f.qs) { Array($0) }, tq = withUnsafeBytes(of: &t.qs) { Array($0) }
+                XCTAssertEqual(fq, tq, "block \(b) simd \(simd)")
+            }
+        }
+    }
+
+    /// Every type, both instruction-set paths: the C dot equals the twin of the same int8-activation algorithm
+    /// within 1e-4 of Σ|w·x| (only fp32 summation order differs), and the fp32 reference within 2e-2.
+    func testDotRowsEqualTwinEveryType() {
+        let tightTolerance = 1e-4, looseTolerance: Float = 2e-2
+        for type in MatmulTests.allTypes {
+            let rows = 9, cols = 512
+            let m = makeMatrix(type, rows: rows, cols: cols, seed: UInt64(type.rawValue) + 100)
+            var rng = TestRNG(77)
+            let x = rng.floats(cols, -2, 2)
+            let xq = ReferenceKernels.quantizeActivations(x)
+            var deq = [Float](repeating: 0, count: cols)
+            for simd in [true, false] {
+                let isa = FastKernels.allowSIMD(simd)
+                defer { FastKernels.allowSIMD(true) }
+                var y = [Float](repeating: .nan, count: rows)
+                let isFloat = FastKernels.usesFloatActivations(type)
+                xq.withUnsafeBufferPointer { q in
+                    FastKernels.dotRows(m, isFloat ? nil : q.baseAddress!, x, &y, 0, rows)
+                }
+                for r in 0..<rows {
+                    ReferenceKernels.dequantizeRow(type, m.row(r), &deq, count: cols)
+                    let mag = zip(deq, x).reduce(0.0) { $0 + Double(abs($1.0 * $1.1)) } + 1e-9
+                    let twin = isFloat ? zip(deq, x).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                                       : ReferenceKernels.dotQ8(type, m.row(r), xq, count: cols)
+                    XCTAssertLessThanOrEqual(abs(Double(y[r]) - twin) / mag, tightTolerance, "\(type.name) \(isa) row \(r): \(y[r]) vs twin \(twin)")
+                    let ref = ReferenceKernels.dot(type, m.row(r), x, count: cols)
+                    XCTAssertLessThanOrEqual(abs(y[r] - ref) / Float(mag), looseTolerance, "\(type.name) \(isa) row \(r): \(y[r]) vs fp32 \(ref)")
+                }
+            }
+        }
+    }
+
+    /// Fast dequantization (SIMD and scalar C) equals the Swift reference bit for bit.
+    func testDequantizeBothPaths() {
+        for simd in [true, false] {
+            FastKernels.allowSIMD(simd)
+            defer { FastKernels.allowSIMD(true) }
+            for type in MatmulTests.allTypes {
+                let m = makeMatrix(type, rows: 2, cols: 512, seed: 8)
+                var a = [Float](repeating: 0, count: 512), b = a
+                for r in 0..<2 {
+                    ReferenceKernels.dequantizeRow(type, m.row(r), &a, count: 512)
+                    m.dequantizeRow(r, into: &b)
+                    XCTAssertEqual(a, b, "\(type.name) simd \(simd)")
+                }
+            }
+        }
+    }
+
+    func testMatvecsEqualsSeparateMatvecs() {
+        let pool = ThreadPool(threads: 2)
+        let a = makeMatrix(.q4_1, rows: 64, cols: 256, seed: 1)
+        let b = makeMatrix(.q8_0, rows: 40, cols: 256, seed: 2)
+        let c = makeMatrix(.f16, rows: 8, cols: 256, seed: 3)
+        var rng = TestRNG(5)
+        let x = rng.floats(256)
+        var ya = [Float](repeating: 0, count: 64), yb = [Float](repeating: 0, count: 40), yc = [Float](repeating: 0, count: 8)
+        var za = ya, zb = yb, zc = yc
+        Matmul.matvec(a, x, &ya, pool: pool); Matmul.matvec(b, x, &yb, pool: pool); Matmul.matvec(c, x, &yc, pool: pool)
+        za.withUnsafeMutableBufferPointer { pa in zb.withUnsafeMutableBufferPointer { pb in zc.withUnsafeMutableBufferPointer { pc in
+            Matmul.matvecs([a, b, c], x, [pa.baseAddress!, pb.baseAddress!, pc.baseAddress!], pool: pool)
+        } } }
+        XCTAssertEqual(ya, za); XCTAssertEqual(yb, zb); XCTAssertEqual(yc, zc)
     }
 }

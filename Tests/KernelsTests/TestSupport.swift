@@ -47,3 +47,10 @@ func randomRow(_ type: GGMLType, cols: Int, rng: inout TestRNG) -> [UInt8] {
         return b
     }
 }
+
+func makeMatrix(_ type: GGMLType, rows: Int, cols: Int, seed: UInt64) -> QuantizedMatrix {
+    var rng = TestRNG(seed)
+    var bytes: [UInt8] = []
+    for _ in 0..<rows { bytes += randomRow(type, cols: cols, rng: &rng) }
+    return QuantizedMatrix(bytes: bytes, rows: rows, cols: cols, type: type)
+}

@@ -19,4 +19,29 @@ int ck_pool_threads(const ck_pool *pool);
 void ck_pool_set_spin(ck_pool *pool, long spin_ns, long yield_ns);
 // Runs fn(ctx, w, n) on every worker w in 0..<n (the caller is worker 0); returns when all are done.
 void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx);
+// all_workers = 0: fn must pull its work from a shared counter; workers that have not joined by the time the caller's
+// fn returns skip the job (a descheduled worker never delays the caller).
+void ck_pool_run_mode(ck_pool *pool, ck_task_fn fn, void *ctx, int all_workers);
 long ck_atomic_fetch_add(long *p, long v);
+
+// ---- quantized matrix-vector products ----
+// Activations are quantized once per matvec to blocks of 32 int8 with an fp32 scale (Q8-style, round to nearest even),
+// plus the integer sums of each half (for the zero-point / min terms of the weight formats).
+typedef struct { float d; int16_t s0, s1; int8_t qs[32]; } ck_q8_block;   // 40 bytes
+
+// ggml type ids (GGMLType raw values).
+enum { CK_F32 = 0, CK_F16 = 1, CK_Q4_0 = 2, CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q5_1 = 7, CK_Q8_0 = 8, CK_Q8_1 = 9,
+       CK_Q4_K = 12, CK_Q5_K = 13, CK_Q6_K = 14, CK_BF16 = 30 };
+
+// 1 if ck_vec_dot_rows supports the type.
+int ck_supports(int type);
+// 1 if the type takes fp32 activations (F32, F16, BF16) rather than quantized ones.
+int ck_uses_float_activations(int type);
+// x[n] (n a multiple of 32) -> n/32 blocks.
+void ck_quantize_q8(const float *x, int n, ck_q8_block *y);
+// y[r - r0] = dot(row r, x) for r in [r0, r1); rows start at w + r * row_bytes; cols elements per row.
+// xq: quantized activations (quant types); xf: fp32 activations (float types).
+void ck_vec_dot_rows(int type, const void *w, size_t row_bytes, int cols, const ck_q8_block *xq, const float *xf,
+                     float *y, int r0, int r1);
+// Dequantizes n elements of one row.
+void ck_dequantize_row(int type, const void *src, float *dst, int n);
