@@ -43,11 +43,14 @@ public struct DBGenReport: Sendable, CustomStringConvertible {
     public var recovered = 0
     public var recoveredViaChecker = 0
     public var dropped: [String: Int] = [:]
+    /// Planned recoveries rendered without the recovery, because the environment did not flag the wrong column.
+    public var recoveryNotShown: [String: Int] = [:]
     public var total: Int { kept.values.reduce(0, +) }
 
     public var description: String {
         var lines = ["db trajectories: \(total) kept, \(recovered) with a recovery (\(recoveredViaChecker) after Checker feedback)"]
         for t in DBTaskType.allCases { lines.append("  \(t.rawValue): \(kept[t] ?? 0)") }
+        for (k, v) in recoveryNotShown.sorted(by: { $0.key < $1.key }) { lines.append("  recovery not shown (\(k)): \(v)") }
         for (k, v) in dropped.sorted(by: { $0.key < $1.key }) { lines.append("  dropped (\(k)): \(v)") }
         return lines.joined(separator: "\n")
     }
@@ -229,8 +232,16 @@ public enum DBGenerator {
         }
         var report = DBGenReport()
         var records: [SFTRecord] = []
-        for (g, bench) in zip(generated, loaded) {
-            let r = render(g, benchTask: bench, options: options)
+        for (planned, bench) in zip(generated, loaded) {
+            var g = planned
+            var r = render(g, benchTask: bench, options: options)
+            if g.recover, r.record == nil, let why = r.dropReason, why.contains("wrong column") {
+                // The environment did not catch this wrong column (so the loop would not show a critique or an
+                // error either): keep the task, without the recovery.
+                report.recoveryNotShown[why, default: 0] += 1
+                g.recover = false
+                r = render(g, benchTask: bench, options: options)
+            }
             if let rec = r.record {
                 records.append(rec)
                 report.kept[g.question.type, default: 0] += 1

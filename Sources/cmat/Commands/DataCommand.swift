@@ -50,6 +50,8 @@ struct DataGenCommand: ParsableCommand {
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
         if !(0...1).contains(recoverFraction) { throw ValidationError("--recover-fraction must be between 0 and 1") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if env == .db && (source != nil || limit != nil) { throw ValidationError("--source and --limit apply to --env os") }
+        if env == .os && tasksOut != nil { throw ValidationError("--tasks-out applies to --env db") }
     }
 
     func run() throws {
