@@ -156,12 +156,13 @@ public enum DBGenerator {
 
         // 1. Optionally a wrong column first, then feedback.
         if g.recover, let wrong = q.wrongColumn {
-            let text = operation(q.plan, wrong.sql)
+            // The first attempt believes in the wrong name, in its words too.
+            let text = operation(q.plan.replacingOccurrences(of: wrong.right, with: wrong.wrong), wrong.sql)
             let action = env.parse(text)
             guard action == .sql(wrong.sql) else { return Rendered(dropReason: "parser disagrees (wrong column)") }
             messages.append(.assistant(text))
             if g.viaChecker {
-                guard let relay = LoopText.relay(action: action, findings: env.validate(action)) else {
+                guard let relay = LoopText.relay(env: env, action: action) else {
                     return Rendered(dropReason: "rules miss the wrong column")
                 }
                 messages.append(.user(relay))

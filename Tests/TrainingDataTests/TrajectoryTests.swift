@@ -30,12 +30,12 @@ final class TrajectoryTests: XCTestCase {
     }
 
     func testAllTypesAndCheckerRecoveriesAreKept() throws {
-        let (records, report) = try DBGenerator.generate(options: dbOptions(seed: 5, count: 220, recover: 0.5))
+        let (records, report) = try DBGenerator.generate(options: dbOptions(seed: 5, count: 150, recover: 0.5))
         try skipIfNotSupported(report)
         for type in DBTaskType.allCases { XCTAssertGreaterThan(report.kept[type] ?? 0, 0, "no \(type.rawValue) kept: \(report)") }
         // Nothing is dropped: gold SQL always scores; a recovery the environment does not flag is rendered without it.
         XCTAssertEqual(report.dropped, [:], "\(report)")
-        XCTAssertEqual(records.count, 220)
+        XCTAssertEqual(records.count, 150)
         XCTAssertGreaterThan(report.recoveredViaChecker, 0, "\(report)")
         let withRelay = records.filter { $0.meta["recovered"] == "checker" }
         XCTAssertEqual(withRelay.count, report.recoveredViaChecker)
