@@ -40,9 +40,14 @@ public enum SFTBenchmark {
         let warm = try trainer.step([example()])
         log(String(format: "sft bench warm-up step: loss %.3f", warm["sft/loss"] ?? .nan))
         let exs = (0..<steps).map { _ in example() }
+        model.profiling = ProcessInfo.processInfo.environment["CMAT_PROFILE"] != nil
+        model.resetProfile()
         let t0 = DispatchTime.now().uptimeNanoseconds
         for ex in exs { _ = try trainer.step([ex]) }
         let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        if model.profiling {
+            log(model.profile.sorted { $0.key < $1.key }.map { String(format: "%@ %.2fs", $0.key, $0.value / Double(steps)) }.joined(separator: ", ") + " per step")
+        }
         return [("sft_tok_s", Double(seqLen * steps) / dt), ("sft_step_s", dt / Double(steps)), ("sft_peak_rss_mb", peakRSSMB())]
     }
 }

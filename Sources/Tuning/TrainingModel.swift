@@ -68,7 +68,18 @@ public final class TrainingModel {
     private let loraTmp = FloatBuffer(), dropTmp = FloatBuffer()
     private let headX = FloatBuffer(), headLogits = FloatBuffer()
     /// Positions processed per head chunk.
-    public var headChunk = 32
+    public var headChunk = 256
+    /// When set, wall-clock seconds per phase accumulate in `profile` (base, lora, attention, head, other).
+    public var profiling = false
+    public private(set) var profile: [String: Double] = [:]
+    private var lastMark: UInt64 = 0
+    @inline(__always) private func mark(_ phase: String?) {
+        guard profiling else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let p = phase, lastMark != 0 { profile[p, default: 0] += Double(now - lastMark) / 1e9 }
+        lastMark = now
+    }
+    public func resetProfile() { profile = [:]; lastMark = 0 }
 
     public init(base: BaseWeights, lora: LoRAWeights? = nil) {
         self.base = base; self.lora = lora
@@ -103,13 +114,17 @@ public final class TrainingModel {
     private func project(_ layer: Int, _ t: LoRATarget, _ x: UnsafePointer<Float>, T: Int, _ y: UnsafeMutablePointer<Float>,
                          saveU: UnsafeMutablePointer<Float>?) {
         let m = base.layers[layer].proj[t]!
+        mark("other")
         let w = m.floats(scratch: wScratch.pointer)
+        mark("dequant")
         gemm(false, true, T, m.rows, m.cols, 1, x, m.cols, w, m.cols, 0, y, m.rows)
+        mark("base")
         guard let lw = activeLoRA, let s = lw.slot(layer: layer, target: t), let u = saveU else { return }
         let r = lw.config.rank
         let input = dropoutInput(x, T: T, n: m.cols, slot: layer * 8 + LoRATarget.allCases.firstIndex(of: t)!)
         gemm(false, true, T, r, m.cols, 1, input, m.cols, lw.params + s.aOffset, m.cols, 0, u, r)
         gemm(false, true, T, m.rows, r, lw.config.scale, u, r, lw.params + s.bOffset, r, 1, y, m.rows)
+        mark("lora")
     }
 
     /// The LoRA input after dropout (the input itself when dropout is off).
@@ -124,8 +139,12 @@ public final class TrainingModel {
     private func projectBackward(_ layer: Int, _ t: LoRATarget, x: UnsafePointer<Float>, u: UnsafePointer<Float>?,
                                  dy: UnsafePointer<Float>, T: Int, dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let m = base.layers[layer].proj[t]!
+        mark("other")
         let w = m.floats(scratch: wScratch.pointer)
+        mark("dequant")
         gemm(false, false, T, m.cols, m.rows, 1, dy, m.rows, w, m.cols, accumulate ? 1 : 0, dx, m.cols)
+        mark("base")
+        defer { mark("lora") }
         guard let lw = activeLoRA, let s = lw.slot(layer: layer, target: t), let u = u else { return }
         let r = lw.config.rank, sc = lw.config.scale
         let du = loraTmp.pointer
@@ -174,7 +193,9 @@ public final class TrainingModel {
             }
             Ops.rope(a.q, rows: T, heads: c.heads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer, sin: ropeSin.pointer, inverse: false)
             Ops.rope(a.k, rows: T, heads: c.kvHeads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer, sin: ropeSin.pointer, inverse: false)
+            mark("other")
             attentionForward(a, T: T)
+            mark("attention")
             project(l, .o, a.att, T: T, tmp, saveU: a.loraU[ordinal(.o)])
             for i in 0..<(T * D) { a.h[i] = a.x[i] + tmp[i] }
             // feed-forward
@@ -196,26 +217,37 @@ public final class TrainingModel {
         b.withUnsafeBufferPointer { bp in for t in 0..<T { for i in 0..<n { y[t * n + i] += bp[i] } } }
     }
 
+    /// Rows per attention block: block b only multiplies against keys 0..<end of the block (causal), which
+    /// skips most of the masked upper triangle.
+    public var attentionBlock = 64
+
     /// Causal grouped-query attention; writes a.att and a.lse.
     private func attentionForward(_ a: LayerActivations, T: Int) {
         let c = config, hd = c.headDim, group = c.heads / c.kvHeads
         let scale = 1 / Float(hd).squareRoot()
         let S = scores.pointer
+        let B = max(1, attentionBlock)
         for h in 0..<c.heads {
             let g = h / group
-            gemm(false, true, T, T, hd, scale, a.q + h * hd, c.qDim, a.k + g * hd, c.kvDim, 0, S, T)
-            for i in 0..<T {
-                let row = S + i * T
-                var mx = -Float.infinity
-                for j in 0...i { mx = max(mx, row[j]) }
-                var sum: Float = 0
-                for j in 0...i { let e = expf(row[j] - mx); row[j] = e; sum += e }
-                let inv = 1 / sum
-                for j in 0...i { row[j] *= inv }
-                for j in (i + 1)..<T { row[j] = 0 }
-                a.lse[h * T + i] = mx + logf(sum)
+            var i0 = 0
+            while i0 < T {
+                let i1 = min(T, i0 + B), nb = i1 - i0
+                // S[nb, i1] = Q[i0..<i1] K[0..<i1]^T · scale
+                gemm(false, true, nb, i1, hd, scale, a.q + i0 * c.qDim + h * hd, c.qDim, a.k + g * hd, c.kvDim, 0, S, i1)
+                for r in 0..<nb {
+                    let i = i0 + r, row = S + r * i1
+                    var mx = -Float.infinity
+                    for j in 0...i { mx = max(mx, row[j]) }
+                    var sum: Float = 0
+                    for j in 0...i { let e = expf(row[j] - mx); row[j] = e; sum += e }
+                    let inv = 1 / sum
+                    for j in 0...i { row[j] *= inv }
+                    for j in (i + 1)..<i1 { row[j] = 0 }
+                    a.lse[h * T + i] = mx + logf(sum)
+                }
+                gemm(false, false, nb, hd, i1, 1, S, i1, a.v + g * hd, c.kvDim, 0, a.att + i0 * c.qDim + h * hd, c.qDim)
+                i0 = i1
             }
-            gemm(false, false, T, hd, T, 1, S, T, a.v + g * hd, c.kvDim, 0, a.att + h * hd, c.qDim)
         }
     }
 
@@ -225,29 +257,37 @@ public final class TrainingModel {
         let c = config, hd = c.headDim, group = c.heads / c.kvHeads
         let scale = 1 / Float(hd).squareRoot()
         let P = scores.pointer, dP = dScores.pointer
+        let B = max(1, attentionBlock)
         dK.update(repeating: 0, count: T * c.kvDim); dV.update(repeating: 0, count: T * c.kvDim)
         for h in 0..<c.heads {
             let g = h / group
-            gemm(false, true, T, T, hd, scale, a.q + h * hd, c.qDim, a.k + g * hd, c.kvDim, 0, P, T)
-            for i in 0..<T {
-                let row = P + i * T, l = a.lse[h * T + i]
-                for j in 0...i { row[j] = expf(row[j] - l) }
-                for j in (i + 1)..<T { row[j] = 0 }
+            var i0 = 0
+            while i0 < T {
+                let i1 = min(T, i0 + B), nb = i1 - i0
+                let qb = a.q + i0 * c.qDim + h * hd, dOb = dAtt + i0 * c.qDim + h * hd
+                // Recompute P[nb, i1] from the saved log-sum-exp.
+                gemm(false, true, nb, i1, hd, scale, qb, c.qDim, a.k + g * hd, c.kvDim, 0, P, i1)
+                for r in 0..<nb {
+                    let i = i0 + r, row = P + r * i1, l = a.lse[h * T + i]
+                    for j in 0...i { row[j] = expf(row[j] - l) }
+                    for j in (i + 1)..<i1 { row[j] = 0 }
+                }
+                // dP = dO V^T ; dV += P^T dO
+                gemm(false, true, nb, i1, hd, 1, dOb, c.qDim, a.v + g * hd, c.kvDim, 0, dP, i1)
+                gemm(true, false, i1, hd, nb, 1, P, i1, dOb, c.qDim, 1, dV + g * hd, c.kvDim)
+                // dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale (in dP)
+                for r in 0..<nb {
+                    let i = i0 + r, pr = P + r * i1, dr = dP + r * i1
+                    var dot: Float = 0
+                    for j in 0...i { dot += pr[j] * dr[j] }
+                    for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) * scale }
+                    for j in (i + 1)..<i1 { dr[j] = 0 }
+                }
+                // dQ = dS K ; dK += dS^T Q
+                gemm(false, false, nb, hd, i1, 1, dP, i1, a.k + g * hd, c.kvDim, 0, dQ + i0 * c.qDim + h * hd, c.qDim)
+                gemm(true, false, i1, hd, nb, 1, dP, i1, qb, c.qDim, 1, dK + g * hd, c.kvDim)
+                i0 = i1
             }
-            // dP = dO V^T ; dV += P^T dO
-            gemm(false, true, T, T, hd, 1, dAtt + h * hd, c.qDim, a.v + g * hd, c.kvDim, 0, dP, T)
-            gemm(true, false, T, hd, T, 1, P, T, dAtt + h * hd, c.qDim, 1, dV + g * hd, c.kvDim)
-            // dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale (reuses dP)
-            for i in 0..<T {
-                let pr = P + i * T, dr = dP + i * T
-                var dot: Float = 0
-                for j in 0...i { dot += pr[j] * dr[j] }
-                for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) * scale }
-                for j in (i + 1)..<T { dr[j] = 0 }
-            }
-            // dQ = dS K ; dK += dS^T Q
-            gemm(false, false, T, hd, T, 1, dP, T, a.k + g * hd, c.kvDim, 0, dQ + h * hd, c.qDim)
-            gemm(true, false, T, hd, T, 1, dP, T, a.q + h * hd, c.qDim, 1, dK + g * hd, c.kvDim)
         }
     }
 
@@ -267,6 +307,7 @@ public final class TrainingModel {
         let W = base.head.floats(scratch: wScratch.pointer)
         var total: Float = 0
         var start = 0
+        mark("other")
         while start < positions.count {
             let n = min(C, positions.count - start)
             for k in 0..<n { (hx + k * D).update(from: xf.pointer + positions[start + k] * D, count: D) }
@@ -281,7 +322,9 @@ public final class TrainingModel {
             }
             start += n
         }
+        mark("head")
         if backward { try backwardBlocks(T: T, dXf: dXf) }
+        mark("other")
         return total
     }
 
@@ -296,7 +339,9 @@ public final class TrainingModel {
         // dXf is free now: reuse bufD as a scratch.
         let xn = bufA.pointer, act = bufB.pointer, dAct = bufC.pointer, dTmp = bufD.pointer
         let dG = bufF.pointer, big = bufG.pointer  // big: dUp, later dV
-        for l in stride(from: c.layers - 1, through: 0, by: -1) {
+        // Blocks below the lowest adapted layer carry no trainable parameter: stop there.
+        let lowest = activeLoRA?.slots.map(\.layer).min() ?? c.layers
+        for l in stride(from: c.layers - 1, through: lowest, by: -1) {
             let a = acts[l], L = base.layers[l]
             // ---- feed-forward: out = h + down(silu(g)·u) ; dX is dOut.
             Ops.swiglu(a.g, a.u, act, count: T * H)
@@ -310,7 +355,9 @@ public final class TrainingModel {
             // ---- attention: h = x + o(att) ; dX is dH.
             projectBackward(l, .o, x: a.att, u: a.loraU[ordinal(.o)].map { UnsafePointer($0) }, dy: dX, T: T, dx: dAct, accumulate: false)
             let dQ = dG, dK = act, dV = big
+            mark("other")
             attentionBackward(a, T: T, dAtt: dAct, dQ: dQ, dK: dK, dV: dV)
+            mark("attention")
             Ops.rope(dQ, rows: T, heads: c.heads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer, sin: ropeSin.pointer, inverse: true)
             Ops.rope(dK, rows: T, heads: c.kvHeads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer, sin: ropeSin.pointer, inverse: true)
             L.attnNorm.withUnsafeBufferPointer { Ops.rmsNormApply(a.x, $0.baseAddress!, a.rms1, xn, rows: T, n: D) }

@@ -12,8 +12,9 @@ final class TrainingModelTests: XCTestCase {
             let base = try Tiny.base(bias: bias, neox: neox)
             let lw = try LoRAWeights(config: LoRAConfig(rank: 3, alpha: 6), modelConfig: base.config)
             Tiny.randomize(lw)
-            for lora in [nil, lw] {
+            for (lora, block) in [(nil, 64), (lw, 64), (lw, 4)] {
                 let m = TrainingModel(base: base, lora: lora)
+                m.attentionBlock = block   // 4: several causal blocks
                 let got = try m.logits(tokens: tokens, positions: Array(0..<tokens.count))
                 let want = ReferenceForward.logits(base, lora: lora, tokens: tokens)
                 var maxDiff: Float = 0
@@ -37,6 +38,7 @@ final class TrainingModelTests: XCTestCase {
             let lw = try LoRAWeights(config: LoRAConfig(rank: 2, alpha: 4, dropout: dropout), modelConfig: base.config)
             Tiny.randomize(lw, scale: 0.3)
             let m = TrainingModel(base: base, lora: lw)
+            m.attentionBlock = 3
             let positions = [0, 2, 3, 5, 6, 7, 9]
             lw.zeroGrad()
             _ = try loss(m, positions: positions, backward: true, seed: 100)

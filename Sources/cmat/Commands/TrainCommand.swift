@@ -1,6 +1,110 @@
 import ArgumentParser
+import Foundation
+import GGUF
+import Kernels
+import Tokenizer
+import Tuning
 
 struct TrainCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train", abstract: "(not built yet: see the open issues)")
-    func run() throws { throw UserFacingError("cmat train is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Tune the model: LoRA supervised fine-tuning.",
+        subcommands: [TrainSFTCommand.self])
+}
+
+struct TrainSFTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sft",
+        abstract: "LoRA SFT on assistant tokens (TRL {\"messages\"} or AgentInstruct {\"conversations\"} JSONL).",
+        discussion: """
+        Writes OUT/adapter.gguf (a llama.cpp GGUF LoRA adapter; load it with --adapter), OUT/checkpoint/ (adapter and \
+        optimizer state, for --resume) and OUT/metrics.jsonl. Progress lines print sft/loss, sft/lr, sft/grad_norm, \
+        sft/tokens_per_s and an ETA; sft/eval_loss is the mean loss per token on the held-out examples.
+        """)
+
+    @Option(help: "Training data (JSONL).") var data: String
+    @Option(help: "Output directory, e.g. adapters/NAME.") var out: String
+    @Option(help: "Base model GGUF.") var model: String = DefaultPaths.model
+    @Option(help: "LoRA rank.") var rank: Int = 8
+    @Option(help: "LoRA alpha (scale = alpha / rank).") var alpha: Float = 16
+    @Option(help: "LoRA dropout.") var dropout: Float = 0
+    @Option(help: "Adapted projections (q,k,v,o,gate,up,down or all).") var targets: String = "q,k,v,o,gate,up,down"
+    @Option(help: "Adapted layers, e.g. 0-29 or 20,21 (default: all).") var layers: String?
+    @Option(help: "Peak learning rate.") var lr: Float = 2e-4
+    @Option(help: "Epochs.") var epochs: Int = 1
+    @Option(name: .customLong("max-seq"), help: "Tokens per sequence (longer examples are truncated).") var maxSeq: Int = 512
+    @Option(name: .customLong("grad-accum"), help: "Sequences per optimizer step.") var gradAccum: Int = 1
+    @Option(help: "Random seed (init, shuffling, split, dropout).") var seed: UInt64 = 42
+    @Flag(help: "Resume from OUT/checkpoint.") var resume = false
+    @Option(name: .customLong("eval-fraction"), help: "Share of examples held out for sft/eval_loss.") var evalFraction: Double = 0.05
+    @Option(name: .customLong("max-steps"), help: "Stop after this many optimizer steps.") var maxSteps: Int?
+    @Option(name: .customLong("checkpoint-every"), help: "Checkpoint (and evaluate) every N optimizer steps.") var checkpointEvery: Int = 50
+    @Option(name: .customLong("warmup-ratio"), help: "Warmup share of the steps (then cosine decay).") var warmupRatio: Float = 0.03
+    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay.") var weightDecay: Float = 0
+    @Option(name: .customLong("max-grad-norm"), help: "Gradient clipping (0 = off).") var maxGradNorm: Float = 1
+    @Option(help: "BLAS threads.") var threads: Int = 2
+    @Flag(name: .customLong("cache-weights"), help: "Keep fp32 copies of the base matrices (faster, ~4 bytes per weight).") var cacheWeights = false
+
+    func run() throws {
+        do { try train() } catch let e as TuningError { throw UserFacingError(e.description) }
+    }
+
+    private func train() throws {
+        guard rank > 0, epochs > 0, maxSeq > 1, gradAccum > 0, evalFraction >= 0, evalFraction < 1 else {
+            throw UserFacingError("invalid options: need --rank > 0, --epochs > 0, --max-seq > 1, --grad-accum > 0, 0 <= --eval-fraction < 1")
+        }
+        BLAS.setThreads(threads)
+        let file: GGUFFile
+        do { file = try GGUFFile(path: model) } catch { throw UserFacingError("\(error)") }
+        let tokenizer: Tokenizer, template: ChatTemplate
+        do { tokenizer = try Tokenizer(gguf: file); template = try ChatTemplate(gguf: file) } catch { throw UserFacingError("\(model): \(error)") }
+        let base = try BaseWeights(gguf: file, cacheLayers: cacheWeights)
+        var cfg = SFTConfig()
+        cfg.lora = LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, targets: try LoRATarget.parseList(targets),
+                              layers: try layers.map { try Self.parseLayers($0, count: base.config.layers) })
+        cfg.optimizer = AdamWConfig(learningRate: lr, weightDecay: weightDecay, maxGradNorm: maxGradNorm)
+        cfg.epochs = epochs; cfg.maxSeq = maxSeq; cfg.gradAccum = gradAccum; cfg.seed = seed
+        cfg.evalFraction = evalFraction; cfg.maxSteps = maxSteps; cfg.checkpointEvery = checkpointEvery; cfg.warmupRatio = warmupRatio
+
+        let convs = try SFTData.readJSONL(path: data)
+        let enc = SFTEncoder(tokenizer: tokenizer, template: template)
+        var examples: [SFTExample] = []
+        var skipped = 0, truncated = 0
+        for (i, c) in convs.enumerated() {
+            let full = try enc.encode(c, maxTokens: Int.max, place: "\(data): example \(i + 1)")
+            if full.tokens.count > maxSeq { truncated += 1 }
+            let ex = SFTExample(tokens: Array(full.tokens.prefix(maxSeq)), lossMask: Array(full.lossMask.prefix(maxSeq)))
+            if ex.lossTokenCount == 0 { skipped += 1 } else { examples.append(ex) }
+        }
+        guard !examples.isEmpty else { throw UserFacingError("\(data): no example has assistant tokens within --max-seq \(maxSeq)") }
+        // Deterministic split.
+        var rng = SplitMix64(seed: seed ^ 0x5EED)
+        var idx = Array(0..<examples.count)
+        for i in stride(from: idx.count - 1, to: 0, by: -1) { idx.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let nEval = examples.count >= 10 ? Int((Double(examples.count) * evalFraction).rounded()) : 0
+        let eval = idx.prefix(nEval).map { examples[$0] }, train = idx.dropFirst(nEval).map { examples[$0] }
+        let tokens = train.reduce(0) { $0 + $1.tokens.count }, lossTokens = train.reduce(0) { $0 + $1.lossTokenCount }
+        print("model \(model): \(base.config.architecture), \(base.config.layers) layers, dim \(base.config.dim)")
+        print("data \(data): \(convs.count) conversations, \(train.count) train / \(eval.count) eval, \(tokens) tokens (\(lossTokens) trained), \(truncated) truncated to \(maxSeq), \(skipped) skipped (no assistant tokens)")
+        let model = TrainingModel(base: base)
+        let trainer = try SFTTrainer(model: model, config: cfg)
+        print("LoRA rank \(rank) alpha \(alpha) on \(cfg.lora.targets.map(\.rawValue).joined(separator: ",")): \(trainer.lora.count) parameters")
+        let m = try trainer.train(train: train, eval: eval, outDir: out, resume: resume) { line in
+            print(line)
+            fflush(stdout)
+        }
+        print(String(format: "done: sft/loss=%.4f sft/eval_loss=%.4f sft/tokens_per_s=%.1f in %.1f s",
+                     m["sft/loss"] ?? .nan, m["sft/eval_loss"] ?? .nan, m["sft/tokens_per_s"] ?? .nan, m["sft/train_seconds"] ?? .nan))
+    }
+
+    static func parseLayers(_ s: String, count: Int) throws -> [Int] {
+        var out: [Int] = []
+        for part in s.split(separator: ",") {
+            let p = part.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            if p.count == 1, let a = p[0] { out.append(a) }
+            else if p.count == 2, let a = p[0], let b = p[1], a <= b { out += Array(a...b) }
+            else { throw UserFacingError("--layers '\(s)': expected numbers and ranges like 0-3,8") }
+        }
+        for l in out where l < 0 || l >= count { throw UserFacingError("--layers: layer \(l) does not exist (0..<\(count))") }
+        return out
+    }
 }
