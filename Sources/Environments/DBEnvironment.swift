@@ -67,14 +67,14 @@ Your input will be raw MySQL response, you have to deal with it by yourself.
     // MARK: parsing (AgentBench v0.2 dbbench start_sample)
 
     public func parse(_ agentText: String) -> ParsedAction {
-        let action = Self.firstMatch(agentText, #"Action: (.*?)\n"#)
+        let action = Self.firstMatch(agentText, #"Action: ([^\n]*?)\n"#)
         if let action, action == "Operation", roundsUsed < maxRounds {
             guard let sql = Self.firstMatch(agentText, #"```sql\n([\s\S]*?)\n```"#) else {
                 return .invalid(InvalidAction(outcome: .invalidFormat, reason: "Action: Operation without a ```sql block"))
             }
             return .sql(PythonLiteral.strip(sql).replacingOccurrences(of: "\n", with: " "))
         }
-        if let ans = Self.firstMatch(agentText, #"\nFinal Answer:(.*)"#) { return .answer(ans) }
+        if let ans = Self.firstMatch(agentText, #"\nFinal Answer:([^\n]*)"#) { return .answer(ans) }
         if roundsUsed >= maxRounds {
             return .invalid(InvalidAction(outcome: .taskLimitExceeded,
                                           reason: "\(maxRounds) operations used and no Final Answer"))
@@ -84,7 +84,7 @@ Your input will be raw MySQL response, you have to deal with it by yourself.
                                                             : "Action: \(action!) without a \"Final Answer:\" line"))
     }
 
-    /// Python `re.search(pattern, text).group(1)` (`.` does not match newlines).
+    /// Python `re.search(pattern, text).group(1)`. Patterns spell Python's `.` as `[^\n]` (ICU's `.` also stops at \r).
     static func firstMatch(_ text: String, _ pattern: String) -> String? {
         guard let re = try? NSRegularExpression(pattern: pattern) else { return nil }
         let ns = text as NSString

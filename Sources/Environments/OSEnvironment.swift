@@ -124,7 +124,7 @@ Act: answer(220)
     public func parse(_ agentText: String) -> ParsedAction { Self.parseAction(agentText) }
 
     public static func parseAction(_ raw: String) -> ParsedAction {
-        let acts = findAll(raw, #"Act:\s*(.+)"#, dotAll: false)
+        let acts = findAll(raw, #"Act:\s*([^\n]+)"#, dotAll: false)   // Python's `.` stops only at \n
         for action in acts.reversed() {
             let lower = action.lowercased()
             if lower.hasPrefix("bash") {
@@ -233,6 +233,10 @@ Act: answer(220)
         return r.isEmpty ? "The output of the OS is empty." : "The output of the OS:\n\n" + r
     }
 
+    static func append(_ msg: String, to out: String) -> String {
+        out.isEmpty ? msg : out + (out.hasSuffix("\n") ? "" : "\n") + msg
+    }
+
     /// Runs a bash action in the persistent shell (does not count a round).
     public func execute(_ script: String) -> Observation {
         guard let sandbox else {
@@ -246,13 +250,13 @@ Act: answer(220)
         case .timedOut:
             outcome = .taskLimitExceeded
             let msg = "[the command did not finish within \(Int(options.commandTimeout)) s: the OS was stopped and the episode ends]"
-            return Observation(text: Self.formatOutput(out.isEmpty ? msg : out + "\n" + msg), done: true,
+            return Observation(text: Self.formatOutput(Self.append(msg, to: out)), done: true,
                                outcome: .taskLimitExceeded, note: "command timeout")
         case let .shellExited(st):
             outcome = .unknown
             let why = st.map { $0 >= 128 ? "killed by signal \($0 - 128)" : "exit status \($0)" } ?? "unknown status"
             let msg = "[the shell ended (\(why)): the OS is gone and the episode ends]"
-            return Observation(text: Self.formatOutput(out.isEmpty ? msg : out + "\n" + msg), done: true,
+            return Observation(text: Self.formatOutput(Self.append(msg, to: out)), done: true,
                                outcome: .unknown, note: "shell ended: \(why)")
         }
     }

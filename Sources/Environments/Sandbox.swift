@@ -75,7 +75,10 @@ final class Sandbox {
                  "--setenv", "TERM", "dumb", "--setenv", "HOSTNAME", "sandbox", "--chdir", "/root",
                  "--cap-drop", "ALL"]
         for c in Self.caps { argv += ["--cap-add", c] }
-        argv += ["--info-fd", "3", "--", "/bin/bash", "--noprofile", "--norc"]
+        // The agent's shell runs under a parent shell that reports its end and keeps the sandbox up, so that
+        // close() can stop it in order (bwrap would otherwise leave its pid 1 a zombie of the host's init).
+        argv += ["--info-fd", "3", "--", "/bin/bash", "--noprofile", "--norc", "-c",
+                 "/bin/bash --noprofile --norc; printf '\\n%s%d\\n' '\(Self.exitMarker(token))' \"$?\"; exec sleep 100000"]
         let p = try SpawnedProcess(argv, env: ["PATH=/usr/bin:/bin"], pipeStdin: true, extraPipe: true)
         shell = p
         // bwrap reports {"child-pid": N} on fd 3 once the namespaces exist.
@@ -115,7 +118,11 @@ final class Sandbox {
 
     deinit { close() }
 
-    var isAlive: Bool { shell?.isRunning ?? false }
+    static func exitMarker(_ token: String) -> String { "__CMAT_SHELL_EXIT_\(token)_" }
+
+    /// True while the agent's shell runs.
+    var isAlive: Bool { (shell?.isRunning ?? false) && !shellEnded }
+    private var shellEnded = false
 
     /// The bwrap mount arguments.
     static func mounts(_ o: SandboxOptions) -> [String] {
@@ -173,7 +180,7 @@ final class Sandbox {
     /// stdin from /dev/null, stdout and stderr together. On a timeout the sandbox is stopped.
     func run(_ command: String, timeout: Double) -> (SandboxEnd, String) {
         lock.lock(); defer { lock.unlock() }
-        guard let shell, shell.isRunning else { return (.shellExited(shell?.exitStatus), "") }
+        guard let shell, shell.isRunning, !shellEnded else { return (.shellExited(shell?.exitStatus), "") }
         counter += 1
         let eof = "__CMAT_EOF_\(token)_\(counter)"
         let done = "__CMAT_DONE_\(token)_\(counter)_"
@@ -184,18 +191,28 @@ final class Sandbox {
         }
         var buf: [UInt8] = []
         let marker = Array(done.utf8)
-        let end = shell.read(into: &buf, deadline: deadline) { b in
-            guard let r = Self.find(marker, in: b) else { return false }
-            return b[(r + marker.count)...].contains(10)
+        let exitMark = Array(Self.exitMarker(token).utf8)
+        func complete(_ b: [UInt8], _ m: [UInt8]) -> Int? {
+            guard let r = Self.find(m, in: b), b[(r + m.count)...].contains(10) else { return nil }
+            return r
+        }
+        let end = shell.read(into: &buf, deadline: deadline) { b in complete(b, marker) != nil || complete(b, exitMark) != nil }
+        func status(after r: Int, _ m: [UInt8]) -> Int32 {
+            Int32(String(decoding: buf[(r + m.count)...].prefix { $0 != 10 }, as: UTF8.self)) ?? -1
+        }
+        func text(before r: Int) -> String {
+            var out = Array(buf[..<r])
+            if out.last == 10 { out.removeLast() }        // the newline our printf put before the marker
+            return String(decoding: out, as: UTF8.self)
         }
         switch end {
         case .found:
-            let r = Self.find(marker, in: buf)!
-            var out = Array(buf[..<r])
-            if out.last == 10 { out.removeLast() }        // the newline our printf put before the marker
-            let tail = buf[(r + marker.count)...]
-            let code = Int32(String(decoding: tail.prefix { $0 != 10 }, as: UTF8.self)) ?? -1
-            return (.finished(code), String(decoding: out, as: UTF8.self))
+            if let r = complete(buf, marker) { return (.finished(status(after: r, marker)), text(before: r)) }
+            let r = complete(buf, exitMark)!
+            shellEnded = true
+            let st = status(after: r, exitMark)
+            close()
+            return (.shellExited(st), text(before: r))
         case .timeout:
             close()
             return (.timedOut, String(decoding: buf, as: UTF8.self))

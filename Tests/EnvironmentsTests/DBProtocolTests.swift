@@ -39,6 +39,8 @@ final class DBProtocolTests: XCTestCase {
         XCTAssertEqual(y.outcome, .invalidFormat)
         guard case .invalid = env.parse("Action: Operation") else { return XCTFail() }
         guard case .invalid = env.parse("Action: Operation\n```\nSELECT 1\n```") else { return XCTFail("needs ```sql") }
+        // Python's `.` takes the \r: "Operation\r" is not "Operation"
+        guard case .invalid = env.parse("Action: Operation\r\n```sql\nSELECT 1\n```") else { return XCTFail() }
         // an answer after any action name other than Operation
         XCTAssertEqual(env.parse("Action: Whatever\nFinal Answer: [1]"), .answer(" [1]"))
         XCTAssert(env.validate(env.parse("nothing here")).contains { $0.code == "action.invalid" && $0.severity == .error })

@@ -58,22 +58,15 @@ final class OSDevTests: XCTestCase {
             }
         }
         let runnable = tasks.filter { $0.os!.unrunnableReason == nil }
-        var results = [(Bool, String)?](repeating: nil, count: runnable.count)
-        let lock = NSLock()
         var options = SandboxOptions()
         options.commandTimeout = 15
-        // slowest first, four at a time
+        // slowest first; six workers on their own threads (the work is mostly waiting)
         let order = runnable.indices.sorted { (Self.matchSolution(runnable[$0]) != nil ? 0 : 1) < (Self.matchSolution(runnable[$1]) != nil ? 0 : 1) }
-        let next = NSLock(); var cursor = 0
-        DispatchQueue.concurrentPerform(iterations: 4) { _ in
-            while true {
-                next.lock(); let k = cursor; cursor += 1; next.unlock()
-                guard k < order.count else { return }
-                let i = order[k]
-                let r = Self.solve(runnable[i], options: options)
-                lock.lock(); results[i] = r; lock.unlock()
-            }
-        }
+        let work = WorkList(order, options: options, tasks: runnable)
+        let threads = (0..<6).map { _ in Thread { work.drain() } }
+        threads.forEach { $0.start() }
+        work.waitAll(threads.count)
+        let results = work.results
         let failed = results.compactMap { $0 }.filter { !$0.0 }.map(\.1)
         print("OS example replay: \(runnable.count - failed.count)/\(runnable.count) runnable tasks pass (unrunnable: \(unrunnable.count))")
         for r in results.compactMap({ $0 }) { print("  \(r.0 ? "pass" : "FAIL") \(r.1)") }
@@ -84,4 +77,27 @@ final class OSDevTests: XCTestCase {
         XCTAssertEqual(OSEnvironment.builtinCheck("check/size-match.py", ["4.0K", "4.0K\n"]), false)
         XCTAssertEqual(OSEnvironment.builtinCheck("check/size-match.py", ["8K", "8192\n"]), true)
     }
+}
+
+/// A shared cursor over the tasks, for the worker threads.
+final class WorkList: @unchecked Sendable {
+    let order: [Int], options: SandboxOptions, tasks: [BenchTask]
+    private let lock = NSLock()
+    private var cursor = 0
+    private(set) var results: [(Bool, String)?]
+    private let finished = DispatchSemaphore(value: 0)
+    init(_ order: [Int], options: SandboxOptions, tasks: [BenchTask]) {
+        self.order = order; self.options = options; self.tasks = tasks
+        results = Array(repeating: nil, count: tasks.count)
+    }
+    func drain() {
+        while true {
+            let k: Int = lock.withLock { defer { cursor += 1 }; return cursor }
+            guard k < order.count else { break }
+            let r = OSDevTests.solve(tasks[order[k]], options: options)
+            lock.withLock { results[order[k]] = r }
+        }
+        finished.signal()
+    }
+    func waitAll(_ n: Int) { for _ in 0..<n { finished.wait() } }
 }
