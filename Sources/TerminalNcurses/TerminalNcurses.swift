@@ -1,2 +1,0 @@
-// Module TerminalNcurses: see README.md (Layout). Filled in by its issue.
-import CNcurses

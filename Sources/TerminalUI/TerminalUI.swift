@@ -1,1 +1,0 @@
-// Module TerminalUI: see README.md (Layout). Filled in by its issue.
