@@ -55,15 +55,25 @@ public final class HeadlessTerminal: Terminal {
     public var screenText: String { lock.lock(); defer { lock.unlock() }; return frame.text }
 }
 
-/// Parses a key script: words separated by spaces, in `Key` notation (`j j l Space / t e s t Enter q`).
-/// A quoted word `"abc"` types its characters one by one.
+/// Parses a key script: words separated by spaces, in `Key` notation (`j j l Space / "test" Enter q`).
+/// A quoted string `"a b"` types its characters one by one (spaces included).
 public func parseKeyScript(_ script: String) throws -> [Key] {
     var out: [Key] = []
-    for word in script.split(separator: " ") {
-        if word.count >= 2, word.hasPrefix("\""), word.hasSuffix("\"") {
-            out += word.dropFirst().dropLast().map { Key.char($0) }
+    var rest = Substring(script)
+    while true {
+        rest = rest.drop(while: { $0 == " " })
+        guard let first = rest.first else { break }
+        if first == "\"" {
+            let body = rest.dropFirst()
+            guard let end = body.firstIndex(of: "\"") else {
+                throw KeymapError(file: "<key script>", line: 1, message: "unterminated quote")
+            }
+            out += body[..<end].map { Key.char($0) }
+            rest = body[body.index(after: end)...]
             continue
         }
+        let word = rest.prefix(while: { $0 != " " })
+        rest = rest.dropFirst(word.count)
         guard let k = Key(notation: String(word)) else {
             throw KeymapError(file: "<key script>", line: 1, message: "unknown key `\(word)`")
         }

@@ -181,11 +181,14 @@ public enum Plot {
         owner[i] = s
     }
 
-    /// Vertical block bars (▁..█), one per value, the newest at the right; negative values use `negative`.
+    /// Vertical block bars (▁..█), one per value, the newest at the right, each up to `maxBarWidth` cells wide with a
+    /// one-cell gap; bars grow up from the zero line (down for negative values, in `negative`).
     public static func bars(_ buf: inout CellBuffer, _ r: Rect, values: [Double], positive: Role, negative: Role,
-                            theme: Theme) {
+                            theme: Theme, maxBarWidth: Int = 4) {
         guard !r.isEmpty else { return }
-        let vals = Array(values.suffix(r.width))
+        let perBar = max(1, min(maxBarWidth + 1, r.width / max(1, values.count)))
+        let barW = max(1, perBar - 1)
+        let vals = Array(values.suffix(max(1, r.width / perBar)))
         let (lo, hi) = range([Series("", vals, positive)])
         let levels = r.height * 8
         let blocks = ["", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
@@ -198,9 +201,9 @@ public enum Plot {
                 let cellLo = (r.height - 1 - cy) * 8, cellHi = cellLo + 8
                 let filled = max(0, min(b, cellHi) - max(a, cellLo))
                 if filled <= 0 { continue }
-                // Blocks fill from the bottom; a bar hanging below zero is drawn as full cells.
-                let ch = v < 0 || filled >= 8 ? "█" : blocks[filled]
-                buf.put(text: ch, width: 1, x: r.x + i, y: r.y + cy, style: theme[role])
+                // Blocks fill from the bottom: a partial cell is drawn only at the top of a positive bar.
+                let ch = filled >= 8 ? "█" : v >= 0 ? blocks[filled] : filled >= 4 ? "▀" : "▔"
+                for dx in 0..<barW { buf.put(text: ch, width: 1, x: r.x + i * perBar + dx, y: r.y + cy, style: theme[role]) }
             }
         }
     }

@@ -1,0 +1,292 @@
+// The app shell: a UI loop on the calling thread that drains events posted by worker threads (the model, the
+// environments, a replay), turns keys into actions, renders and presents only when something changed.
+
+import Foundation
+import Sessions
+import TerminalUI
+
+/// Messages from worker threads to the UI loop. Token pieces are merged so a fast model never floods the UI.
+public final class EventQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Msg] = []
+
+    public init() {}
+
+    public func post(_ m: Msg) {
+        lock.lock(); defer { lock.unlock() }
+        if case let .tokens(t) = m, let last = items.last, case let .tokens(p) = last,
+           p.role == t.role, p.episode == t.episode, p.step == t.step {
+            items[items.count - 1] = .tokens(TokenChunk(role: t.role, episode: t.episode, step: t.step, text: p.text + t.text))
+            return
+        }
+        items.append(m)
+    }
+
+    public func drain() -> [Msg] {
+        lock.lock(); defer { lock.unlock() }
+        let out = items
+        items.removeAll(keepingCapacity: true)
+        return out
+    }
+}
+
+/// Controls from the UI to a worker: pause, single steps, Checker approval, cancelling a generation, stopping.
+public final class RunGate: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var paused = false
+    private var permits = 0            // rounds a paused run may still take
+    private var stopping = false
+    private var cancelFlag = false
+    private var pauseOnVerdict = false
+    private var verdictDecision: CheckerFeedback??   // .some(nil): keep; .some(fb): use fb
+
+    public init() {}
+
+    public var isStopping: Bool { cond.lock(); defer { cond.unlock() }; return stopping }
+
+    public func setPaused(_ p: Bool) { cond.lock(); paused = p; permits = 0; cond.broadcast(); cond.unlock() }
+    public func step() { cond.lock(); permits += 1; cond.broadcast(); cond.unlock() }
+    public func stop() { cond.lock(); stopping = true; cancelFlag = true; verdictDecision = .some(nil); cond.broadcast(); cond.unlock() }
+    public func cancelGeneration() { cond.lock(); cancelFlag = true; cond.unlock() }
+    public func setPauseOnVerdict(_ on: Bool) { cond.lock(); pauseOnVerdict = on; cond.unlock() }
+    public var pausesOnVerdict: Bool { cond.lock(); defer { cond.unlock() }; return pauseOnVerdict }
+
+    /// Called by a generating worker for each piece: false once after a cancel request (Esc) or when stopping.
+    public func shouldContinueGenerating() -> Bool {
+        cond.lock(); defer { cond.unlock() }
+        if cancelFlag { cancelFlag = stopping; return false }
+        return true
+    }
+
+    /// Called by the worker at a round boundary: blocks while paused (a `step()` lets one round through).
+    /// Returns false when the run must stop.
+    @discardableResult
+    public func passRoundBoundary() -> Bool {
+        cond.lock(); defer { cond.unlock() }
+        while paused && permits == 0 && !stopping { cond.wait() }
+        if paused, permits > 0 { permits -= 1 }
+        return !stopping
+    }
+
+    /// Called by the worker with a fresh Checker verdict when pausing on verdicts: blocks until the UI approves
+    /// (nil: keep the feedback) or sends a correction.
+    public func awaitVerdict() -> CheckerFeedback? {
+        cond.lock(); defer { cond.unlock() }
+        verdictDecision = nil
+        while verdictDecision == nil && !stopping { cond.wait() }
+        let d = verdictDecision ?? nil
+        verdictDecision = nil
+        return d ?? nil
+    }
+
+    public func decideVerdict(_ fb: CheckerFeedback?) { cond.lock(); verdictDecision = .some(fb); cond.broadcast(); cond.unlock() }
+}
+
+/// Something that produces events on its own thread: a replay or a live run.
+public protocol EventSource: AnyObject {
+    /// Starts producing; returns at once. Posts `.event`, `.tokens`, `.generating`, `.finished` to `queue`.
+    func start(queue: EventQueue, gate: RunGate)
+    /// Blocks until the source's thread has ended (after `gate.stop()`), at most `timeout` seconds.
+    func waitUntilDone(timeout: Double) -> Bool
+    /// Appends an annotation to the session log; returns the event as written (with its seq).
+    func writeAnnotation(_ a: Annotation, run: String) throws -> SessionEvent
+}
+
+/// Plays a recorded session: events in file order, spaced by their recorded times divided by `speed` (each wait
+/// capped at `maxDelay` seconds), Assistant messages streamed word by word. Speed 0 loads everything at once.
+public final class ReplaySource: EventSource {
+    public let path: String
+    public let events: [SessionEvent]
+    public let speed: Double
+    public let maxDelay: Double
+    private let done = DispatchSemaphore(value: 0)
+    private var writer: SessionWriter?
+    private let writerLock = NSLock()
+
+    public init(path: String, speed: Double = 1, maxDelay: Double = 1.5) throws {
+        self.path = path
+        self.events = try SessionReader.read(path: path).events
+        self.speed = speed; self.maxDelay = maxDelay
+    }
+
+    public func start(queue: EventQueue, gate: RunGate) {
+        let t = Thread { [self] in
+            run(queue: queue, gate: gate)
+            done.signal()
+        }
+        t.name = "cmat-replay"
+        t.start()
+    }
+
+    private func run(queue: EventQueue, gate: RunGate) {
+        var prevTime: Double? = nil
+        for e in events {
+            if gate.isStopping { return }
+            if speed > 0 {
+                if let p = prevTime, e.time > p { sleep(min(maxDelay, (e.time - p) / speed), gate) }
+                prevTime = e.time
+                if case let .message(m) = e.body, m.role == .assistant, let ep = e.episode, let st = e.step {
+                    queue.post(.generating(true))
+                    for w in words(m.content) {
+                        if gate.isStopping { return }
+                        queue.post(.tokens(TokenChunk(role: .assistant, episode: ep, step: st, text: w)))
+                        sleep(min(0.05, 0.02 / speed), gate)
+                    }
+                    queue.post(.generating(false))
+                }
+            }
+            queue.post(.event(e))
+            if case .rl = e.body { if !gate.passRoundBoundary() { return } }
+            if case .episodeEnd = e.body { if !gate.passRoundBoundary() { return } }
+        }
+        queue.post(.finished)
+    }
+
+    private func words(_ s: String) -> [String] {
+        var out: [String] = []
+        var cur = ""
+        for c in s {
+            cur.append(c)
+            if c == " " || c == "\n" { out.append(cur); cur = "" }
+        }
+        if !cur.isEmpty { out.append(cur) }
+        return out
+    }
+
+    private func sleep(_ seconds: Double, _ gate: RunGate) {
+        var left = seconds
+        while left > 0, !gate.isStopping {
+            let d = min(left, 0.05)
+            Thread.sleep(forTimeInterval: d)
+            left -= d
+        }
+    }
+
+    public func waitUntilDone(timeout: Double) -> Bool { done.wait(timeout: .now() + timeout) == .success }
+
+    public func writeAnnotation(_ a: Annotation, run: String) throws -> SessionEvent {
+        writerLock.lock(); defer { writerLock.unlock() }
+        if writer == nil { writer = try SessionWriter(resuming: path) }
+        return try writer!.append(SessionEvent(run: run, body: .annotation(a)))
+    }
+}
+
+/// Where themes come from: the `*.theme` files of a folder, loaded on demand; errors fall back to the built-in.
+public struct ThemeSet {
+    public var files: [String]
+    public var names: [String] { files.isEmpty ? ["dark"] : files.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } }
+    public init(directory: String?) { files = directory.map { Theme.files(in: $0) } ?? [] }
+    public func load(_ i: Int) -> (Theme, String?) {
+        guard files.indices.contains(i) else { return (Theme.fallback, nil) }
+        return Theme.load(path: files[i])
+    }
+    public func index(of name: String) -> Int? { names.firstIndex(of: name) }
+}
+
+/// Runs the workbench until `q`: the UI loop on this thread, the source on its own.
+public final class WorkbenchApp {
+    public private(set) var state: WorkbenchState
+    public private(set) var theme: Theme
+    let terminal: Terminal
+    let source: EventSource
+    let themes: ThemeSet
+    public let queue = EventQueue()
+    public let gate = RunGate()
+    /// Frame limit while only streaming text changes (seconds between frames).
+    public var minFrameInterval = 0.03
+    public private(set) var frames = 0
+
+    public init(state: WorkbenchState, terminal: Terminal, source: EventSource, themes: ThemeSet, themeName: String? = nil) {
+        var st = state
+        st.themeNames = themes.names
+        self.themes = themes
+        self.terminal = terminal
+        self.source = source
+        let idx = themeName.flatMap { themes.index(of: $0) } ?? themes.index(of: "dark") ?? 0
+        st.themeIndex = idx
+        let (t, err) = themes.load(idx)
+        theme = t
+        if let themeName, themes.index(of: themeName) == nil {
+            st.message = ("no theme named \(themeName) (have: \(themes.names.joined(separator: ", "))); using \(t.name)", true)
+        } else if let err { st.message = (err, true) }
+        let sz = terminal.size
+        st.size = sz
+        self.state = st
+    }
+
+    /// The UI loop. `keyTimeoutMs` bounds how long it waits for a key before draining events again.
+    /// `until` lets tests stop the loop (e.g. when the key script is used up and the source has finished).
+    public func run(keyTimeoutMs: Int = 15, until: ((WorkbenchState) -> Bool)? = nil) {
+        source.start(queue: queue, gate: gate)
+        var dirty = true
+        var lastFrame = 0.0
+        var quit = false
+        while !quit {
+            let msgs = queue.drain()
+            var onlyTokens = !msgs.isEmpty
+            for m in msgs {
+                if case .tokens = m {} else { onlyTokens = false }
+                if handle(update(&state, m)) { quit = true }
+            }
+            if !msgs.isEmpty { dirty = true }
+            let now = Self.now()
+            if dirty && (!onlyTokens || now - lastFrame >= minFrameInterval) {
+                draw(); lastFrame = now; dirty = false
+            }
+            if quit { break }
+            if let until, until(state) { break }
+            guard let key = terminal.readKey(timeoutMs: dirty ? 1 : keyTimeoutMs) else { continue }
+            let t0 = Self.now()
+            if key == .resize {
+                let sz = terminal.size
+                _ = update(&state, .resize(width: sz.width, height: sz.height))
+            }
+            let generating = state.generating
+            if handle(update(&state, .key(key))) { quit = true }
+            draw(); lastFrame = Self.now(); dirty = false
+            state.latency.add((Self.now() - t0) * 1000, generating: generating)
+        }
+        gate.stop()
+        _ = source.waitUntilDone(timeout: 10)
+        // Events written while stopping (the end of the run) still reach the state.
+        for m in queue.drain() { _ = update(&state, m) }
+    }
+
+    private func draw() {
+        terminal.present(Render.screen(state, theme: theme))
+        frames += 1
+    }
+
+    /// Carries out effects; true when the app must quit.
+    private func handle(_ effects: [Effect]) -> Bool {
+        var quit = false
+        for e in effects {
+            switch e {
+            case .quit: quit = true
+            case .cancelGeneration: gate.cancelGeneration()
+            case .setPaused(let p): gate.setPaused(p)
+            case .stepRun: gate.step()
+            case .setPauseOnVerdict(let on): gate.setPauseOnVerdict(on)
+            case .approveVerdict(let fb): gate.decideVerdict(fb)
+            case .applyTheme(let i):
+                let (t, err) = themes.load(i)
+                theme = t
+                if let err { state.message = (err, true) }
+            case .writeAnnotation(let a):
+                do {
+                    let written = try source.writeAnnotation(a, run: state.run.runID)
+                    if !state.isLive { _ = update(&state, .event(written)) }  // live: the writer's observer posts it
+                } catch {
+                    state.message = ("cannot write the annotation: \(error)", true)
+                }
+            }
+        }
+        return quit
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

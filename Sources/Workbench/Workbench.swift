@@ -1,1 +1,0 @@
-// Module Workbench: see README.md (Layout). Filled in by its issue.

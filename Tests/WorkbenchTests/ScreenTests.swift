@@ -1,0 +1,80 @@
+// Whole screens rendered at fixed sizes and compared with text snapshots in __Snapshots__.
+
+import Sessions
+import TerminalUI
+import XCTest
+@testable import Workbench
+
+final class ScreenTests: XCTestCase {
+    func testDemoSessionFileIsTheScriptedDemo() throws {
+        if Snapshot.recording { try DemoSession.jsonl().write(toFile: demoPath, atomically: true, encoding: .utf8) }
+        let log = try SessionReader.read(path: demoPath)
+        XCTAssertFalse(log.tornTail)
+        XCTAssertEqual(log.events, DemoSession.events(), "sessions/demo.jsonl is stale: RECORD_SNAPSHOTS=1 rewrites it")
+        XCTAssertEqual(log.episodes.count, 4)
+    }
+
+    func testDialogueScreens() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            var s = demoState(width: w, height: h)
+            _ = press(&s, "g")  // last episode, first step: invalid format, two rejected attempts, CJK and emoji
+            assertSnapshot(render(s), "dialogue-last-\(w)x\(h)")
+            _ = press(&s, "H H")   // episode 1: revise then retry
+            XCTAssertEqual(s.cursor.episode, 1)
+            assertSnapshot(render(s), "dialogue-revise-\(w)x\(h)")
+        }
+    }
+
+    func testOtherScreens() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            var s = demoState(width: w, height: h)
+            _ = press(&s, "H g 2")     // episode 2 (reflection injected), memory inspector
+            XCTAssertEqual(s.screen, .memory)
+            assertSnapshot(render(s), "memory-\(w)x\(h)")
+            _ = press(&s, "3")
+            assertSnapshot(render(s), "rewards-\(w)x\(h)")
+            _ = press(&s, "4")
+            assertSnapshot(render(s), "episodes-\(w)x\(h)")
+            _ = press(&s, "?")
+            assertSnapshot(render(s), "help-\(w)x\(h)")
+        }
+    }
+
+    func testEditorScreen() {
+        var s = demoState(width: 120, height: 40)
+        _ = press(&s, "H H e")
+        XCTAssertNotNil(s.draft)
+        _ = press(&s, "Up Up Right Down Left Left Down C-u \"Location is the street, not the town.\"")
+        assertSnapshot(render(s), "editor-120x40")
+    }
+
+    func testTooSmallTerminalSaysSo() {
+        let s = demoState(width: 79, height: 24)
+        let text = render(s)
+        XCTAssertTrue(text.contains("terminal too small"), text)
+        XCTAssertTrue(text.contains("79x24"), text)
+        assertSnapshot(text, "too-small-79x24")
+    }
+
+    func testEveryScreenFitsWideCharactersAtBothSizes() {
+        // Wide characters never straddle the frame: every row is exactly the screen width in cells.
+        for (w, h) in [(80, 24), (120, 40), (97, 31)] {
+            var s = demoState(width: w, height: h)
+            _ = press(&s, "g")
+            for key in ["1", "2", "3", "4", "?"] {
+                _ = press(&s, key)
+                let buf = Render.screen(s, theme: testTheme)
+                for y in 0..<h {
+                    for x in 0..<w where buf[x, y].width == 2 {
+                        XCTAssertTrue(x + 1 < w && buf[x + 1, y].isContinuation, "wide cell at \(x),\(y) of screen \(key) at \(w)x\(h)")
+                    }
+                    for x in 0..<w where buf[x, y].isContinuation {
+                        XCTAssertTrue(x > 0 && buf[x - 1, y].width == 2, "stray continuation at \(x),\(y) of screen \(key) at \(w)x\(h)")
+                    }
+                    XCTAssertEqual(buf.line(y).displayWidth, w, "row \(y) of screen \(key) at \(w)x\(h)")
+                }
+                if key == "?" { _ = press(&s, "?") }
+            }
+        }
+    }
+}
