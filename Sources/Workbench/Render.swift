@@ -297,7 +297,7 @@ public enum Render {
             let upTo = round?.step ?? 0
             let msgs = ep.dialogue.filter { ($0.step ?? 0) <= upTo }
             // Messages of this round after the Assistant's first proposal are not part of its prompt.
-            var window: [Message] = []
+            var window: [MessageRecord] = []
             var seenAssistantThisRound = false
             for m in msgs {
                 if m.step == upTo, m.message.role == .assistant { seenAssistantThisRound = true }

@@ -18,7 +18,7 @@ public struct RoundView: Equatable, Sendable {
     /// The user-side message the Assistant answered (task or previous observation).
     public var prompt: String?
     public var attempts: [AttemptView] = []
-    public var observation: Observation?
+    public var observation: ObservationRecord?
     public var rl: RLRecord?
     /// The event sequence number of the first event of the round (for ordering and search).
     public var firstSeq: Int
@@ -48,7 +48,7 @@ public struct EpisodeView: Equatable, Sendable {
     public var rounds: [RoundView] = []
     public var end: EpisodeEnd?
     /// Dialogue messages (short-term memory, untrimmed) with the step they belong to.
-    public var dialogue: [(step: Int?, message: Message)] = []
+    public var dialogue: [(step: Int?, message: MessageRecord)] = []
     public var injected: [InjectedReflection] = []
     public var generations: [GenerationStats] = []
 

@@ -17,8 +17,8 @@ public enum RunMode: Equatable, Sendable {
 
 /// The episode list's filter: everything, successes, failures, or one outcome.
 public enum OutcomeFilter: Equatable, Sendable, CustomStringConvertible {
-    case all, success, failure, outcome(Outcome)
-    public static let cycle: [OutcomeFilter] = [.all, .success, .failure] + Outcome.allCases.map { .outcome($0) }
+    case all, success, failure, outcome(EpisodeOutcome)
+    public static let cycle: [OutcomeFilter] = [.all, .success, .failure] + EpisodeOutcome.allCases.map { .outcome($0) }
     public var description: String {
         switch self {
         case .all: return "all"

@@ -30,9 +30,9 @@ enum DemoSession {
             add(ep, step, .rl(RLRecord(reward: r, value: v, valueNext: next, gamma: gamma, tdError: (d * 1000).rounded() / 1000,
                                        updateApplied: false, terminal: terminal)), after: 0.1)
         }
-        func user(_ ep: Int, _ step: Int, _ s: String) { add(ep, step, .message(Message(role: .user, content: s))) }
+        func user(_ ep: Int, _ step: Int, _ s: String) { add(ep, step, .message(MessageRecord(role: .user, content: s))) }
         func assistant(_ ep: Int, _ step: Int, _ s: String, attempt: Int = 0) {
-            add(ep, step, .message(Message(role: .assistant, content: s, attempt: attempt)), after: 1.2)
+            add(ep, step, .message(MessageRecord(role: .assistant, content: s, attempt: attempt)), after: 1.2)
         }
         func action(_ ep: Int, _ step: Int, _ type: String, _ content: String, valid: Bool = true, error: String? = nil, attempt: Int = 0) {
             add(ep, step, .action(ActionRecord(actionType: type, content: content, valid: valid, error: error, attempt: attempt)), after: 0.05)
@@ -42,7 +42,7 @@ enum DemoSession {
             add(ep, step, .checker(CheckerFeedback(verdict: v, score: score, critique: critique, source: src, attempt: attempt, rules: rules)), after: 0.8)
         }
         func observe(_ ep: Int, _ step: Int, _ content: String, _ type: String, _ executed: String) {
-            add(ep, step, .observation(Observation(content: content, actionType: type, executedAction: executed)), after: 0.3)
+            add(ep, step, .observation(ObservationRecord(content: content, actionType: type, executedAction: executed)), after: 0.3)
         }
         let config = RunConfig(env: "db", tasksFile: "../shared/agentbench/dbbench/dev.jsonl", mode: "react", checker: "model",
                                memory: true, trials: 2, limit: 3,
