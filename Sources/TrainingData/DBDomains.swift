@@ -19,7 +19,7 @@ public enum ValueKind: Sendable {
     case year(Int, Int)
     /// Dates written like "March 19, 1998".
     case date(Int, Int)
-    /// A code from a pattern: L = upper-case letter, D = digit, other characters kept ("LL-DDD").
+    /// A code from a pattern: ? = upper-case letter, # = digit, other characters kept ("??-###").
     case code(String)
 
     var isNumeric: Bool {
@@ -113,7 +113,7 @@ public enum DomainCatalog {
                ]),
         Domain(id: "stocks", tableNames: ["Stock Prices", "stock_quotes", "Market Watchlist", "Equity Holdings"],
                entity: "stock", entities: "stocks", columns: [
-                ColumnSpec(["Ticker", "Symbol"], "ticker", .code("LLLL")),
+                ColumnSpec(["Ticker", "Symbol"], "ticker", .code("????")),
                 ColumnSpec(["Company", "Company Name"], "company", .compound(["Apex", "Blue", "Nova", "Summit", "Vertex", "Pioneer", "Crescent", "Harbor", "Quantum", "Evergreen", "Atlas", "Orion"], ["Holdings", "Systems", "Energy", "Foods", "Labs", "Motors", "Capital", "Pharma", "Networks", "Logistics"])),
                 ColumnSpec(["Sector"], "sector", .category(["Technology", "Healthcare", "Energy", "Finance", "Retail", "Industrials", "Utilities"])),
                 ColumnSpec(["Price", "Closing Price"], "price", .decimal(3, 950, 2)),
@@ -123,7 +123,7 @@ public enum DomainCatalog {
                ]),
         Domain(id: "transactions", tableNames: ["Bank Transactions", "transactions", "Account Ledger", "Expense Report"],
                entity: "transaction", entities: "transactions", columns: [
-                ColumnSpec(["Transaction ID", "Reference"], "transaction ID", .code("TXN-DDDDD")),
+                ColumnSpec(["Transaction ID", "Reference"], "transaction ID", .code("TXN-#####")),
                 ColumnSpec(["Account Holder", "Customer"], "account holder", .category(Pools.firstNames.map { $0 + " " + Pools.lastNames[$0.count % Pools.lastNames.count] })),
                 ColumnSpec(["Category", "Type"], "category", .category(["Groceries", "Rent", "Travel", "Utilities", "Dining", "Salary", "Insurance", "Entertainment"])),
                 ColumnSpec(["Amount", "Amount (USD)"], "amount", .decimal(5, 4500, 2)),
@@ -160,7 +160,7 @@ public enum DomainCatalog {
                ]),
         Domain(id: "orders", tableNames: ["Customer Orders", "orders", "Sales Orders", "Order History"],
                entity: "order", entities: "orders", columns: [
-                ColumnSpec(["Order ID", "Order Number"], "order ID", .code("ORD-DDDD")),
+                ColumnSpec(["Order ID", "Order Number"], "order ID", .code("ORD-####")),
                 ColumnSpec(["Customer", "Customer Name"], "customer", .category(Pools.lastNames.map { "Ms. " + $0 } + ["Acme Corp", "Globex Ltd", "Initech"])),
                 ColumnSpec(["Region", "Sales Region"], "region", .category(["North America", "Europe", "Asia", "South America", "Africa", "Oceania"])),
                 ColumnSpec(["Quantity", "Units"], "quantity", .int(1, 250)),
@@ -246,7 +246,7 @@ public enum DomainCatalog {
                ]),
         Domain(id: "flights", tableNames: ["Flight Schedule", "flights", "Departures", "Airline Routes"],
                entity: "flight", entities: "flights", columns: [
-                ColumnSpec(["Flight", "Flight Number"], "flight number", .code("LLDDD")),
+                ColumnSpec(["Flight", "Flight Number"], "flight number", .code("??###")),
                 ColumnSpec(["Airline", "Carrier"], "airline", .category(["SkyJet", "Air Nova", "Pacific Wings", "Northern Air", "BlueLine", "Aero Sur"])),
                 ColumnSpec(["Origin", "From"], "origin", .category(Array(Pools.cities.prefix(16)))),
                 ColumnSpec(["Destination", "To"], "destination", .category(Array(Pools.cities.suffix(16)))),

@@ -153,11 +153,14 @@ struct QuestionMaker {
 
     mutating func other() -> DBQuestion? {
         let row = rng.pick(table.rows)
-        switch rng.int(0...3) {
+        switch rng.int(0...4) {
         case 0, 1:
-            // Look up one value of a row by its key.
+            // Look up one value of a row by its key; sometimes written in lower case, as people type it
+            // (MySQL's default collation, and our environment, compare text ignoring case).
             let c = rng.int(1...(table.columns.count - 1))
-            let k = row[0]
+            let lower = rng.chance(0.2) && row[0].lowercased() != row[0]
+                && table.rows.filter({ $0[0].lowercased() == row[0].lowercased() }).count == 1
+            let k = lower ? row[0].lowercased() : row[0]
             let what = say(c)
             let description = rng.pick([
                 "What is the \(what) of \(k)?",
@@ -171,6 +174,34 @@ struct QuestionMaker {
             return DBQuestion(type: .other, description: description, sql: sql,
                               plan: "I need the \(table.columns[c]) value of the row whose \(key) is \(k).",
                               expected: .answer([row[c]]), wrongColumn: wrong(sql, c))
+        case 4:
+            // A word of the key, matched with LIKE (case-insensitive in MySQL and SQLite).
+            let parts = row[0].split(separator: " ").map(String.init)
+            let words = parts.count < 2 ? [] : parts.filter { $0.count >= 4 && $0.allSatisfy(\.isLetter) }
+            guard let w = words.randomElementOrNil(&rng) else { return nil }
+            let word = rng.chance(0.5) ? w.lowercased() : w
+            let hits = table.rows.filter { $0[0].lowercased().contains(word.lowercased()) }
+            guard !hits.isEmpty, hits.count <= Self.maxListAnswer else { return nil }
+            if hits.count == 1, rng.chance(0.5) {
+                let c = rng.int(1...(table.columns.count - 1))
+                let description = rng.pick([
+                    "What is the \(say(c)) of the \(table.entity) whose \(key) contains '\(word)'?",
+                    "There is one \(table.entity) with \(word) in its \(key). What is its \(table.columns[c])?",
+                ])
+                let sql = "SELECT \(col(c)) FROM \(t) WHERE \(col(0)) LIKE \(SQL.literal("%" + word + "%"));"
+                return DBQuestion(type: .other, description: description, sql: sql,
+                                  plan: "I look for the \(key) containing \(word) with LIKE and select its \(table.columns[c]).",
+                                  expected: .answer([hits[0][c]]), wrongColumn: wrong(sql, c))
+            }
+            let description = rng.pick([
+                "Which \(table.entities) have '\(word)' in their \(key)?",
+                "List every \(table.entity) whose \(table.columns[0]) contains \(word).",
+                "Find the \(table.entities) with \(word) in the \(key).",
+            ])
+            let sql = "SELECT \(col(0)) FROM \(t) WHERE \(col(0)) LIKE \(SQL.literal("%" + word + "%"));"
+            return DBQuestion(type: .other, description: description, sql: sql,
+                              plan: "I match the \(key) column against %\(word)% with LIKE.",
+                              expected: .answer(hits.map { $0[0] }), wrongColumn: wrong(sql, 0))
         case 2:
             // Two values of a row.
             guard table.columns.count >= 3 else { return nil }

@@ -106,8 +106,8 @@ enum TableBuilder {
             var s = ""
             for ch in pattern {
                 switch ch {
-                case "L": s.append(rng.pick(letters))
-                case "D": s.append(String(rng.int(0...9)))
+                case "?": s.append(rng.pick(letters))
+                case "#": s.append(String(rng.int(0...9)))
                 default: s.append(ch)
                 }
             }

@@ -39,6 +39,19 @@ final class DBTaskTests: XCTestCase {
         let recoveries = tasks.filter(\.recover).count
         XCTAssertGreaterThan(recoveries, 40)
         XCTAssertLessThan(recoveries, 140)
+        // Varied SQL forms.
+        let sqls = tasks.map(\.question.sql)
+        for form in [" LIKE '%", "COUNT(DISTINCT", "COUNT(*)", " + 0 DESC LIMIT 1", " LIMIT 3", " IN (", " AND ", "AVG(", "SUM(",
+                     "MIN(", "MAX(", " > ", " < ", " >= ", "INSERT INTO", "UPDATE ", "DELETE FROM"] {
+            XCTAssertTrue(sqls.contains { $0.contains(form) }, "no SQL with \(form)")
+        }
+        // Some lookups are typed in lower case (compared ignoring case, as MySQL does).
+        let lowercaseLookups = tasks.filter { t in
+            t.question.type == .other && t.table.rows.contains { r in
+                r[0].lowercased() != r[0] && t.question.sql.hasSuffix("= \(SQL.literal(r[0].lowercased()));")
+            }
+        }
+        XCTAssertGreaterThan(lowercaseLookups.count, 0)
         // Varied wording: many distinct question openings.
         let openings = Set(tasks.map { $0.question.description.split(separator: " ").prefix(2).joined(separator: " ") })
         XCTAssertGreaterThan(openings.count, 60)
