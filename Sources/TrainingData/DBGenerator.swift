@@ -148,9 +148,9 @@ public enum DBGenerator {
         do { env = try Environments.make(benchTask) } catch { return Rendered(dropReason: "setup: \(error)") }
         defer { env.close() }
         var rng = SeededRandom(seed: options.seed ^ 0x5EED, stream: UInt64(g.index))
-        var messages: [ChatMessage] = []
+        var messages: [SFTMessage] = []
         if let s = options.systemPrompt { messages.append(.system(s)) }
-        messages += env.initialMessages().map(\.chat)
+        messages += env.initialMessages().map(\.sft)
         let q = g.question
         var meta = ["env": "db", "type": q.type.rawValue, "task": "synthetic-\(g.index)", "recovered": "no"]
 
@@ -160,7 +160,7 @@ public enum DBGenerator {
             let text = operation(q.plan.replacingOccurrences(of: wrong.right, with: wrong.wrong), wrong.sql)
             let action = env.parse(text)
             guard action == .sql(wrong.sql) else { return Rendered(dropReason: "parser disagrees (wrong column)") }
-            messages.append(.assistant(text))
+            messages.append(.assistant(text, loss: false))   // shown, never taught
             if g.viaChecker {
                 guard let relay = LoopText.relay(env: env, action: action) else {
                     return Rendered(dropReason: "rules miss the wrong column")

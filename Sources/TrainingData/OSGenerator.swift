@@ -88,9 +88,9 @@ public enum OSGenerator {
         defer { env.close() }
         var rng = SeededRandom(seed: options.seed, stream: UInt64(task.index))
 
-        var messages: [ChatMessage] = []
+        var messages: [SFTMessage] = []
         if let s = options.systemPrompt { messages.append(.system(s)) }
-        messages += env.initialMessages().map(\.chat)
+        messages += env.initialMessages().map(\.sft)
 
         let script = code.trimmingCharacters(in: .newlines)
         let act = "Think: \(thought(task: task, explanation: explanation, rng: &rng))\n\nAct: bash\n\n```bash\n\(script)\n```"

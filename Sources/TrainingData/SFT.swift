@@ -1,15 +1,32 @@
 // SFT records: TRL's conversational format, one JSON object per line:
-//   {"messages": [{"role": "system"|"user"|"assistant", "content": "..."}, ...], "meta": {...}}
+//   {"messages": [{"role": "system"|"user"|"assistant", "content": "...", "loss": false?}, ...], "meta": {...}}
 // `meta` (env, type, task, recovered) is for inspection; trainers read `messages` only.
 
 import ChatModel
 import Environments
 import Foundation
 
+/// One message of a record. `loss: false` marks an assistant message not to train on (the environment's fixed
+/// prefix — "Ok.", the OS one-shot example — and the wrong first attempt of a recovery); absent = the trainer's
+/// default (assistant messages are trained on).
+public struct SFTMessage: Codable, Equatable, Sendable {
+    public var role: ChatMessage.Role
+    public var content: String
+    public var loss: Bool?
+    public init(role: ChatMessage.Role, content: String, loss: Bool? = nil) {
+        self.role = role; self.content = content; self.loss = loss
+    }
+    public init(_ m: ChatMessage, loss: Bool? = nil) { self.init(role: m.role, content: m.content, loss: loss) }
+    public static func system(_ s: String) -> SFTMessage { .init(role: .system, content: s) }
+    public static func user(_ s: String) -> SFTMessage { .init(role: .user, content: s) }
+    public static func assistant(_ s: String, loss: Bool? = nil) -> SFTMessage { .init(role: .assistant, content: s, loss: loss) }
+    public var chat: ChatMessage { ChatMessage(role: role, content: content) }
+}
+
 public struct SFTRecord: Codable, Equatable, Sendable {
-    public var messages: [ChatMessage]
+    public var messages: [SFTMessage]
     public var meta: [String: String]
-    public init(messages: [ChatMessage], meta: [String: String] = [:]) { self.messages = messages; self.meta = meta }
+    public init(messages: [SFTMessage], meta: [String: String] = [:]) { self.messages = messages; self.meta = meta }
 
     /// One JSONL line (no trailing newline), keys sorted so that the same data gives the same bytes.
     public func jsonLine() throws -> String {
@@ -61,5 +78,8 @@ public enum TrainingDataError: Error, CustomStringConvertible, Equatable {
 }
 
 extension EnvMessage {
-    var chat: ChatMessage { ChatMessage(role: role == .user ? .user : .assistant, content: content) }
+    /// The environment's prefix as record messages; its assistant turns are fixed text, not trained on.
+    var sft: SFTMessage {
+        role == .user ? .user(content) : .assistant(content, loss: false)
+    }
 }

@@ -44,6 +44,8 @@ final class TrajectoryTests: XCTestCase {
             let tail = Array(r.messages.suffix(5))
             XCTAssertEqual(tail.map(\.role), [.assistant, .user, .assistant, .user, .assistant])
             XCTAssertTrue(tail[1].content.hasPrefix("The Checker reviewed your action"), tail[1].content)
+            // The wrong attempt is shown but not trained on; the fix and the answer are.
+            XCTAssertEqual(tail.map(\.loss), [false, nil, nil, nil, nil])
         }
     }
 
@@ -64,6 +66,8 @@ final class TrajectoryTests: XCTestCase {
             let prefix = env.initialMessages()
             let body = Array(record.messages.drop { $0.role == .system })
             XCTAssertEqual(Array(body.prefix(prefix.count)).map(\.content), prefix.map(\.content))
+            // The environment's fixed assistant turn ("Ok.") is not trained on.
+            for m in body.prefix(prefix.count) where m.role == .assistant { XCTAssertEqual(m.loss, false) }
             let replies = body.dropFirst(prefix.count).filter { $0.role == .assistant }
             for (k, m) in replies.enumerated() {
                 let action = env.parse(m.content)
@@ -86,15 +90,17 @@ final class TrajectoryTests: XCTestCase {
     }
 
     func testSFTJSONLRoundTrip() throws {
-        let r = SFTRecord(messages: [.system("s"), .user("q"), .assistant("a \"quoted\"\nline")], meta: ["env": "db"])
+        let r = SFTRecord(messages: [.system("s"), .user("q"), .assistant("Ok.", loss: false), .user("q2"),
+                                     .assistant("a \"quoted\"\nline")], meta: ["env": "db"])
         let path = NSTemporaryDirectory() + "/cmat-test-sft-\(ProcessInfo.processInfo.processIdentifier).jsonl"
         try SFTWriter.write([r, r], to: path)
         defer { try? FileManager.default.removeItem(atPath: path) }
         XCTAssertEqual(try SFTWriter.read(path), [r, r])
         let line = try r.jsonLine()
         let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-        let msgs = o["messages"] as! [[String: String]]
-        XCTAssertEqual(msgs.map { $0["role"]! }, ["system", "user", "assistant"])
+        let msgs2 = o["messages"] as! [[String: Any]]
+        XCTAssertEqual(msgs2.map { $0["role"] as! String }, ["system", "user", "assistant", "user", "assistant"])
+        XCTAssertEqual(msgs2.map { $0["loss"] as? Bool }, [nil, nil, false, nil, nil])
     }
 
     /// Five OS training tasks: the example runs in the sandbox and the kept trajectories pass the task's check.
@@ -114,6 +120,10 @@ final class TrajectoryTests: XCTestCase {
             XCTAssertEqual(last.role, .assistant)
             XCTAssertTrue(last.content.contains("Act: answer("), last.content)
             XCTAssertTrue(r.messages.contains { $0.role == .user && $0.content.hasPrefix("The output of the OS:") })
+            // The one-shot example's assistant turns belong to the prompt: not trained on; the last two replies are.
+            let trained = r.messages.filter { $0.role == .assistant && $0.loss != false }
+            XCTAssertEqual(trained.count, 2)
+            XCTAssertTrue(trained[0].content.contains("Act: bash"))
         }
         // Dev and test splits are refused.
         XCTAssertThrowsError(try OSGenerator.generate(source: "/nowhere/dev.json", options: o))
