@@ -33,4 +33,21 @@ final class DBGoldTests: XCTestCase {
         print("DB gold replay: \(correct)/\(tasks.count) correct")
         XCTAssertEqual(failures, [], "\(correct)/\(tasks.count) correct")
     }
+
+    /// The SQL the SELECT-type tasks were generated from is often not valid MySQL (spaces in unquoted names,
+    /// missing spaces, wrong table names); the valid ones reproduce their labels through the MySQL emulation,
+    /// e.g. dev-00010's `Frequency MHz` <107.7 (a numeric comparison on a TEXT column).
+    func testValidSourceSQLReproducesLabels() throws {
+        let tasks = try loadOrSkip(Paths.dbDev)
+        var reproduced: [Int] = []
+        for task in tasks where !task.db!.isMutation {
+            let env = try DBEnvironment(task: task)
+            let out = env.execute(task.db!.sourceSQL ?? "")
+            guard let v = PythonLiteral.eval(out), case let .list(rows) = v else { continue }
+            let firsts = rows.compactMap { r -> PyValue? in if case let .tuple(t) = r { return t.first } else { return nil } }
+            if DBEnvironment.answerMatches(PyValue.list(firsts).repr, label: task.db!.label) { reproduced.append(task.index) }
+        }
+        print("DB source SQL of SELECT-type tasks reproducing the label: \(reproduced)")
+        XCTAssertEqual(reproduced, [3, 4, 10, 14])
+    }
 }

@@ -17,7 +17,7 @@ final class OSDevTests: XCTestCase {
             """
         }
         if d.contains("writes something into /root every 1 second") {
-            return "t=$(date +%s.%N); sleep 1.6; find /root -type f -newermt \"@$t\" -printf '%f\\n'"
+            return "t=$(date +%s.%N); sleep 2.5; find /root -type f -newermt \"@$t\" -printf '%f\\n'"
         }
         if d.contains("execute ~/test") { return "cd /home/jack && chmod 777 test && ./test" }
         return nil
