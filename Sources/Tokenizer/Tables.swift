@@ -94,21 +94,37 @@ struct ByteStringTable {
     }
 
     mutating func insert(_ key: [UInt8], value: Int32) {
+        key.withUnsafeBufferPointer { insert($0, value: value) }
+    }
+
+    mutating func insert(_ kb: UnsafeBufferPointer<UInt8>, value: Int32) {
         if (values.count + 1) * 2 > slots.count { grow() }
-        key.withUnsafeBufferPointer { kb in
-            let base = kb.baseAddress ?? UnsafePointer(bitPattern: 1)!
+        var one: UInt8 = 0
+        let inserted: Bool = withUnsafeMutablePointer(to: &one) { dummy in
+            let base = kb.baseAddress ?? UnsafePointer(dummy)
             var i = Int(truncatingIfNeeded: hashBytes(base, kb.count)) & mask
             while true {
                 let e = Int(slots[i])
                 if e < 0 { break }
-                if equals(e, base, kb.count) { values[e] = value; return }
+                if equals(e, base, kb.count) { values[e] = value; return false }
                 i = (i + 1) & mask
             }
             slots[i] = Int32(values.count)
+            return true
         }
-        starts.append(Int32(storage.count)); lengths.append(Int32(key.count)); values.append(value)
-        storage.append(contentsOf: key)
-        maxKeyLength = max(maxKeyLength, key.count)
+        guard inserted else { return }
+        starts.append(Int32(storage.count)); lengths.append(Int32(kb.count)); values.append(value)
+        storage.append(contentsOf: kb)
+        maxKeyLength = max(maxKeyLength, kb.count)
+    }
+
+    /// The value for a string's UTF-8 bytes, or -1.
+    func lookup(_ s: String) -> Int32 {
+        var s = s
+        return s.withUTF8 { u in
+            guard let b = u.baseAddress else { return lookup([]) }
+            return lookup(b, u.count)
+        }
     }
 
     private func equals(_ e: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {

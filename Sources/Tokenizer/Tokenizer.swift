@@ -22,7 +22,8 @@ public final class Tokenizer: @unchecked Sendable {
     public let chatTemplateText: String?
 
     private let texts: [String]
-    private let idByText: [String: Int]
+    /// Token text (UTF-8 as stored) → id.
+    private let textTable: ByteStringTable
     /// The merges as given (for the reference twin in tests).
     let mergesForTesting: [String]
     private let types: [TokenType]
@@ -86,26 +87,29 @@ public final class Tokenizer: @unchecked Sendable {
         _ = try checked(v.paddingID, "padding_token_id")
 
         // Token id by text, for names and end-of-generation detection.
-        var idByText: [String: Int] = [:]
-        idByText.reserveCapacity(n)
-        for (i, t) in v.tokens.enumerated() { idByText[t] = i }
-        self.idByText = idByText
+        var textTable = ByteStringTable(capacity: n)
+        for (i, t) in v.tokens.enumerated() {
+            var t = t
+            t.withUTF8 { textTable.insert($0, value: Int32(i)) }
+        }
+        self.textTable = textTable
+        func idByText(_ s: String) -> Int? { let i = textTable.lookup(s); return i >= 0 ? Int(i) : nil }
         mergesForTesting = v.merges
         var eot = try checked(v.eotID, "eot_token_id")
         if eot == nil {
             for name in ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>"] {
-                if let id = idByText[name] { eot = id; break }
+                if let id = idByText(name) { eot = id; break }
             }
         }
         eotID = eot
         var eog = Set<Int>()
         for name in ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>"] {
-            if let id = idByText[name] { eog.insert(id) }
+            if let id = idByText(name) { eog.insert(id) }
         }
         // fill-in-the-middle pad/repo/separator tokens end a generation too (llama.cpp)
         for group in [["<|fim_pad|>", "<fim-pad>", "<PAD>"], ["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>"],
                       ["<|file_sep|>"]] {
-            if let id = group.lazy.compactMap({ idByText[$0] }).first { eog.insert(id) }
+            if let id = group.lazy.compactMap({ idByText($0) }).first { eog.insert(id) }
         }
         for id in [eosID, eotID, eom] { if let id { eog.insert(id) } }
         endOfGenerationIDs = eog
@@ -219,7 +223,7 @@ public final class Tokenizer: @unchecked Sendable {
     public func isEndOfGeneration(_ id: Int) -> Bool { endOfGenerationIDs.contains(id) }
 
     /// The id of a token with exactly this text, if any.
-    public func id(of text: String) -> Int? { idByText[text] }
+    public func id(of text: String) -> Int? { let i = textTable.lookup(text); return i >= 0 ? Int(i) : nil }
 
     /// Raw bytes of a token (special tokens: their text; SPM: ▁ as a space, <0xXX> as the byte).
     public func piece(_ id: Int) -> [UInt8] { id >= 0 && id < pieces.count ? pieces[id] : [] }
@@ -321,23 +325,26 @@ public final class Tokenizer: @unchecked Sendable {
             for sp in specialTokens {
                 if !parseSpecial && (sp.type == .control || sp.type == .unknown) { continue }
                 let pat = sp.bytes
-                let first = pat[0]
                 var next: [Fragment] = []
                 var changed = false
                 for f in frags {
                     guard case let .text(s, e) = f, e - s >= pat.count else { next.append(f); continue }
                     var pending = s
                     var i = s
-                    let last = e - pat.count
-                    while i <= last {
-                        if buf[i] == first && Self.matches(buf, i, pat) {
-                            if i > pending { next.append(.text(pending, i)) }
+                    pat.withUnsafeBufferPointer { pb in
+                        while e - i >= pb.count {
+                            // the first occurrence at or after i: memchr for the first byte, memcmp for the rest
+                            guard let hit = memchr(buf.baseAddress! + i, Int32(pb[0]), e - i - pb.count + 1) else { break }
+                            let at = buf.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                            if pb.count > 1 && memcmp(buf.baseAddress! + at + 1, pb.baseAddress! + 1, pb.count - 1) != 0 {
+                                i = at + 1
+                                continue
+                            }
+                            if at > pending { next.append(.text(pending, at)) }
                             next.append(.token(sp.id))
-                            i += pat.count
+                            i = at + pb.count
                             pending = i
                             changed = true
-                        } else {
-                            i += 1
                         }
                     }
                     if pending < e { next.append(.text(pending, e)) }
@@ -346,11 +353,6 @@ public final class Tokenizer: @unchecked Sendable {
             }
         }
         return frags
-    }
-
-    @inline(__always) private static func matches(_ buf: UnsafeBufferPointer<UInt8>, _ i: Int, _ pat: [UInt8]) -> Bool {
-        for k in 1..<pat.count where buf[i + k] != pat[k] { return false }
-        return true
     }
 
     // MARK: decoding
