@@ -210,7 +210,15 @@ public enum Render {
             }
         }
         if let w = s.awaitingApproval, w.episode == s.cursor.episode, w.round == s.cursor.round {
+            if let c = s.pendingReview {
+                lines.append(StyledLine([Span("\(c.verdict.rawValue.uppercased())", verdictRole(c.verdict)),
+                                         Span("  score \(signed(c.score))  (\(c.source.rawValue))", .checker)]))
+                lines += Layout.wrap(c.critique, width: width, role: .checker)
+            }
             lines.append(StyledLine("⏸ waiting for approval: a approve · e edit", .warning))
+        }
+        if let st = s.streaming, st.role == .checker, let ep = s.currentEpisode, st.episode == ep.number, st.step == round.step {
+            lines += Layout.wrap(st.text + "▌", width: width, role: .checker, prefix: Span("Checker: ", .muted))
         }
         if let o = round.observation {
             lines.append(StyledLine("", .text))

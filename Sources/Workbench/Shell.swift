@@ -214,6 +214,15 @@ public final class WorkbenchApp {
         self.state = st
     }
 
+    /// Posts a message for the UI loop (from any thread).
+    public func post(_ m: Msg) { queue.post(m) }
+
+    /// Turns pause-on-verdict on or off before or during the run.
+    public func setPauseOnVerdict(_ on: Bool) {
+        state.pauseOnVerdict = on
+        gate.setPauseOnVerdict(on)
+    }
+
     /// The UI loop. `keyTimeoutMs` bounds how long it waits for a key before draining events again.
     /// `until` lets tests stop the loop (e.g. when the key script is used up and the source has finished).
     public func run(keyTimeoutMs: Int = 15, until: ((WorkbenchState) -> Bool)? = nil) {

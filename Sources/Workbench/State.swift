@@ -82,6 +82,8 @@ public struct WorkbenchState {
     public var pauseOnVerdict = false
     /// A verdict the live run waits on (pause-on-verdict): episode index, round index, checker seq.
     public var awaitingApproval: (episode: Int, round: Int, seq: Int?)?
+    /// The verdict the live run waits on (not yet in the log).
+    public var pendingReview: CheckerFeedback?
     public var scroll: [String: Int] = [:]
     public var focusedPane = 1
     public var themeNames: [String] = []
@@ -127,6 +129,14 @@ public enum Msg {
     case finished
     case resize(width: Int, height: Int)
     case status(String, isError: Bool)
+    /// The live run waits on a Checker verdict (pause-on-verdict).
+    case review(VerdictReview)
+}
+
+/// A Checker verdict the live run holds for a human (from the runner's review hook).
+public struct VerdictReview: Equatable, Sendable {
+    public var episode: Int, step: Int, feedback: CheckerFeedback
+    public init(episode: Int, step: Int, feedback: CheckerFeedback) { self.episode = episode; self.step = step; self.feedback = feedback }
 }
 
 /// What the shell must do after an update.
@@ -155,7 +165,16 @@ public func update(_ s: inout WorkbenchState, _ msg: Msg) -> [Effect] {
         s.generating = g
         if !g { s.streaming = nil }
         return []
+    case .review(let req):
+        guard let ei = s.run.location(ofEpisode: req.episode) else { return [.approveVerdict(nil)] }
+        let ri = s.run.episodes[ei].rounds.lastIndex(where: { $0.step == req.step }) ?? max(0, s.run.episodes[ei].rounds.count - 1)
+        s.awaitingApproval = (ei, ri, nil)
+        s.pendingReview = req.feedback
+        if s.follow { s.cursor = (ei, ri) }
+        s.message = ("Checker: \(req.feedback.verdict.rawValue) \(String(format: "%+.2f", req.feedback.score)) waits for you: a approve · e edit", false)
+        return []
     case .tokens(let t):
+        s.generating = true
         if let cur = s.streaming, cur.role == t.role, cur.episode == t.episode, cur.step == t.step {
             s.streaming = (t.role, t.episode, t.step, cur.text + t.text)
         } else {
@@ -186,12 +205,7 @@ private func ingest(_ s: inout WorkbenchState, _ e: SessionEvent) -> [Effect] {
         s.cursor.round = max(0, s.run.episodes[s.cursor.episode].rounds.count - 1)
         s.scroll = [:]
     }
-    if case let .checker(c) = e.body, s.isLive, s.pauseOnVerdict, c.source != .human,
-       let ep = e.episode, let ei = s.run.location(ofEpisode: ep) {
-        let r = s.run.episodes[ei].rounds.count - 1
-        s.awaitingApproval = (ei, max(0, r), e.seq)
-        s.message = ("Checker verdict waits for approval: a approve, e edit", false)
-    }
+    if case .generation = e.body { s.generating = false }
     return []
 }
 
@@ -305,14 +319,14 @@ private func saveAnnotation(_ s: inout WorkbenchState, _ d: AnnotationDraft) -> 
                              original: d.original.original ?? d.original.core, annotator: s.annotator, annotatedAt: now,
                              attempt: d.original.attempt, rules: d.original.rules)
     let ann = Annotation(targetSeq: d.targetSeq, feedback: fb)
-    var effects: [Effect] = []
     if d.pending, s.awaitingApproval != nil {
-        s.awaitingApproval = nil
-        effects.append(.approveVerdict(fb))
+        // The run logs the corrected verdict itself (source human, original kept) and computes the reward from it.
+        s.awaitingApproval = nil; s.pendingReview = nil
+        s.message = ("correction sent to the run by \(s.annotator)", false)
+        return [.approveVerdict(fb)]
     }
-    effects.append(.writeAnnotation(ann))
     s.message = ("correction saved by \(s.annotator)", false)
-    return effects
+    return [.writeAnnotation(ann)]
 }
 
 // MARK: actions
@@ -392,17 +406,23 @@ func perform(_ s: inout WorkbenchState, _ a: Action) -> [Effect] {
         s.pauseOnVerdict.toggle()
         s.message = (s.pauseOnVerdict ? "will pause on every Checker verdict" : "no longer pausing on verdicts", false)
         var eff: [Effect] = [.setPauseOnVerdict(s.pauseOnVerdict)]
-        if !s.pauseOnVerdict, s.awaitingApproval != nil { s.awaitingApproval = nil; eff.append(.approveVerdict(nil)) }
+        if !s.pauseOnVerdict, s.awaitingApproval != nil { s.awaitingApproval = nil; s.pendingReview = nil; eff.append(.approveVerdict(nil)) }
         return eff
     case .approve:
         guard s.awaitingApproval != nil else { s.message = ("no verdict is waiting for approval", false); return [] }
-        s.awaitingApproval = nil
+        s.awaitingApproval = nil; s.pendingReview = nil
         s.message = ("verdict approved", false)
         return [.approveVerdict(nil)]
     case .editFeedback:
         var target = (s.cursor.episode, s.cursor.round)
         var pending = false
-        if let w = s.awaitingApproval { target = (w.episode, w.round); pending = true; moveTo(&s, w.episode, w.round) }
+        if let w = s.awaitingApproval, let fb = s.pendingReview {
+            target = (w.episode, w.round); pending = true; moveTo(&s, w.episode, w.round); s.follow = true
+            s.draft = AnnotationDraft(episode: target.0, round: target.1, targetSeq: nil, original: fb, verdict: fb.verdict,
+                                      score: fb.score, critique: fb.critique, pending: true)
+            s.screen = .dialogue
+            return []
+        }
         guard s.run.episodes.indices.contains(target.0), s.run.episodes[target.0].rounds.indices.contains(target.1),
               let fc = s.run.episodes[target.0].rounds[target.1].finalChecker else {
             s.message = ("this step has no Checker feedback to edit", true)

@@ -134,15 +134,27 @@ final class KeyScriptTests: XCTestCase {
     }
 
     func testPauseOnVerdictWaitsForApprovalInLiveRuns() {
-        var s = WorkbenchState(mode: .live(sessionPath: "x.jsonl"))
+        var s = WorkbenchState(mode: .live(sessionPath: "x.jsonl"), annotator: "ana")
+        s.size = (120, 40)
         XCTAssertEqual(press(&s, "A"), [.setPauseOnVerdict(true)])
         let evs = DemoSession.events()
         let firstChecker = evs.firstIndex { if case .checker = $0.body { return true } else { return false } }!
-        for e in evs[...firstChecker] { _ = update(&s, .event(e)) }
+        for e in evs[..<firstChecker] { _ = update(&s, .event(e)) }
+        guard case let .checker(fb) = evs[firstChecker].body else { return XCTFail() }
+        let req = VerdictReview(episode: 0, step: 0, feedback: fb)
+        _ = update(&s, .review(req))
         XCTAssertNotNil(s.awaitingApproval)
-        XCTAssertTrue(render(s).contains("waiting for approval"))
+        XCTAssertTrue(render(s).contains("waiting for approval"), render(s))
         XCTAssertEqual(press(&s, "a"), [.approveVerdict(nil)])
         XCTAssertNil(s.awaitingApproval)
+        // Again, this time corrected: the run gets the correction (it logs it), no separate annotation event.
+        _ = update(&s, .review(req))
+        let eff = press(&s, "e Up Up Right Right Enter")
+        guard case let .approveVerdict(c?)? = eff.first, eff.count == 1 else { return XCTFail("\(eff)") }
+        XCTAssertEqual(c.verdict, .reject)
+        XCTAssertEqual(c.source, .human)
+        XCTAssertEqual(c.original?.verdict, .approve)
+        XCTAssertEqual(c.annotator, "ana")
     }
 
     func testStreamingTokensShowInTheAssistantPane() {

@@ -1,6 +1,114 @@
 import ArgumentParser
+import Foundation
+import Agents
+import ChatModel
+import Environments
+import Sessions
+import Workbench
 
 struct WorkbenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "workbench", abstract: "(not built yet: see the open issues)")
-    func run() throws { throw UserFacingError("cmat workbench is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "workbench",
+        abstract: "The live workbench: the CMAT loop running on the default model and the DB dev tasks, watched and annotated.",
+        discussion: """
+            The loop runs on a worker thread and logs to --out as `cmat run` does; q stops it between tasks (the log \
+            stays resumable with `cmat run --resume`). Keys: ? in the workbench.
+            """)
+
+    @Option(help: "Environment: db or os.") var env: String = "db"
+    @Option(help: "AgentBench task file (default: ../shared/agentbench/dbbench/dev.jsonl).") var tasks: String?
+    @Option(help: "GGUF model (default: $CMAT_MODEL or models/SmolLM2-135M-Instruct.Q4_1.gguf); `gold` runs the gold reference agent.") var model: String?
+    @Option(help: "Checker: model, rules or off.") var checker: String = "rules"
+    @Option(help: "Long-term memory (reflections): on or off.") var memory: String = "on"
+    @Option(help: "Attempts per task.") var trials: Int = 1
+    @Option(help: "Only the first N tasks.") var limit: Int?
+    @Option(name: .customLong("max-tokens"), help: "Token budget of one Assistant reply.") var maxTokens: Int = 256
+    @Option(help: "Threads for the engine.") var threads: Int = 2
+    @Option(help: "Context window in tokens (default: the model's, capped by the engine).") var ctx: Int?
+    @Option(help: "Session log to write (default: sessions/live-TIME.jsonl).") var out: String?
+    @Flag(name: .customLong("pause-on-verdict"), help: "Start with pause-on-verdict on (A toggles it).") var pauseOnVerdict = false
+    @OptionGroup var ui: WorkbenchUIOptions
+
+    func run() throws {
+        guard let kind = EnvironmentKind(rawValue: env) else { throw UserFacingError("--env must be db or os, not '\(env)'") }
+        guard let checkerMode = CheckerMode(rawValue: checker) else { throw UserFacingError("--checker must be model, rules or off, not '\(checker)'") }
+        guard memory == "on" || memory == "off" else { throw UserFacingError("--memory must be on or off, not '\(memory)'") }
+        guard trials >= 1 else { throw UserFacingError("--trials must be at least 1") }
+        let tasksPath = tasks ?? (DefaultPaths.shared + (kind == .db ? "/agentbench/dbbench/dev.jsonl" : "/agentbench/os_interaction/dev.json"))
+        var all: [BenchTask]
+        do { all = try TaskLoader.load(tasksPath) } catch { throw UserFacingError("\(error)") }
+        if let bad = all.first(where: { $0.kind != kind }) {
+            throw UserFacingError("\(tasksPath): task \(bad.id) is a \(bad.kind.rawValue) task, but --env is \(env)")
+        }
+        if let limit { all = Array(all.prefix(max(0, limit))) }
+
+        var config = AgentConfig()
+        config.checker = checkerMode; config.memory = memory == "on"; config.trials = trials
+        config.assistantSampling.maxTokens = maxTokens
+
+        // The model: the engine on the GGUF file; if the engine cannot load it and no model was asked for by name,
+        // the gold reference agent runs instead and the workbench says so.
+        let modelPath = model ?? DefaultPaths.model
+        var notice: String?
+        var assistantModel: LanguageModel, checkerModel: LanguageModel
+        if modelPath == "gold" {
+            (assistantModel, checkerModel) = Self.gold(all)
+        } else {
+            do {
+                (assistantModel, checkerModel) = try ModelLoader.load(path: modelPath, threads: threads, contextLength: ctx,
+                                                                       separateChecker: checkerMode == .model)
+            } catch {
+                guard model == nil else { throw error }
+                (assistantModel, checkerModel) = Self.gold(all)
+                notice = "no model engine, running the gold reference agent instead: \(error)"
+            }
+        }
+
+        let outPath = out ?? "sessions/live-\(Self.stamp()).jsonl"
+        if FileManager.default.fileExists(atPath: outPath) { throw UserFacingError("\(outPath) exists; choose another --out") }
+        let writer = try wrap { try SessionWriter(creating: outPath) }
+        let runId = "run-" + String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
+        let memPath = URL(fileURLWithPath: outPath).deletingLastPathComponent().appendingPathComponent("reflections.jsonl").path
+        let store: ReflectionMemory? = config.memory ? try wrap { try ReflectionMemory(path: memPath) } : nil
+        var rc = RunConfig(env: env, tasksFile: tasksPath, mode: config.mode.rawValue, checker: checker, memory: config.memory,
+                           trials: trials, limit: limit, memoryFile: config.memory ? memPath : nil)
+        let s = config.assistantSampling
+        rc.sampling = SamplingRecord(temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP,
+                                     repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
+        rc.extra = ["maxRetries": String(config.maxRetries), "threads": String(threads), "via": "workbench"]
+        let start = try wrap { try writer.append(SessionEvent(run: runId, body: .runStart(RunStart(
+            config: rc, model: ModelInfo(name: assistantModel.name, quantization: assistantModel.quantization,
+                                         contextLength: assistantModel.contextLength, path: modelPath),
+            env: env, taskCount: all.count)))) }
+
+        let source = LiveSource(writer: writer, initialEvents: [start]) { onToken, review, shouldStop in
+            let runner = EpisodeRunner(config: config, assistantModel: assistantModel, checkerModel: checkerModel,
+                                       memory: store, run: runId, sink: writer, onToken: onToken)
+            runner.humanReview = review
+            if let gold = assistantModel as? GoldLanguageModel { runner.onEpisodeStart = { task, _, _ in gold.currentTask = task } }
+            let driver = RunDriver(runner: runner, tasks: all)
+            driver.shouldStop = shouldStop
+            driver.execute(previous: nil)
+        }
+        try ui.runApp(mode: .live(sessionPath: outPath), source: source) { app in
+            if pauseOnVerdict { app.setPauseOnVerdict(true) }
+            if let notice { app.post(.status(notice, isError: true)) }
+        }
+        writer.sync()
+        if let e = writer.lastError { throw UserFacingError("writing the session failed: \(e)") }
+        print("session: \(outPath)")
+    }
+
+    static func gold(_ tasks: [BenchTask]) -> (LanguageModel, LanguageModel) {
+        let g = GoldLanguageModel(tasks: tasks)
+        g.delay = 0.4   // slow enough to watch
+        return (g, g)
+    }
+
+    static func stamp() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: Date())
+    }
 }
