@@ -24,3 +24,30 @@ public enum ReferenceBPE {
         return parts
     }
 }
+
+public enum ReferenceSPM {
+    /// SentencePiece-style BPE of already escaped text (▁ for spaces): repeatedly merge the adjacent pair whose
+    /// concatenation is a token with the highest score, leftmost first; then unknown pieces become <0xXX> tokens.
+    public static func encode(_ escaped: String, ids: [String: Int], scores: [Float], unknownID: Int) -> [Int] {
+        var parts = escaped.unicodeScalars.map { String($0) }
+        while parts.count > 1 {
+            var best = -1
+            var bestScore = -Float.infinity
+            for i in 0..<(parts.count - 1) {
+                if let id = ids[parts[i] + parts[i + 1]], best < 0 || scores[id] > bestScore { bestScore = scores[id]; best = i }
+            }
+            if best < 0 { break }
+            parts[best] += parts[best + 1]
+            parts.remove(at: best + 1)
+        }
+        var out: [Int] = []
+        for p in parts {
+            if let id = ids[p] { out.append(id); continue }
+            for b in p.utf8 {
+                let hex = String(b, radix: 16, uppercase: true)
+                out.append(ids["<0x" + (hex.count == 1 ? "0" + hex : hex) + ">"] ?? unknownID)
+            }
+        }
+        return out
+    }
+}

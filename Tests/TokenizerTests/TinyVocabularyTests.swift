@@ -119,6 +119,23 @@ final class TinyVocabularyTests: XCTestCase {
         }
     }
 
+    func testSentencePieceEqualsReferenceOnRandomText() throws {
+        let tok = try Tiny.spm()
+        var ids: [String: Int] = [:]
+        var scores: [Float] = []
+        for i in 0..<tok.vocabularySize { ids[tok.text(i)] = i }
+        scores = [0, 0, 0] + [Float](repeating: 0, count: 256) + Tiny.spmPieces.map { $0.1 }
+        var rng = SplitMix(seed: 11)
+        let alphabet = ["h", "e", "l", "o", "w", "r", "d", " ", "  ", "é", "😀", "x", "ll", "hello", " world"]
+        for _ in 0..<400 {
+            let text = (0..<(1 + Int(rng.next() % 12))).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }.joined()
+            let escaped = ("▁" + text).replacingOccurrences(of: " ", with: "▁")
+            XCTAssertEqual(tok.encode(text, parseSpecial: false),
+                           ReferenceSPM.encode(escaped, ids: ids, scores: scores, unknownID: 0), text.debugDescription)
+            XCTAssertEqual(tok.decode(tok.encode(text, parseSpecial: false)), text)
+        }
+    }
+
     func testStreamingDecoderNeverSplitsACharacter() throws {
         let tok = try Tiny.bpe()
         // 😀 is four byte tokens; é two
