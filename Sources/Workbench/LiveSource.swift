@@ -47,7 +47,7 @@ public final class LiveSource: EventSource {
             return gate.awaitVerdict()
         }
         let t = Thread { [self] in
-            body(onToken, review, { gate.isStopping })
+            body(onToken, review, { gate.shouldStopRun })
             queue.post(.finished)
             done.signal()
         }

@@ -42,7 +42,13 @@ public final class RunGate: @unchecked Sendable {
 
     public init() {}
 
+    private var stopAfterTask = false
+
     public var isStopping: Bool { cond.lock(); defer { cond.unlock() }; return stopping }
+    /// True once the UI asked the run to end at the next task boundary (or to stop now).
+    public var shouldStopRun: Bool { cond.lock(); defer { cond.unlock() }; return stopping || stopAfterTask }
+    /// Let the run finish its episode, then stop; releases a pause so that it can get there.
+    public func requestStop() { cond.lock(); stopAfterTask = true; paused = false; cond.broadcast(); cond.unlock() }
 
     public func setPaused(_ p: Bool) { cond.lock(); paused = p; permits = 0; cond.broadcast(); cond.unlock() }
     public func step() { cond.lock(); permits += 1; cond.broadcast(); cond.unlock() }
@@ -272,6 +278,7 @@ public final class WorkbenchApp {
         for e in effects {
             switch e {
             case .quit: quit = true
+            case .requestStop: gate.requestStop()
             case .cancelGeneration: gate.cancelGeneration()
             case .setPaused(let p): gate.setPaused(p)
             case .stepRun: gate.step()

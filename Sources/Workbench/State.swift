@@ -104,6 +104,8 @@ public struct WorkbenchState {
     public var generating = false
     public var latency = LatencyStats()
     public var finished = false
+    /// `q` in a live run: waiting for the run to reach a task boundary before quitting.
+    public var stopRequested = false
     public var size: (width: Int, height: Int) = (80, 24)
 
     public init(mode: RunMode, annotator: String = "annotator", themeNames: [String] = ["dark"]) {
@@ -151,6 +153,8 @@ public enum Effect: Equatable {
     case approveVerdict(CheckerFeedback?)
     case setPauseOnVerdict(Bool)
     case applyTheme(Int)
+    /// Ask the live run to stop at the next task boundary (the app quits when it has).
+    case requestStop
 }
 
 public func update(_ s: inout WorkbenchState, _ msg: Msg) -> [Effect] {
@@ -160,7 +164,8 @@ public func update(_ s: inout WorkbenchState, _ msg: Msg) -> [Effect] {
     case .status(let t, let e):
         s.message = (t, e); return []
     case .finished:
-        s.finished = true; s.generating = false; s.streaming = nil; return []
+        s.finished = true; s.generating = false; s.streaming = nil
+        return s.stopRequested ? [.quit] : []
     case .generating(let g):
         s.generating = g
         if !g { s.streaming = nil }
@@ -342,7 +347,13 @@ func perform(_ s: inout WorkbenchState, _ a: Action) -> [Effect] {
     s.message = nil
     let eps = s.run.episodes
     switch a {
-    case .quit: return [.quit]
+    case .quit:
+        if s.isLive, !s.finished, !s.stopRequested {
+            s.stopRequested = true
+            s.message = ("stopping after this episode (the log stays resumable); q again quits now", false)
+            return [.requestStop]
+        }
+        return [.quit]
     case .help:
         if s.screen != .help { s.previousScreen = s.screen; s.screen = .help } else { s.screen = s.previousScreen }
         s.scroll["help"] = 0

@@ -56,12 +56,13 @@ final class LiveTests: XCTestCase {
                 XCTAssertLessThan(s.run.eventCount, events.count)
                 term.send([.char(" ")]); phase = 5              // resume
             case 5 where s.finished:
-                term.send(try! parseKeyScript("H H e Up Up Right Right Enter q")); phase = 6
+                term.send(try! parseKeyScript("H H e Up Up Right Right Enter q")); phase = 6   // finished: q quits at once
             default: break
             }
             return false
         }
         XCTAssertEqual(phase, 6)
+        XCTAssertFalse(app.state.stopRequested)
         XCTAssertTrue(cancelled.withLock { sawCancel }, "Esc did not cancel the generation")
         XCTAssertGreaterThanOrEqual(app.state.latency.whileGenerating, 1)
         XCTAssertTrue(app.state.finished)
@@ -70,5 +71,19 @@ final class LiveTests: XCTestCase {
         guard case let .annotation(a) = log.events.last!.body else { return XCTFail("no annotation at the end") }
         XCTAssertEqual(a.feedback?.annotator, "live")
         XCTAssertEqual(a.feedback?.source, .human)
+    }
+
+    func testQuitInALiveRunStopsAtTheTaskBoundary() throws {
+        var s = WorkbenchState(mode: .live(sessionPath: "x.jsonl"))
+        XCTAssertEqual(press(&s, "q"), [.requestStop])
+        XCTAssertTrue(s.stopRequested)
+        XCTAssertEqual(update(&s, .finished), [.quit])         // the run reached the boundary: quit
+        var t = WorkbenchState(mode: .live(sessionPath: "x.jsonl"))
+        XCTAssertEqual(press(&t, "q q"), [.requestStop, .quit]) // q twice: quit now
+        let gate = RunGate()
+        gate.setPaused(true)
+        gate.requestStop()
+        XCTAssertTrue(gate.shouldStopRun)
+        XCTAssertTrue(gate.passRoundBoundary())                 // a stop request releases the pause
     }
 }
