@@ -58,7 +58,7 @@ static void quantize_q8_scalar(const float *x, int n, ck_q8_block *y) {
             y[b].qs[j] = (int8_t)q;
             if (j < 16) s0 += q; else s1 += q;
         }
-        y[b].d = d; y[b].s0 = (int16_t)s0; y[b].s1 = (int16_t)s1;
+        y[b].d = d; y[b].ds = d * (float)(s0 + s1); y[b].s0 = (int16_t)s0; y[b].s1 = (int16_t)s1; y[b].pad = 0;
     }
 }
 
@@ -272,80 +272,62 @@ AVX2 static inline __m256i dot_us(__m256i u, __m256i s) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
 
-AVX2 static float dot_q4_0_avx2(const uint8_t *w, int nb, const ck_q8_block *x) {
-    __m256 acc = _mm256_setzero_ps();
-    float corr = 0;
-    for (int b = 0; b < nb; b++) {
-        const uint8_t *p = w + 18 * b;
-        float dd = h2f(p) * x[b].d;
-        __m256i q = nibbles32(p + 2);
-        __m256i y = _mm256_loadu_si256((const __m256i *)x[b].qs);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(dot_us(q, y)), acc);
-        corr += dd * (float)(x[b].s0 + x[b].s1);
-    }
-    return hsum_ps(acc) - 8 * corr;
+// 16 bytes of nibbles -> 32 bytes (low nibbles, then high nibbles): broadcast, shift the upper lane by 4, mask.
+AVX2 static inline __m256i nibbles32b(const uint8_t *qs) {
+    __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    b = _mm256_srlv_epi32(b, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
+    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+}
+// [d_w, m_w] (two halves at p, or d_w twice) times [x.d, x.ds].
+AVX2 static inline __m128 scales2(const uint8_t *p, int has_min, __m128 xs) {
+    __m128i h = has_min ? _mm_cvtsi32_si128((int)rd32(p)) : _mm_set1_epi16((short)rd16(p));
+    return _mm_mul_ps(_mm_cvtph_ps(h), xs);
 }
 
-AVX2 static float dot_q4_1_avx2(const uint8_t *w, int nb, const ck_q8_block *x) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float mins = 0;
-    int b = 0;
-    for (; b + 1 < nb; b += 2) {
-        const uint8_t *p0 = w + 20 * b, *p1 = p0 + 20;
-        __m256i q0 = nibbles32(p0 + 4), q1 = nibbles32(p1 + 4);
-        __m256i y0 = _mm256_loadu_si256((const __m256i *)x[b].qs);
-        __m256i y1 = _mm256_loadu_si256((const __m256i *)x[b + 1].qs);
-        __m256i i0 = dot_us(q0, y0), i1 = dot_us(q1, y1);
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(p0) * x[b].d), _mm256_cvtepi32_ps(i0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(p1) * x[b + 1].d), _mm256_cvtepi32_ps(i1), acc1);
-        mins += h2f(p0 + 2) * x[b].d * (float)(x[b].s0 + x[b].s1) + h2f(p1 + 2) * x[b + 1].d * (float)(x[b + 1].s0 + x[b + 1].s1);
-    }
-    for (; b < nb; b++) {
-        const uint8_t *p0 = w + 20 * b;
-        __m256i y0 = _mm256_loadu_si256((const __m256i *)x[b].qs);
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(p0) * x[b].d), _mm256_cvtepi32_ps(dot_us(nibbles32(p0 + 4), y0)), acc0);
-        mins += h2f(p0 + 2) * x[b].d * (float)(x[b].s0 + x[b].s1);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1)) + mins;
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1 against int8 activations, two rows at a time (the activation block is loaded
+// once for both). Lane 0 of a scale pair multiplies the integer dot; lane 1 (d_w·ds or m_w·ds) accumulates the
+// zero-point / min term.
+#define DEF_DOT32(NAME, BS, HAS_MIN, QUANTS, ZERO)                                                          \
+AVX2 static void NAME(const uint8_t *w0, const uint8_t *w1, int nb, const ck_q8_block *x, float *out) {    \
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                         \
+    __m128 side0 = _mm_setzero_ps(), side1 = _mm_setzero_ps();                                             \
+    const ptrdiff_t dist = w1 - w0;                                                                        \
+    for (int b = 0; b < nb; b++) {                                                                         \
+        const ck_q8_block *xb = x + b;                                                                     \
+        __m256i xq = _mm256_loadu_si256((const __m256i *)xb->qs);                                          \
+        __m128 xs = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)xb));                                \
+        const uint8_t *p0 = w0 + BS * b, *p1 = w1 + BS * b;                                                \
+        /* the next pair of rows: two interleaved streams defeat the hardware prefetcher (measured 3-4x) */ \
+        _mm_prefetch((const char *)(p1 + dist), _MM_HINT_T0);                                              \
+        _mm_prefetch((const char *)(p1 + 2 * dist), _MM_HINT_T0);                                          \
+        __m128 s0 = scales2(p0, HAS_MIN, xs), s1 = scales2(p1, HAS_MIN, xs);                                \
+        __m256i i0, i1;                                                                                    \
+        { const uint8_t *p = p0; QUANTS; i0 = dv; }                                                        \
+        { const uint8_t *p = p1; QUANTS; i1 = dv; }                                                        \
+        acc0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(s0), _mm256_cvtepi32_ps(i0), acc0);                    \
+        acc1 = _mm256_fmadd_ps(_mm256_broadcastss_ps(s1), _mm256_cvtepi32_ps(i1), acc1);                    \
+        side0 = _mm_add_ps(side0, s0);                                                                     \
+        side1 = _mm_add_ps(side1, s1);                                                                     \
+    }                                                                                                      \
+    float sd0 = _mm_cvtss_f32(_mm_shuffle_ps(side0, side0, 1));                                            \
+    float sd1 = _mm_cvtss_f32(_mm_shuffle_ps(side1, side1, 1));                                            \
+    out[0] = hsum_ps(acc0) + (HAS_MIN ? sd0 : ZERO * sd0);                                                 \
+    out[1] = hsum_ps(acc1) + (HAS_MIN ? sd1 : ZERO * sd1);                                                 \
 }
 
-AVX2 static float dot_q5_avx2(const uint8_t *w, int nb, const ck_q8_block *x, int q51) {
-    __m256 acc = _mm256_setzero_ps();
-    float corr = 0;
-    int bs = q51 ? 24 : 22;
-    for (int b = 0; b < nb; b++) {
-        const uint8_t *p = w + bs * b;
-        float dd = h2f(p) * x[b].d;
-        __m256i q = _mm256_or_si256(nibbles32(p + (q51 ? 8 : 6)), bits32_to_0x10(p + (q51 ? 4 : 2)));
-        __m256i y = _mm256_loadu_si256((const __m256i *)x[b].qs);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(dot_us(q, y)), acc);
-        float sx = (float)(x[b].s0 + x[b].s1);
-        if (q51) corr += h2f(p + 2) * x[b].d * sx; else corr -= 16 * dd * sx;
-    }
-    return hsum_ps(acc) + corr;
-}
+#define Q4_0_Q __m256i dv = dot_us(nibbles32b(p + 2), xq)
+#define Q4_1_Q __m256i dv = dot_us(nibbles32b(p + 4), xq)
+#define Q5_0_Q __m256i dv = dot_us(_mm256_or_si256(nibbles32b(p + 6), bits32_to_0x10(p + 2)), xq)
+#define Q5_1_Q __m256i dv = dot_us(_mm256_or_si256(nibbles32b(p + 8), bits32_to_0x10(p + 4)), xq)
+#define Q8_Q(OFF) __m256i q_ = _mm256_loadu_si256((const __m256i *)(p + OFF));                                \
+    __m256i dv = dot_us(_mm256_sign_epi8(q_, q_), _mm256_sign_epi8(xq, q_))
 
-AVX2 static float dot_q8_0_avx2(const uint8_t *w, int nb, const ck_q8_block *x, int bs, int off) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int b = 0;
-    for (; b + 1 < nb; b += 2) {
-        const uint8_t *p0 = w + bs * b, *p1 = p0 + bs;
-        __m256i q0 = _mm256_loadu_si256((const __m256i *)(p0 + off)), q1 = _mm256_loadu_si256((const __m256i *)(p1 + off));
-        __m256i y0 = _mm256_loadu_si256((const __m256i *)x[b].qs), y1 = _mm256_loadu_si256((const __m256i *)x[b + 1].qs);
-        __m256i i0 = dot_us(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(y0, q0));
-        __m256i i1 = dot_us(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(y1, q1));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(p0) * x[b].d), _mm256_cvtepi32_ps(i0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(p1) * x[b + 1].d), _mm256_cvtepi32_ps(i1), acc1);
-    }
-    for (; b < nb; b++) {
-        const uint8_t *p0 = w + bs * b;
-        __m256i q0 = _mm256_loadu_si256((const __m256i *)(p0 + off));
-        __m256i y0 = _mm256_loadu_si256((const __m256i *)x[b].qs);
-        __m256i i0 = dot_us(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(y0, q0));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(p0) * x[b].d), _mm256_cvtepi32_ps(i0), acc0);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
-}
+DEF_DOT32(dot_q4_0_avx2, 18, 0, Q4_0_Q, -8.0f)
+DEF_DOT32(dot_q4_1_avx2, 20, 1, Q4_1_Q, 0.0f)
+DEF_DOT32(dot_q5_0_avx2, 22, 0, Q5_0_Q, -16.0f)
+DEF_DOT32(dot_q5_1_avx2, 24, 1, Q5_1_Q, 0.0f)
+DEF_DOT32(dot_q8_0_avx2, 34, 0, Q8_Q(2), 0.0f)
+DEF_DOT32(dot_q8_1_avx2, 36, 0, Q8_Q(4), 0.0f)
 
 AVX2 static float dot_qk45_avx2(const uint8_t *w, int cols, const ck_q8_block *x, int q5) {
     __m256 acc = _mm256_setzero_ps();
@@ -372,7 +354,7 @@ AVX2 static float dot_qk45_avx2(const uint8_t *w, int cols, const ck_q8_block *x
             __m256i i2 = dot_us(hi, _mm256_loadu_si256((const __m256i *)x2->qs));
             acc = _mm256_fmadd_ps(_mm256_set1_ps(d * (float)s1 * x1->d), _mm256_cvtepi32_ps(i1), acc);
             acc = _mm256_fmadd_ps(_mm256_set1_ps(d * (float)s2 * x2->d), _mm256_cvtepi32_ps(i2), acc);
-            mins += dmin * ((float)m1 * x1->d * (float)(x1->s0 + x1->s1) + (float)m2 * x2->d * (float)(x2->s0 + x2->s1));
+            mins += dmin * ((float)m1 * x1->ds + (float)m2 * x2->ds);
         }
     }
     return hsum_ps(acc) - mins;
@@ -442,19 +424,34 @@ AVX2 static float dot_f16_avx2(const uint8_t *r, const float *x, int n, int bf) 
     return s;
 }
 
+typedef void (*pair_fn)(const uint8_t *, const uint8_t *, int, const ck_q8_block *, float *);
+
 AVX2 static void rows_avx2(int type, const uint8_t *w, size_t rb, int cols, const ck_q8_block *x, const float *xf,
                            float *y, int r0, int r1) {
     int nb = cols / 32;
+    pair_fn pf = NULL;
+    switch (type) {
+    case CK_Q4_0: pf = dot_q4_0_avx2; break;
+    case CK_Q4_1: pf = dot_q4_1_avx2; break;
+    case CK_Q5_0: pf = dot_q5_0_avx2; break;
+    case CK_Q5_1: pf = dot_q5_1_avx2; break;
+    case CK_Q8_0: pf = dot_q8_0_avx2; break;
+    case CK_Q8_1: pf = dot_q8_1_avx2; break;
+    }
+    if (pf) {
+        int r = r0;
+        for (; r + 1 < r1; r += 2) pf(w + (size_t)r * rb, w + (size_t)(r + 1) * rb, nb, x, y + (r - r0));
+        if (r < r1) {   // odd row: pair it with itself
+            float t[2];
+            pf(w + (size_t)r * rb, w + (size_t)r * rb, nb, x, t);
+            y[r - r0] = t[0];
+        }
+        return;
+    }
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = w + (size_t)r * rb;
         float v;
         switch (type) {
-        case CK_Q4_0: v = dot_q4_0_avx2(row, nb, x); break;
-        case CK_Q4_1: v = dot_q4_1_avx2(row, nb, x); break;
-        case CK_Q5_0: v = dot_q5_avx2(row, nb, x, 0); break;
-        case CK_Q5_1: v = dot_q5_avx2(row, nb, x, 1); break;
-        case CK_Q8_0: v = dot_q8_0_avx2(row, nb, x, 34, 2); break;
-        case CK_Q8_1: v = dot_q8_0_avx2(row, nb, x, 36, 4); break;
         case CK_Q4_K: v = dot_qk45_avx2(row, cols, x, 0); break;
         case CK_Q5_K: v = dot_qk45_avx2(row, cols, x, 1); break;
         case CK_Q6_K: v = dot_q6_k_avx2(row, cols, x); break;
@@ -493,8 +490,11 @@ AVX2 static void quantize_q8_avx2(const float *x, int n, ck_q8_block *y) {
         t0 = _mm_hadd_epi32(t0, t1);   // [a01, a23, b01, b23]
         t0 = _mm_hadd_epi32(t0, t0);
         y[b].d = d;
-        y[b].s0 = (int16_t)_mm_extract_epi32(t0, 0);
-        y[b].s1 = (int16_t)_mm_extract_epi32(t0, 1);
+        int a0 = _mm_extract_epi32(t0, 0), a1 = _mm_extract_epi32(t0, 1);
+        y[b].s0 = (int16_t)a0;
+        y[b].s1 = (int16_t)a1;
+        y[b].ds = d * (float)(a0 + a1);
+        y[b].pad = 0;
     }
 }
 

@@ -4,7 +4,8 @@ import CKernels
 /// Twins: `ReferenceKernels` (dequantization, fp32 dot) and `ReferenceKernels.quantizeActivations`/`dotQ8`
 /// (the same int8-activation algorithm, obvious Swift).
 public enum FastKernels {
-    /// One block of 32 int8 activations: scale `d`, sums `s0`/`s1` of the first/last 16 values (C `ck_q8_block`).
+    /// One block of 32 int8 activations: scale `d`, sums `s0`/`s1` of the first/last 16 values, ds = d·(s0+s1)
+    /// (C `ck_q8_block`).
     public typealias Q8Block = ck_q8_block
 
     public static func supports(_ type: GGMLType) -> Bool { ck_supports(Int32(type.rawValue)) != 0 }
@@ -53,9 +54,11 @@ extension ReferenceKernels {
             let d = amax / 127, id: Float = d != 0 ? 1 / d : 0
             var q = [Int8](repeating: 0, count: 32)
             for j in 0..<32 { q[j] = Int8((x[32 * b + j] * id).rounded(.toNearestOrEven)) }
+            let s0 = q[0..<16].reduce(0) { $0 + Int($1) }, s1 = q[16..<32].reduce(0) { $0 + Int($1) }
             blk.d = d
-            blk.s0 = Int16(q[0..<16].reduce(0) { $0 + Int($1) })
-            blk.s1 = Int16(q[16..<32].reduce(0) { $0 + Int($1) })
+            blk.ds = d * Float(s0 + s1)
+            blk.s0 = Int16(s0)
+            blk.s1 = Int16(s1)
             withUnsafeMutableBytes(of: &blk.qs) { p in for j in 0..<32 { p[j] = UInt8(bitPattern: q[j]) } }
             out.append(blk)
         }

@@ -199,6 +199,7 @@ final class FastKernelTwinTests: XCTestCase {
                 XCTAssertEqual(f.d, t.d, "block \(b)")
                 XCTAssertEqual(f.s0, t.s0, "block \(b)")
                 XCTAssertEqual(f.s1, t.s1, "block \(b)")
+                XCTAssertEqual(f.ds, t.ds, "block \(b)")
                 let fq = withUnsafeBytes(of: &f.qs) { Array($0) }, tq = withUnsafeBytes(of: &t.qs) { Array($0) }
                 XCTAssertEqual(fq, tq, "block \(b) simd \(simd)")
             }

@@ -27,7 +27,8 @@ long ck_atomic_fetch_add(long *p, long v);
 // ---- quantized matrix-vector products ----
 // Activations are quantized once per matvec to blocks of 32 int8 with an fp32 scale (Q8-style, round to nearest even),
 // plus the integer sums of each half (for the zero-point / min terms of the weight formats).
-typedef struct { float d; int16_t s0, s1; int8_t qs[32]; } ck_q8_block;   // 40 bytes
+// d: scale; ds = d * (s0 + s1); s0, s1: sums of qs[0..15] and qs[16..31].
+typedef struct { float d; float ds; int16_t s0, s1; int32_t pad; int8_t qs[32]; } ck_q8_block;   // 48 bytes
 
 // ggml type ids (GGMLType raw values).
 enum { CK_F32 = 0, CK_F16 = 1, CK_Q4_0 = 2, CK_Q4_1 = 3, CK_Q5_0 = 6, CK_Q5_1 = 7, CK_Q8_0 = 8, CK_Q8_1 = 9,
