@@ -3,6 +3,7 @@
 import Foundation
 import GGUF
 import Kernels
+import LLM
 
 public struct LoRAConfig: Codable, Equatable, Sendable {
     public var rank: Int = 8
@@ -177,5 +178,18 @@ public final class LoRAWeights {
             ReferenceKernels.dequantizeRow(b.type, f.data(b), w.params + s.bOffset, count: s.outFeatures * rank)
         }
         return w
+    }
+}
+
+extension LoRAWeights {
+    /// An inference adapter over these live parameters (no copy): updates by the trainer show at once in the engine.
+    public func inferenceAdapter(userScale: Float = 1) throws -> LoRAAdapter {
+        var pairs: [String: LoRAAdapter.Pair] = [:]
+        for s in slots {
+            pairs[s.target.tensorName(layer: s.layer)] = LoRAAdapter.Pair(
+                a: UnsafePointer(params + s.aOffset), b: UnsafePointer(params + s.bOffset), rank: config.rank,
+                inFeatures: s.inFeatures, outFeatures: s.outFeatures, scale: config.scale)
+        }
+        return try LoRAAdapter(pairs: pairs, layers: modelConfig.layers, userScale: userScale, owner: self)
     }
 }

@@ -12,11 +12,16 @@ public enum Losses {
         return mx + logf(s)
     }
 
-    /// weight · (−log softmax(z)[target]); gradient weight · (softmax − onehot).
+    /// weight · (−log softmax(z)[target]); gradient weight · (softmax − onehot). One exp per entry.
     public static func crossEntropy(_ z: UnsafeMutablePointer<Float>, _ n: Int, target: Int, weight: Float) -> Float {
-        let lse = logSumExp(z, n)
-        let loss = lse - z[target]
-        for i in 0..<n { z[i] = weight * expf(z[i] - lse) }
+        var mx = -Float.infinity
+        for i in 0..<n { mx = max(mx, z[i]) }
+        let zt = z[target]
+        var s: Float = 0
+        for i in 0..<n { let e = Ops.fastExp(z[i] - mx); z[i] = e; s += e }
+        let loss = mx + logf(s) - zt
+        let k = weight / s
+        for i in 0..<n { z[i] *= k }
         z[target] -= weight
         return weight * loss
     }

@@ -26,7 +26,7 @@ public enum SFTBenchmark {
         BLAS.setThreads(threads)
         let file = try GGUFFile(path: modelPath)
         let base = try BaseWeights(gguf: file)
-        let model = TrainingModel(base: base)
+        let model = TrainingModel(base: base, threads: threads)
         var cfg = SFTConfig()
         cfg.lora = LoRAConfig(rank: 8, alpha: 16, dropout: 0, targets: LoRATarget.allCases)
         cfg.optimizer.learningRate = 1e-4

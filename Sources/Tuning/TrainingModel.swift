@@ -81,8 +81,11 @@ public final class TrainingModel {
     }
     public func resetProfile() { profile = [:]; lastMark = 0 }
 
-    public init(base: BaseWeights, lora: LoRAWeights? = nil) {
-        self.base = base; self.lora = lora
+    /// OpenBLAS threads for the training products (set on every run: the inference engine's prefill sets it to 1).
+    public var threads: Int
+
+    public init(base: BaseWeights, lora: LoRAWeights? = nil, threads: Int = 2) {
+        self.base = base; self.lora = lora; self.threads = threads
     }
 
     private var activeLoRA: LoRAWeights? { loraEnabled ? lora : nil }
@@ -176,6 +179,7 @@ public final class TrainingModel {
             throw TuningError("token id \(t) is outside the vocabulary (0..<\(c.vocabSize))")
         }
         prepare(T: T)
+        BLAS.setThreads(threads)
         dropoutSeed &+= 1
         let D = c.dim, H = c.hiddenDim
         let x0 = acts[0].x
@@ -239,7 +243,7 @@ public final class TrainingModel {
                     var mx = -Float.infinity
                     for j in 0...i { mx = max(mx, row[j]) }
                     var sum: Float = 0
-                    for j in 0...i { let e = expf(row[j] - mx); row[j] = e; sum += e }
+                    for j in 0...i { let e = Ops.fastExp(row[j] - mx); row[j] = e; sum += e }
                     let inv = 1 / sum
                     for j in 0...i { row[j] *= inv }
                     for j in (i + 1)..<i1 { row[j] = 0 }
@@ -269,7 +273,7 @@ public final class TrainingModel {
                 gemm(false, true, nb, i1, hd, scale, qb, c.qDim, a.k + g * hd, c.kvDim, 0, P, i1)
                 for r in 0..<nb {
                     let i = i0 + r, row = P + r * i1, l = a.lse[h * T + i]
-                    for j in 0...i { row[j] = expf(row[j] - l) }
+                    for j in 0...i { row[j] = Ops.fastExp(row[j] - l) }
                     for j in (i + 1)..<i1 { row[j] = 0 }
                 }
                 // dP = dO V^T ; dV += P^T dO

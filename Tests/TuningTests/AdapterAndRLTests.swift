@@ -2,6 +2,7 @@ import XCTest
 import ChatModel
 import GGUF
 import Kernels
+import LLM
 @testable import Tuning
 
 final class AdapterTests: XCTestCase {
@@ -187,6 +188,47 @@ final class ActorCriticTests: XCTestCase {
         for i in 0..<V {
             let o = z[i]; z[i] = o + 1e-3; let a = f(z); z[i] = o - 1e-3; let b = f(z); z[i] = o
             XCTAssertEqual(g[i], (a - b) / 2e-3, accuracy: 2e-3)
+        }
+    }
+}
+
+final class InferenceAdapterTests: XCTestCase {
+    /// The engine-side LoRAAdapter reads our GGUF LoRA file and applies scale · B(A x) like the training forward.
+    func testEngineAdapterReadsTheFileAndMatchesTheLiveOne() throws {
+        let c = Tiny.config()
+        let basePath = Tiny.tempPath("tiny-base.gguf")
+        try Tiny.writeGGUF(c, Tiny.tensors(c), path: basePath)
+        let baseFile = try GGUFFile(path: basePath)
+        let lw = try LoRAWeights(config: LoRAConfig(rank: 2, alpha: 6, targets: [.v, .down]), modelConfig: c)
+        Tiny.randomize(lw)
+        let path = Tiny.tempPath("engine-adapter.gguf")
+        try lw.save(path: path)
+        let fromFile = try LoRAAdapter(path: path, userScale: 0.5, base: baseFile)
+        let live = try lw.inferenceAdapter(userScale: 0.5)
+        XCTAssertEqual(fromFile.pairCount, 4)
+        let s = try XCTUnwrap(lw.slot(layer: 1, target: .down))
+        let n = 2, inF = s.inFeatures, outF = s.outFeatures
+        let x = (0..<(n * inF)).map { Float($0 % 7) * 0.1 - 0.3 }
+        var want = [Float](repeating: 0, count: n * outF)
+        for r in 0..<n {
+            var u = [Float](repeating: 0, count: 2)
+            for k in 0..<2 { for i in 0..<inF { u[k] += lw.params[s.aOffset + k * inF + i] * x[r * inF + i] } }
+            for o in 0..<outF { for k in 0..<2 { want[r * outF + o] += 0.5 * 3 * lw.params[s.bOffset + o * 2 + k] * u[k] } }
+        }
+        for adapter in [fromFile, live] {
+            var y = [Float](repeating: 0, count: n * outF)
+            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { adapter.apply(layer: 1, stem: 6, xp.baseAddress!, n: n, $0.baseAddress!) } }
+            for i in 0..<y.count { XCTAssertEqual(y[i], want[i], accuracy: 1e-5) }
+            var z = [Float](repeating: 0, count: n * c.dim)   // q is not adapted: no-op
+            x.withUnsafeBufferPointer { xp in z.withUnsafeMutableBufferPointer { adapter.apply(layer: 1, stem: 0, xp.baseAddress!, n: 1, $0.baseAddress!) } }
+            XCTAssertEqual(z, [Float](repeating: 0, count: n * c.dim))
+        }
+        // A mismatched base is refused with the tensor named.
+        var other = c; other.dim = 32; other.hiddenDim = 64; other.headDim = 8
+        let otherPath = Tiny.tempPath("other-base.gguf")
+        try Tiny.writeGGUF(other, Tiny.tensors(other), path: otherPath)
+        XCTAssertThrowsError(try LoRAAdapter(path: path, base: try GGUFFile(path: otherPath))) { e in
+            XCTAssertTrue("\(e)".contains("blk.0."), "\(e)")
         }
     }
 }

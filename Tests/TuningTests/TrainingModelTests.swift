@@ -117,3 +117,19 @@ final class TrainingModelTests: XCTestCase {
         XCTAssertLessThan(zip(a, want).map { abs($0 - $1) }.max()!, 1e-4)
     }
 }
+
+final class OpsTests: XCTestCase {
+    /// The fast exp against its twin expf.
+    func testFastExpMatchesExpf() {
+        var worst: Float = 0
+        var x: Float = -87
+        while x < 88 {
+            let want = expf(x), got = Ops.fastExp(x)
+            worst = max(worst, abs(got - want) / want)
+            x += 0.0137
+        }
+        XCTAssertLessThan(worst, 1e-5, "max relative error \(worst)")
+        XCTAssertEqual(Ops.fastExp(-200), expf(-87), accuracy: 1e-30)
+        XCTAssertEqual(Ops.fastExp(0), 1)
+    }
+}

@@ -85,7 +85,7 @@ struct TrainSFTCommand: ParsableCommand {
         let tokens = train.reduce(0) { $0 + $1.tokens.count }, lossTokens = train.reduce(0) { $0 + $1.lossTokenCount }
         print("model \(model): \(base.config.architecture), \(base.config.layers) layers, dim \(base.config.dim)")
         print("data \(data): \(convs.count) conversations, \(train.count) train / \(eval.count) eval, \(tokens) tokens (\(lossTokens) trained), \(truncated) truncated to \(maxSeq), \(skipped) skipped (no assistant tokens)")
-        let model = TrainingModel(base: base)
+        let model = TrainingModel(base: base, threads: threads)
         let trainer = try SFTTrainer(model: model, config: cfg)
         print("LoRA rank \(rank) alpha \(alpha) on \(cfg.lora.targets.map(\.rawValue).joined(separator: ",")): \(trainer.lora.count) parameters")
         let m = try trainer.train(train: train, eval: eval, outDir: out, resume: resume) { line in
