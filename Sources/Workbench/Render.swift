@@ -343,6 +343,8 @@ public enum Render {
                                      Span("\(refl.taskId) trial \(refl.trial) · \(refl.outcome.label)", .title)]))
             lines += Layout.wrap(refl.text, width: inner.width - 2, role: sim != nil ? .text : .muted, prefix: Span("  ", .text))
         }
+        lines.append(StyledLine("", .text))
+        lines += Layout.wrap("(view only: editing and deleting reflections is not supported yet)", width: inner.width, role: .muted)
         buf.lines(lines, in: inner, offset: 0, theme: theme)
     }
 
