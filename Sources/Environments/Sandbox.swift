@@ -6,8 +6,9 @@
 //
 // Inside, the shell is "root" (uid 0 of its namespace = host uid B, unprivileged on the host): it can
 // chown, useradd and su like the root of AgentBench's docker container, but host files (owned by the
-// unmapped host root) are foreign to it, the root file system is read-only, the host's private
-// directories (/work, /root, /home, /opt, /srv, ...) are replaced by empty tmpfs, and there is no network.
+// unmapped host root) are foreign to it. The root is a size-limited tmpfs holding only the host's system
+// software, read-only (/usr, /bin, /lib...); /usr/local, /root, /home, /tmp, /var, /run are empty tmpfs;
+// nothing else of the host (/work, /opt, /srv, ...) is there, and there is no network.
 // /etc is a writable tmpfs of symlinks into the host's /etc plus own copies of passwd/group and
 // password-less shadow files. /root, /home, /tmp, /var, /run are size-limited tmpfs.
 // AgentBench's "execute_independent" (init and check scripts) enters the same namespaces with nsenter.
@@ -124,20 +125,21 @@ final class Sandbox {
     var isAlive: Bool { (shell?.isRunning ?? false) && !shellEnded }
     private var shellEnded = false
 
-    /// The bwrap mount arguments.
+    /// The bwrap mount arguments: a size-limited writable tmpfs root holding the host's system software
+    /// read-only (/usr and the /bin, /lib, ... links or directories), nothing else of the host.
     static func mounts(_ o: SandboxOptions) -> [String] {
-        var a = ["--ro-bind", "/", "/"]
-        let keep: Set<String> = ["bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "sys",
-                                 "proc", "dev", "tmp", "root", "home", "var", "run", "etc"]
-        let fm = FileManager.default
-        for name in (try? fm.contentsOfDirectory(atPath: "/"))?.sorted() ?? [] where !keep.contains(name) {
-            let p = "/" + name
-            guard let attrs = try? fm.attributesOfItem(atPath: p), let type = attrs[.type] as? FileAttributeType else { continue }
-            if type == .typeDirectory { a += ["--tmpfs", p] }                  // hide the host's directory
-            else if type == .typeRegular { a += ["--ro-bind", "/dev/null", p] } // hide the host's file
-        }
         let size = String(o.tmpfsBytes)
-        a += ["--proc", "/proc", "--dev", "/dev",
+        var a = ["--size", size, "--perms", "0755", "--tmpfs", "/"]
+        let fm = FileManager.default
+        for name in ["usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"] {
+            let p = "/" + name
+            if let dest = try? fm.destinationOfSymbolicLink(atPath: p) { a += ["--symlink", dest, p] }
+            else if fm.fileExists(atPath: p) { a += ["--ro-bind", p, p] }
+        }
+        // /usr/local is the machine's own software (host tools): an empty writable tree instead
+        a += ["--size", size, "--tmpfs", "/usr/local"]
+        for d in ["bin", "etc", "games", "include", "lib", "man", "sbin", "share", "src"] { a += ["--dir", "/usr/local/" + d] }
+        a += ["--ro-bind", "/sys", "/sys", "--proc", "/proc", "--dev", "/dev",
               "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
               "--size", size, "--perms", "0700", "--tmpfs", "/root",
               "--size", size, "--tmpfs", "/home",
@@ -145,6 +147,7 @@ final class Sandbox {
               "--size", size, "--tmpfs", "/run",
               "--size", String(4 << 20), "--tmpfs", "/etc",
               "--perms", "0755", "--dir", "/run/host", "--ro-bind", "/etc", "/run/host/etc"]
+        for d in ["boot", "media", "mnt", "opt", "srv"] { a += ["--dir", "/" + d] }
         if fm.fileExists(atPath: "/var/lib/dpkg") { a += ["--ro-bind", "/var/lib/dpkg", "/var/lib/dpkg"] }
         return a
     }

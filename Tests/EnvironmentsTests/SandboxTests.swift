@@ -71,7 +71,7 @@ final class SandboxTests: XCTestCase {
         let hostPaths = ["/usr/cmat-probe-\(t)", "/etc/cmat-probe-\(t)", "/work/cmat-probe-\(t)", "/tmp/cmat-probe-\(t)",
                          "/root/cmat-probe-\(t)", "\(pkg)/cmat-probe-\(t)", "/var/tmp/cmat-probe-\(t)"]
         let obs = try probe(hostPaths.map { "mkdir -p \(($0 as NSString).deletingLastPathComponent) 2>/dev/null; echo x > \($0) && echo wrote \($0)" }
-            .joined(separator: "\n") + "\ntouch /bin/cmat-probe-\(t) /usr/lib/cmat-probe-\(t); mount -o remount,rw / 2>&1 | head -1")
+            .joined(separator: "\n") + "\ntouch /bin/cmat-probe-\(t) /usr/lib/cmat-probe-\(t); mount -o remount,rw /usr 2>&1 | head -1")
         let text = obs.text ?? ""
         XCTAssertFalse(obs.done)
         XCTAssert(text.contains("/usr/cmat-probe-\(t): Read-only file system"), text)
@@ -97,6 +97,10 @@ final class SandboxTests: XCTestCase {
             XCTAssertFalse(text.contains(hash), "the host's password hash is visible")
         }
         XCTAssert(text.contains("root:*:"), "the sandbox has its own password-less shadow: \(text)")
+        // the host's own tools (/usr/local) are not there; the root is writable inside, but only there
+        let obs2 = try probe("echo tools=$(ls /usr/local/bin | wc -l); mkdir /assignment-\(Self.token) && echo made")
+        XCTAssertEqual(obs2.text, "The output of the OS:\n\ntools=0\nmade\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/assignment-\(Self.token)"))
     }
 
     func testForkBombIsContained() throws {
