@@ -502,12 +502,16 @@ struct QuestionMaker {
         guard let row = freshRow() else { return nil }
         let pairs = (1..<table.columns.count).map { "\(table.columns[$0]) \(row[$0])" }
         let isPairs = (1..<table.columns.count).map { "the \(table.columns[$0]) is \(row[$0])" }
+        let phrasePairs: [String] = (1..<table.columns.count).map { "\(table.phrases[$0]) \(row[$0])" }
+        let added: String = "\(row[0]) has been added to the \(table.name) list, with " + pairs.joined(separator: ", ") + "."
+        let welcome: String = "We have a new \(table.entity), \(row[0]): " + phrasePairs.joined(separator: ", ") + ". Put it in the table."
         let description = rng.pick([
             "Add a new \(table.entity) to the table: \(key) \(row[0]), " + pairs.joined(separator: ", ") + ".",
             "Insert a record for \(row[0]) where " + isPairs.joined(separator: ", ") + ".",
             "A new \(table.entity) named \(row[0]) needs to be recorded with " + pairs.joined(separator: ", ") + ".",
             "Please insert a row into the \(table.name) table with the values " + row.map { "'\($0)'" }.joined(separator: ", ") + " for the columns " + table.columns.joined(separator: ", ") + ".",
             "Record \(row[0]) in the table. Its details: " + pairs.joined(separator: "; ") + ".",
+            added, welcome,
         ])
         let sql = "INSERT INTO \(t) (" + table.columns.map(SQL.ident).joined(separator: ", ") + ") VALUES ("
             + row.map(SQL.literal).joined(separator: ", ") + ");"
@@ -529,6 +533,8 @@ struct QuestionMaker {
                 if v == row[c] { v = TableBuilder.value(table.kinds[c], &rng) }
                 newValues.append(v)
             }
+            let nowParts: [String] = zip(targets, newValues).map { "\(table.phrases[$0.0]) is now \($0.1)" }
+            let nowText: String = "\(row[0])'s " + nowParts.joined(separator: " and its ") + "; update the table."
             let sets = zip(targets, newValues).map { "\(col($0.0)) = \(SQL.literal($0.1))" }.joined(separator: ", ")
             let changeText = zip(targets, newValues).map { "the \(say($0.0)) to \($0.1)" }.joined(separator: " and ")
             let description = rng.pick([
@@ -536,6 +542,7 @@ struct QuestionMaker {
                 "Update the record of \(row[0]): set \(changeText).",
                 "For the \(table.entity) \(row[0]), update \(changeText).",
                 "The \(table.name) table needs a correction: \(row[0]) should have " + zip(targets, newValues).map { "\(table.columns[$0.0]) \($0.1)" }.joined(separator: " and ") + ".",
+                nowText,
             ])
             let sql = "UPDATE \(t) SET \(sets) WHERE \(whereEq(0, row[0]));"
             let after = table.rows.map { r -> [String] in
