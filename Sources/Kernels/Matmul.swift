@@ -74,10 +74,18 @@ public enum Matmul {
     }
 
     /// Row tiles of the weight dequantized to fp32 per worker, then single-threaded sgemm per tile.
-    public static func matmulDequantSgemm(_ m: QuantizedMatrix, _ x: UnsafePointer<Float>, n: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        ensureBLASSingleThreaded()
+    /// `tileFloats`: the most fp32 weights per tile (per worker scratch); by default one tile per worker
+    /// up to ~4.7 MB, as larger sgemm calls amortize OpenBLAS's packing.
+    public static func matmulDequantSgemm(_ m: QuantizedMatrix, _ x: UnsafePointer<Float>, n: Int, _ y: UnsafeMutablePointer<Float>,
+                                          pool: ThreadPool, tileFloats: Int = 1_228_800) {
+        // sgemm runs inside our workers: OpenBLAS's own threads would fight them for the cores. Restore the caller's
+        // setting afterwards (the tuning code uses OpenBLAS threads for its own sgemm calls).
+        let prevThreads = BLAS.threads
+        if prevThreads != 1 { BLAS.setThreads(1) }
+        defer { if prevThreads != 1 { BLAS.setThreads(prevThreads) } }
         let cols = m.cols, rows = m.rows
-        let tile = max(16, min(256, (256 * 1024) / max(1, cols)) / 16 * 16)   // ≤ ~1 MB of fp32 weights per tile
+        let perWorker = (rows + pool.threads - 1) / pool.threads
+        let tile = max(16, min((perWorker + 15) / 16 * 16, tileFloats / max(1, cols) / 16 * 16))
         pool.parallelFor(rows, grain: tile) { r0, r1, w in
             var t0 = r0
             while t0 < r1 {
@@ -90,10 +98,5 @@ public enum Matmul {
                 t0 = t1
             }
         }
-    }
-
-    nonisolated(unsafe) static var blasSingle = false
-    static func ensureBLASSingleThreaded() {
-        if !blasSingle { BLAS.setThreads(1); blasSingle = true }
     }
 }
