@@ -61,6 +61,42 @@ final class GGUFRealModelTests: XCTestCase {
     }
 }
 
+extension GGUFRealModelTests {
+    /// The fast kernels on the model's real tensors (Q4_1 projections, the Q8_0 embedding) against the reference.
+    func testKernelsOnRealTensors() throws {
+        let f = try openModel()
+        let pool = ThreadPool(threads: 2)
+        var seed: UInt64 = 42
+        func rnd() -> Float { seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17; return Float(seed >> 40) / Float(1 << 24) * 2 - 1 }
+        for name in ["blk.0.attn_q.weight", "blk.7.ffn_down.weight", "token_embd.weight"] {
+            let m = try f.matrix(name)
+            let rows = min(m.rows, 600)   // the embedding: its first 600 rows
+            let sub = QuantizedMatrix(type: m.type, rows: rows, cols: m.cols, data: m.data, owner: f)
+            let x = (0..<m.cols).map { _ in rnd() }
+            var y = [Float](repeating: .nan, count: rows)
+            Matmul.matvec(sub, x, &y, pool: pool)
+            var w = [Float](repeating: 0, count: m.cols)
+            for r in 0..<rows {
+                ReferenceKernels.dequantizeRow(m.type, sub.row(r), &w, count: m.cols)
+                let mag = zip(w, x).reduce(Float(0)) { $0 + abs($1.0 * $1.1) } + 1e-9
+                let ref = ReferenceKernels.dot(m.type, sub.row(r), x, count: m.cols)
+                XCTAssertLessThanOrEqual(abs(y[r] - ref) / mag, 2e-2, "\(name) row \(r)")
+            }
+            // Prefill path (fp32 after dequantization): tight.
+            let n = 3
+            let xb = (0..<(n * m.cols)).map { _ in rnd() }
+            var yb = [Float](repeating: .nan, count: n * rows)
+            Matmul.matmul(sub, xb, n: n, &yb, pool: pool)
+            for i in 0..<n {
+                for r in stride(from: 0, to: rows, by: 37) {
+                    let ref = xb.withUnsafeBufferPointer { ReferenceKernels.dot(m.type, sub.row(r), $0.baseAddress! + i * m.cols, count: m.cols) }
+                    XCTAssertEqual(yb[i * rows + r], ref, accuracy: 1e-4 * (abs(ref) + 1), "\(name) matmul [\(i), \(r)]")
+                }
+            }
+        }
+    }
+}
+
 final class GGUFWriterTests: XCTestCase {
     func testRoundTripEveryValueTypeAndTensors() throws {
         for version: UInt32 in [2, 3] {
