@@ -1,6 +1,83 @@
 import ArgumentParser
+import Foundation
+import LLM
 
 struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "(not built yet: see the open issues)")
-    func run() throws { throw UserFacingError("cmat bench is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Engine benchmarks, one name=value figure per line (prefill of 512 tokens, decode of 128).")
+
+    @Option(help: "GGUF model file.") var model: String?
+    @Option(help: "Threads.") var threads: Int = 2
+    @Option(help: "Context length of the session (its f16 KV cache is allocated and cleared up front).") var ctx: Int = 4096
+    @Option(help: "Prompt tokens for the prefill figure.") var prefill: Int = 512
+    @Option(help: "Tokens for the decode figure.") var decode: Int = 128
+    @Option(help: "Repetitions (the mean is printed).") var reps: Int = 3
+    @Option(help: "Batched matmul path for the prompt: float (sgemm) or quantized (8-bit activations).") var path: String = "float"
+
+    func run() throws {
+        let m: Model
+        do { m = try Model(path: model ?? DefaultPaths.model, contextLength: ctx) } catch { throw UserFacingError("\(error)") }
+        guard let p = MatmulPath(rawValue: path) else { throw ValidationError("--path must be float or quantized") }
+        let session = Session(model: m, threads: threads, contextLength: ctx)
+        session.prefillPath = p
+        // a fixed pseudo-random prompt of ordinary (non-special) tokens, as llama-bench uses random tokens
+        var g = SeededGenerator(seed: 1)
+        var prompt: [Int] = []
+        while prompt.count < prefill {
+            let t = Int(g.next() % UInt64(m.config.vocabSize))
+            if !m.tokenizer.isSpecial(t) { prompt.append(t) }
+        }
+        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+        // warm-up: pages the weights in
+        _ = try session.evaluate(Array(prompt.prefix(64)))
+        var prefillTimes: [Double] = []
+        for _ in 0..<max(1, reps) {
+            session.reset()
+            let t0 = now()
+            _ = try session.evaluate(prompt, logits: .last)
+            prefillTimes.append(now() - t0)
+        }
+        var decodeTimes: [Double] = []
+        for _ in 0..<max(1, reps) {
+            session.reset()
+            var tok = prompt[0]
+            let t0 = now()
+            for _ in 0..<decode {
+                let l = try session.step(tok)
+                tok = l.withUnsafeBufferPointer { Sampler.argmax($0) }
+            }
+            decodeTimes.append(now() - t0)
+        }
+        // decode after a 512-token prompt (attention over a longer cache)
+        session.reset()
+        _ = try session.evaluate(prompt, logits: .last)
+        var tok = prompt[0]
+        let t1 = now()
+        for _ in 0..<decode {
+            let l = try session.step(tok)
+            tok = l.withUnsafeBufferPointer { Sampler.argmax($0) }
+        }
+        let decodeAfter = now() - t1
+        let meanPrefill = prefillTimes.reduce(0, +) / Double(prefillTimes.count)
+        let meanDecode = decodeTimes.reduce(0, +) / Double(decodeTimes.count)
+        print(String(format: "prefill_tok_s=%.1f", Double(prefill) / meanPrefill))
+        print(String(format: "decode_tok_s=%.1f", Double(decode) / meanDecode))
+        print(String(format: "decode_after_prompt_tok_s=%.1f", Double(decode) / decodeAfter))
+        print("threads=\(threads)")
+        print("ctx=\(ctx)")
+        print("prefill_path=\(p.rawValue)")
+        print(String(format: "kv_cache_mb=%.1f", Double(session.cache.bytes) / 1_048_576))
+        print(String(format: "peak_rss_mb=%.1f", Self.peakRSSMB()))
+    }
+
+    /// VmHWM from /proc/self/status, in MB (MiB).
+    static func peakRSSMB() -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
+        for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? -1
+            return kb / 1024
+        }
+        return -1
+    }
 }

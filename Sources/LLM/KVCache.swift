@@ -1,0 +1,38 @@
+/// Keys and values of every layer for the positions evaluated so far, stored as f16 (as llama.cpp does):
+/// 4,096 positions × 30 layers × 2 × 192 × 2 bytes = 47 MB for SmolLM2-135M.
+/// `tokens[i]` is the token whose K/V sit at position i, which is what prefix reuse compares against.
+public final class KVCache {
+    public let layers: Int
+    public let capacity: Int       // positions
+    public let kvDim: Int
+    let k: UnsafeMutablePointer<UInt16>   // [layers, capacity, kvDim] f16 bits
+    let v: UnsafeMutablePointer<UInt16>   // [layers, capacity, kvDim] f16 bits
+    public internal(set) var tokens: [Int] = []
+
+    public init(layers: Int, capacity: Int, kvDim: Int) {
+        self.layers = layers; self.capacity = capacity; self.kvDim = kvDim
+        let n = layers * capacity * kvDim
+        k = .allocate(capacity: n); k.initialize(repeating: 0, count: n)
+        v = .allocate(capacity: n); v.initialize(repeating: 0, count: n)
+        tokens.reserveCapacity(capacity)
+    }
+    deinit { k.deallocate(); v.deallocate() }
+
+    public var count: Int { tokens.count }
+    public var bytes: Int { 2 * layers * capacity * kvDim * 2 }
+
+    @inline(__always) func kRow(_ layer: Int, _ pos: Int) -> UnsafeMutablePointer<UInt16> { k + (layer * capacity + pos) * kvDim }
+    @inline(__always) func vRow(_ layer: Int, _ pos: Int) -> UnsafeMutablePointer<UInt16> { v + (layer * capacity + pos) * kvDim }
+
+    /// Length of the common prefix of `tokens` and what the cache holds.
+    public func commonPrefix(_ other: [Int]) -> Int {
+        var i = 0
+        let n = min(tokens.count, other.count)
+        while i < n && tokens[i] == other[i] { i += 1 }
+        return i
+    }
+
+    /// Forgets every position from `n` on (their K/V are overwritten by later evaluations).
+    public func truncate(to n: Int) { if n < tokens.count { tokens.removeLast(tokens.count - n) } }
+    public func clear() { tokens.removeAll(keepingCapacity: true) }
+}

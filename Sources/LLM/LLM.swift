@@ -1,1 +1,0 @@
-// Module LLM: see README.md (Layout). Filled in by its issue.

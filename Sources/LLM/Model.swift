@@ -1,0 +1,50 @@
+import Foundation
+import GGUF
+import Kernels
+import Tokenizer
+import ChatModel
+
+/// Weights, configuration, tokenizer and chat template of one GGUF model: read-only, shareable between sessions.
+public final class Model {
+    public let path: String
+    public let file: GGUFFile
+    public let config: ModelConfig
+    public let tokenizer: Tokenizer
+    public let template: ChatTemplate
+    /// Default context for new sessions: the `contextLength` given, else min(trained context, 4096).
+    public let contextLength: Int
+    let weights: TransformerWeights
+
+    public init(path: String, contextLength: Int? = nil) throws {
+        self.path = path
+        file = try GGUFFile(path: path)
+        config = try ModelConfig(gguf: file)
+        weights = try TransformerWeights(file: file, config: config)
+        tokenizer = try Tokenizer(gguf: file)
+        template = (try? ChatTemplate(gguf: file)) ?? ChatTemplate.named("chatml")!
+        self.contextLength = max(1, contextLength ?? min(config.contextLength, 4096))
+    }
+
+    /// `general.name`, else the file name.
+    public var name: String {
+        file.metadata["general.name"]?.string ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+    }
+
+    /// The quantization of the bulk of the weights, e.g. "Q4_1" (from the first layer's FFN matrix).
+    public var quantization: String { file.tensor(TensorNames.gate(0))?.type.name ?? "?" }
+
+    /// The fp32 values of a tensor, for the tuning layer (LoRA bases, value heads). Throws if it is missing.
+    public func dequantizedTensor(_ name: String) throws -> [Float] {
+        guard let t = file.tensor(name) else { throw LLMError.missingTensor(file: path, name: name) }
+        var out = [Float](repeating: 0, count: t.elementCount)
+        let rowLen = t.shape.first ?? t.elementCount
+        let rows = t.elementCount / max(rowLen, 1)
+        let base = file.data(t)
+        out.withUnsafeMutableBufferPointer { o in
+            for r in 0..<rows {
+                ReferenceKernels.dequantizeRow(t.type, base + r * t.type.rowBytes(rowLen), o.baseAddress! + r * rowLen, count: rowLen)
+            }
+        }
+        return out
+    }
+}

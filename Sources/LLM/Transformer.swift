@@ -1,0 +1,234 @@
+import Foundation
+import Kernels
+
+/// How a batch of more than one token multiplies activations by quantized weights.
+public enum MatmulPath: String, Sendable {
+    /// Every row through the quantized `Matmul.matvec`, decode's exact numerics (8-bit activations as llama.cpp):
+    /// matches llama.cpp most closely; slower for long prompts.
+    case quantized
+    /// Batches through `Matmul.matmul` (engine-core's batched path, e.g. dequantized tiles × sgemm): fastest for long
+    /// prompts; may differ from llama.cpp by fp32-vs-int8 rounding (|Δlogit| up to ~0.6 on SmolLM2, oracle README).
+    case float
+}
+
+/// The forward pass (llama2.c `run.c` style): every buffer is allocated once, sized for `maxBatch` tokens.
+/// Processes a batch of tokens at consecutive positions, writing their K/V into the cache, and produces the
+/// final-norm hidden states and logits of the requested rows. Numerics follow llama.cpp: f16 K/V, Q and the
+/// attention probabilities rounded to f16 before their products, RMSNorm sums in double.
+final class Transformer {
+    let c: ModelConfig
+    let w: TransformerWeights
+    let pool: ThreadPool
+    let maxBatch: Int
+    let capacity: Int
+    var batchPath: MatmulPath = .float
+    /// Batches shorter than this use the quantized path even when `batchPath == .float`.
+    var floatPathMinBatch = 32
+
+    // activations, [maxBatch rows][...]
+    let x: UnsafeMutablePointer<Float>     // [maxBatch, dim] residual stream
+    let xb: UnsafeMutablePointer<Float>    // [maxBatch, dim] normed input of a sub-block
+    let xb2: UnsafeMutablePointer<Float>   // [maxBatch, dim] output of a sub-block
+    let q: UnsafeMutablePointer<Float>     // [maxBatch, qDim]
+    let kx: UnsafeMutablePointer<Float>    // [maxBatch, kvDim]
+    let vx: UnsafeMutablePointer<Float>    // [maxBatch, kvDim]
+    let att: UnsafeMutablePointer<Float>   // [maxBatch, qDim] attention output (before wo)
+    let hb: UnsafeMutablePointer<Float>    // [maxBatch, hiddenDim] gate, then silu(gate)*up
+    let hb2: UnsafeMutablePointer<Float>   // [maxBatch, hiddenDim] up
+    let kf: UnsafeMutablePointer<Float>    // [capacity, kvDim] this layer's keys as f32
+    let vf: UnsafeMutablePointer<Float>    // [capacity, kvDim] this layer's values as f32
+    let scores: [UnsafeMutablePointer<Float>] // per worker: [maxBatch, capacity] attention scores of one head
+    let ropeCos: UnsafeMutablePointer<Float> // [capacity, ropeDim/2]
+    let ropeSin: UnsafeMutablePointer<Float> // [capacity, ropeDim/2]
+    let outRow: UnsafeMutablePointer<Float>  // [dim] final-normed row
+
+    init(weights: TransformerWeights, capacity: Int, maxBatch: Int, pool: ThreadPool) {
+        w = weights; c = weights.config; self.pool = pool; self.capacity = capacity; self.maxBatch = maxBatch
+        func buf(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1)); p.initialize(repeating: 0, count: max(n, 1)); return p
+        }
+        x = buf(maxBatch * c.dim); xb = buf(maxBatch * c.dim); xb2 = buf(maxBatch * c.dim)
+        q = buf(maxBatch * c.qDim); kx = buf(maxBatch * c.kvDim); vx = buf(maxBatch * c.kvDim)
+        att = buf(maxBatch * c.qDim); hb = buf(maxBatch * c.hiddenDim); hb2 = buf(maxBatch * c.hiddenDim)
+        kf = .allocate(capacity: capacity * c.kvDim); vf = .allocate(capacity: capacity * c.kvDim)
+        // not initialized: only the [n, T] corner of these is ever touched, so RSS grows with use
+        scores = (0..<pool.threads).map { _ in .allocate(capacity: maxBatch * capacity) }
+        let half = c.ropeDim / 2
+        ropeCos = buf(capacity * half); ropeSin = buf(capacity * half)
+        outRow = buf(c.dim)
+        // RoPE tables exactly as llama.cpp's rope cache: theta_i = pos * base^(-2i/d) accumulated in f32.
+        let thetaScale = powf(c.ropeTheta, -2.0 / Float(c.ropeDim))
+        for p in 0..<capacity {
+            var theta = Float(p)
+            for i in 0..<half {
+                ropeCos[p * half + i] = cosf(theta); ropeSin[p * half + i] = sinf(theta)
+                theta *= thetaScale
+            }
+        }
+    }
+
+    deinit {
+        for p in [x, xb, xb2, q, kx, vx, att, hb, hb2, kf, vf, ropeCos, ropeSin, outRow] + scores { p.deallocate() }
+    }
+
+    // MARK: building blocks
+
+    /// y[n, m.rows] = x[n, m.cols] · mᵀ. One row: the quantized matvec. A batch: `Matmul.matmul` on the float path
+    /// (when long enough), else one quantized matvec per row, which gives every row decode's exact numerics.
+    func linear(_ m: QuantizedMatrix, _ xin: UnsafePointer<Float>, n: Int, _ y: UnsafeMutablePointer<Float>) {
+        if n == 1 {
+            Matmul.matvec(m, xin, y, pool: pool)
+        } else if batchPath == .quantized || n < floatPathMinBatch {
+            for i in 0..<n { Matmul.matvec(m, xin + i * m.cols, y + i * m.rows, pool: pool) }
+        } else {
+            Matmul.matmul(m, xin, n: n, y, pool: pool)
+        }
+    }
+
+    /// out = x / sqrt(mean(x²) + eps) * weight, as ggml_rms_norm then ggml_mul.
+    @inline(__always)
+    static func rmsnorm(_ out: UnsafeMutablePointer<Float>, _ xin: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ n: Int, _ eps: Float) {
+        var sum = 0.0
+        for i in 0..<n { sum += Double(xin[i] * xin[i]) }
+        let scale = 1 / sqrtf(Float(sum / Double(n)) + eps)
+        for i in 0..<n { out[i] = (xin[i] * scale) * weight[i] }
+    }
+
+    /// Rotates the first ropeDim dimensions of each head of `v` ([heads][headDim]) for position `pos`.
+    @inline(__always)
+    func rope(_ v: UnsafeMutablePointer<Float>, heads: Int, pos: Int) {
+        let half = c.ropeDim / 2
+        let cs = ropeCos + pos * half, sn = ropeSin + pos * half
+        for h in 0..<heads {
+            let base = v + h * c.headDim
+            for i in 0..<half {
+                let (a, b) = c.ropeStyle == .adjacentPairs ? (2 * i, 2 * i + 1) : (i, i + half)
+                let x0 = base[a], x1 = base[b]
+                base[a] = x0 * cs[i] - x1 * sn[i]
+                base[b] = x0 * sn[i] + x1 * cs[i]
+            }
+        }
+    }
+
+    /// Splits `n` rows over the pool when there are enough of them, else runs inline.
+    @inline(__always)
+    func rows(_ n: Int, _ body: (Int) -> Void) {
+        if n < 4 { for i in 0..<n { body(i) }; return }
+        pool.parallelFor(n) { s, e, _ in for i in s..<e { body(i) } }
+    }
+
+    // MARK: forward
+
+    /// Evaluates `tokens` at positions `start..<start+tokens.count` (≤ maxBatch tokens), storing K/V in `cache`.
+    /// For each row r in `outRows` (indices into `tokens`), writes the final-norm hidden state to
+    /// `hidden[(r - outRows.lowerBound) * dim]` and the logits to `logits[(r - outRows.lowerBound) * vocab]`.
+    func forward(_ tokens: UnsafeBufferPointer<Int>, start: Int, cache: KVCache, outRows: Range<Int>,
+                 logits: UnsafeMutablePointer<Float>?, hidden: UnsafeMutablePointer<Float>?) {
+        let n = tokens.count
+        precondition(n >= 1 && n <= maxBatch && start + n <= capacity && start == cache.count)
+        let dim = c.dim, qDim = c.qDim, kvDim = c.kvDim, hd = c.hiddenDim, eps = c.rmsEps
+        let (x, xb, xb2, q, kx, vx, att, hb, hb2) = (self.x, self.xb, self.xb2, self.q, self.kx, self.vx, self.att, self.hb, self.hb2)
+
+        // token embeddings: x[i] = row tokens[i] of the embedding matrix
+        for i in 0..<n { w.embedding.dequantizeRow(tokens[i], into: x + i * dim) }
+
+        for (l, lw) in w.layers.enumerated() {
+            // attention: xb = rmsnorm(x); q,k,v = xb·Wᵀ (+ b)
+            lw.attnNorm.withUnsafeBufferPointer { wn in rows(n) { i in Transformer.rmsnorm(xb + i * dim, x + i * dim, wn.baseAddress!, dim, eps) } }
+            linear(lw.wq, xb, n: n, q)
+            linear(lw.wk, xb, n: n, kx)
+            linear(lw.wv, xb, n: n, vx)
+            if let bq = lw.bq, let bk = lw.bk, let bv = lw.bv {
+                for i in 0..<n {
+                    for j in 0..<qDim { q[i * qDim + j] += bq[j] }
+                    for j in 0..<kvDim { kx[i * kvDim + j] += bk[j]; vx[i * kvDim + j] += bv[j] }
+                }
+            }
+            for i in 0..<n {
+                rope(q + i * qDim, heads: c.heads, pos: start + i)
+                rope(kx + i * kvDim, heads: c.kvHeads, pos: start + i)
+                // K/V into the cache as f16; Q rounded to f16 (ggml converts it for the f16 K·Q product)
+                let kr = cache.kRow(l, start + i), vr = cache.vRow(l, start + i)
+                for j in 0..<kvDim { kr[j] = floatToHalfBits(kx[i * kvDim + j]); vr[j] = floatToHalfBits(vx[i * kvDim + j]) }
+                for j in 0..<qDim { q[i * qDim + j] = roundToHalf(q[i * qDim + j]) }
+            }
+            attention(layer: l, n: n, start: start, cache: cache)
+            linear(lw.wo, att, n: n, xb2)
+            for j in 0..<(n * dim) { x[j] += xb2[j] }
+
+            // feed-forward: x += down(silu(gate(xb)) * up(xb)), xb = rmsnorm(x)
+            lw.ffnNorm.withUnsafeBufferPointer { wn in rows(n) { i in Transformer.rmsnorm(xb + i * dim, x + i * dim, wn.baseAddress!, dim, eps) } }
+            linear(lw.gate, xb, n: n, hb)
+            linear(lw.up, xb, n: n, hb2)
+            rows(n) { i in
+                let g = hb + i * hd, u = hb2 + i * hd
+                for j in 0..<hd { g[j] = g[j] / (1 + expf(-g[j])) * u[j] }
+            }
+            linear(lw.down, hb, n: n, xb2)
+            for j in 0..<(n * dim) { x[j] += xb2[j] }
+        }
+        cache.tokens.append(contentsOf: tokens)
+
+        // final norm, then the output projection for the wanted rows only
+        let wanted = outRows.clamped(to: 0..<n)
+        guard !wanted.isEmpty, logits != nil || hidden != nil else { return }
+        w.outputNorm.withUnsafeBufferPointer { wn in
+            for r in wanted { Transformer.rmsnorm(xb + (r - wanted.lowerBound) * dim, x + r * dim, wn.baseAddress!, dim, eps) }
+        }
+        let k = wanted.count
+        if let hidden { hidden.update(from: xb, count: k * dim) }
+        if let logits {
+            if k == 1 { Matmul.matvec(w.output, xb, logits, pool: pool) } else { Matmul.matmul(w.output, xb, n: k, logits, pool: pool) }
+        }
+    }
+
+    /// att[i, head h] = softmax(q_h(i) · K_hᵀ / sqrt(headDim) over positions ≤ start+i) · V_h for the n rows,
+    /// with grouped-query sharing of K/V heads; the probabilities are rounded to f16 before the V product (ggml).
+    func attention(layer l: Int, n: Int, start: Int, cache: KVCache) {
+        let T = start + n
+        let kvDim = c.kvDim, qDim = c.qDim, hs = c.headDim
+        let group = c.heads / c.kvHeads
+        let scale = 1 / sqrtf(Float(hs))
+        convertHalfToFloat(cache.kRow(l, 0), kf, count: T * kvDim)
+        convertHalfToFloat(cache.vRow(l, 0), vf, count: T * kvDim)
+        if n == 1 {
+            // one query: the `group` heads sharing a K/V head are contiguous in q, so one small GEMM per K/V head
+            for g in 0..<c.kvHeads {
+                let s = scores[0]
+                BLAS.sgemm(transA: false, transB: true, m: group, n: T, k: hs, alpha: scale, a: q + g * group * hs, lda: hs,
+                           b: kf + g * hs, ldb: kvDim, beta: 0, c: s, ldc: T)
+                for r in 0..<group { Transformer.softmaxRoundHalf(s + r * T, valid: T, total: T) }
+                BLAS.sgemm(transA: false, transB: false, m: group, n: hs, k: T, alpha: 1, a: s, lda: T,
+                           b: vf + g * hs, ldb: kvDim, beta: 0, c: att + g * group * hs, ldc: hs)
+            }
+            return
+        }
+        // a batch: heads in parallel, each with single-threaded sgemms on its worker's score buffer
+        let (q, kf, vf, att, scores) = (self.q, self.kf, self.vf, self.att, self.scores)
+        pool.parallelFor(c.heads) { h0, h1, worker in
+            let s = scores[worker]
+            for h in h0..<h1 {
+                let g = h / group
+                // S[n, T] = Q_h[n, hs] · K_gᵀ · scale, causal: row i sees positions ≤ start + i
+                BLAS.sgemm(transA: false, transB: true, m: n, n: T, k: hs, alpha: scale, a: q + h * hs, lda: qDim,
+                           b: kf + g * hs, ldb: kvDim, beta: 0, c: s, ldc: T)
+                for i in 0..<n { Transformer.softmaxRoundHalf(s + i * T, valid: start + i + 1, total: T) }
+                // O_h[n, hs] = P[n, T] · V_g[T, hs]
+                BLAS.sgemm(transA: false, transB: false, m: n, n: hs, k: T, alpha: 1, a: s, lda: T,
+                           b: vf + g * hs, ldb: kvDim, beta: 0, c: att + h * hs, ldc: qDim)
+            }
+        }
+    }
+
+    /// Softmax over the first `valid` entries (the rest of the `total` are masked to 0), then rounds to f16.
+    @inline(__always)
+    static func softmaxRoundHalf(_ s: UnsafeMutablePointer<Float>, valid: Int, total: Int) {
+        var m = -Float.infinity
+        for t in 0..<valid where s[t] > m { m = s[t] }
+        var sum = 0.0
+        for t in 0..<valid { let e = expf(s[t] - m); s[t] = e; sum += Double(e) }
+        let inv = Float(1 / sum)
+        for t in 0..<valid { s[t] = roundToHalf(s[t] * inv) }
+        for t in valid..<total { s[t] = 0 }
+    }
+}
