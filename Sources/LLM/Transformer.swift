@@ -24,6 +24,8 @@ final class Transformer {
     var batchPath: MatmulPath = .float
     /// Batches shorter than this use the quantized path even when `batchPath == .float`.
     var floatPathMinBatch = 32
+    /// Debugging/test hook: called with (name as in llama.cpp's graph, layer, rows × width values, rows, width).
+    var tap: ((String, Int, UnsafePointer<Float>, Int, Int) -> Void)?
 
     // activations, [maxBatch rows][...]
     let x: UnsafeMutablePointer<Float>     // [maxBatch, dim] residual stream
@@ -77,9 +79,9 @@ final class Transformer {
     /// (when long enough), else one quantized matvec per row, which gives every row decode's exact numerics.
     func linear(_ m: QuantizedMatrix, _ xin: UnsafePointer<Float>, n: Int, _ y: UnsafeMutablePointer<Float>) {
         if n == 1 {
-            Matmul.matvec(m, xin, y, pool: pool)
+            LlamaMatvec.matvec(m, xin, y, pool: pool)
         } else if batchPath == .quantized || n < floatPathMinBatch {
-            for i in 0..<n { Matmul.matvec(m, xin + i * m.cols, y + i * m.rows, pool: pool) }
+            for i in 0..<n { LlamaMatvec.matvec(m, xin + i * m.cols, y + i * m.rows, pool: pool) }
         } else {
             Matmul.matmul(m, xin, n: n, y, pool: pool)
         }
@@ -134,19 +136,27 @@ final class Transformer {
 
         for (l, lw) in w.layers.enumerated() {
             // attention: xb = rmsnorm(x); q,k,v = xb·Wᵀ (+ b)
+            if l == 0 { tap?("inp_embd", l, x, n, dim) }
             lw.attnNorm.withUnsafeBufferPointer { wn in rows(n) { i in Transformer.rmsnorm(xb + i * dim, x + i * dim, wn.baseAddress!, dim, eps) } }
-            linear(lw.wq, xb, n: n, q)
-            linear(lw.wk, xb, n: n, kx)
-            linear(lw.wv, xb, n: n, vx)
+            tap?("attn_norm", l, xb, n, dim)
+            if n == 1 {
+                LlamaMatvec.matvecs([lw.wq, lw.wk, lw.wv], xb, [q, kx, vx], pool: pool)   // one job, one activation quantization
+            } else {
+                linear(lw.wq, xb, n: n, q); linear(lw.wk, xb, n: n, kx); linear(lw.wv, xb, n: n, vx)
+            }
             if let bq = lw.bq, let bk = lw.bk, let bv = lw.bv {
                 for i in 0..<n {
                     for j in 0..<qDim { q[i * qDim + j] += bq[j] }
                     for j in 0..<kvDim { kx[i * kvDim + j] += bk[j]; vx[i * kvDim + j] += bv[j] }
                 }
             }
+            tap?("Vcur", l, vx, n, kvDim)
             for i in 0..<n {
                 rope(q + i * qDim, heads: c.heads, pos: start + i)
                 rope(kx + i * kvDim, heads: c.kvHeads, pos: start + i)
+            }
+            tap?("Qcur_rope", l, q, n, qDim); tap?("Kcur_rope", l, kx, n, kvDim)
+            for i in 0..<n {
                 // K/V into the cache as f16; Q rounded to f16 (ggml converts it for the f16 K·Q product)
                 let kr = cache.kRow(l, start + i), vr = cache.vRow(l, start + i)
                 for j in 0..<kvDim { kr[j] = floatToHalfBits(kx[i * kvDim + j]); vr[j] = floatToHalfBits(vx[i * kvDim + j]) }
@@ -154,18 +164,25 @@ final class Transformer {
             }
             attention(layer: l, n: n, start: start, cache: cache)
             linear(lw.wo, att, n: n, xb2)
+            tap?("kqv_out", l, xb2, n, dim)
             for j in 0..<(n * dim) { x[j] += xb2[j] }
+            tap?("ffn_inp", l, x, n, dim)
 
             // feed-forward: x += down(silu(gate(xb)) * up(xb)), xb = rmsnorm(x)
             lw.ffnNorm.withUnsafeBufferPointer { wn in rows(n) { i in Transformer.rmsnorm(xb + i * dim, x + i * dim, wn.baseAddress!, dim, eps) } }
-            linear(lw.gate, xb, n: n, hb)
-            linear(lw.up, xb, n: n, hb2)
+            if n == 1 {
+                LlamaMatvec.matvecs([lw.gate, lw.up], xb, [hb, hb2], pool: pool)
+            } else {
+                linear(lw.gate, xb, n: n, hb); linear(lw.up, xb, n: n, hb2)
+            }
             rows(n) { i in
                 let g = hb + i * hd, u = hb2 + i * hd
                 for j in 0..<hd { g[j] = g[j] / (1 + expf(-g[j])) * u[j] }
             }
             linear(lw.down, hb, n: n, xb2)
+            tap?("ffn_out", l, xb2, n, dim)
             for j in 0..<(n * dim) { x[j] += xb2[j] }
+            tap?("l_out", l, x, n, dim)
         }
         cache.tokens.append(contentsOf: tokens)
 
@@ -176,9 +193,10 @@ final class Transformer {
             for r in wanted { Transformer.rmsnorm(xb + (r - wanted.lowerBound) * dim, x + r * dim, wn.baseAddress!, dim, eps) }
         }
         let k = wanted.count
+        tap?("result_norm", c.layers, xb, k, dim)
         if let hidden { hidden.update(from: xb, count: k * dim) }
         if let logits {
-            if k == 1 { Matmul.matvec(w.output, xb, logits, pool: pool) } else { Matmul.matmul(w.output, xb, n: k, logits, pool: pool) }
+            linear(w.output, xb, n: k, logits)
         }
     }
 

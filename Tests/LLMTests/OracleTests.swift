@@ -141,4 +141,45 @@ final class OracleTests: XCTestCase {
         print("[chat] \(r.text)")
         XCTAssertTrue(r.text.uppercased().contains("SELECT COUNT(*)") && r.text.lowercased().contains("users"), r.text)
     }
+
+    /// Layer-0 intermediates and the per-layer residual of the last token against llama.cpp's dumps
+    /// (layers/index.json): locates the first op where the forward pass departs from llama.cpp.
+    func testLayerDumpsAgainstLlamaCpp() throws {
+        let m = try model()
+        let dir = Self.oracleDir.appendingPathComponent("layers")
+        func load(_ f: String) throws -> [Float] {
+            let d = try Data(contentsOf: dir.appendingPathComponent(f))
+            return d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        }
+        let s = Session(model: m); s.prefillPath = .quantized
+        var got: [String: [Float]] = [:]
+        var residual = [[Float]](repeating: [], count: m.config.layers)
+        s.transformer.tap = { name, layer, p, rows, width in
+            if layer == 0 { got[name] = Array(UnsafeBufferPointer(start: p, count: rows * width)) }
+            if name == "l_out" { residual[layer] = Array(UnsafeBufferPointer(start: p + (rows - 1) * width, count: width)) }
+            if name == "result_norm" { got[name] = Array(UnsafeBufferPointer(start: p, count: width)) }
+        }
+        _ = try s.logits([504, 3575, 282, 4649, 314])
+        s.transformer.tap = nil
+        func rel(_ a: [Float], _ b: [Float]) -> Float {
+            maxAbsDiff(a, b) / max(1e-12, b.map(abs).max()!)
+        }
+        var report: [String] = []
+        for (name, file) in [("inp_embd", "inp_embd"), ("attn_norm", "attn_norm-0"), ("Qcur_rope", "Qcur-0_rope"),
+                             ("Kcur_rope", "Kcur-0_rope"), ("Vcur", "Vcur-0"), ("kqv_out", "kqv_out-0"),
+                             ("ffn_inp", "ffn_inp-0"), ("ffn_out", "ffn_out-0"), ("l_out", "l_out-0"), ("result_norm", "result_norm")] {
+            let want = try load(file + ".f32")
+            let r = rel(got[name]!, want)
+            report.append("\(name) \(r)")
+            XCTAssertLessThan(r, 0.05, name)
+        }
+        let res = try load("residual_last_token.f32")
+        var worst: Float = 0
+        for l in 0..<m.config.layers {
+            worst = max(worst, rel(residual[l], Array(res[(l * m.config.dim)..<((l + 1) * m.config.dim)])))
+        }
+        report.append("residual(all layers) \(worst)")
+        print("[oracle layers] relative max |Δ|: " + report.joined(separator: ", "))
+        XCTAssertLessThan(worst, 0.05)
+    }
 }

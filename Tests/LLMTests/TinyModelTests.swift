@@ -7,13 +7,17 @@ import Kernels
 /// The fast forward pass against the slow reference on tiny random llama and qwen2 models, and the KV cache
 /// invariants (incremental decode = full recompute, prefix reuse = fresh evaluation).
 final class TinyModelTests: XCTestCase {
-    /// fast (8-bit activations in matvec, f16 K/V, f16-rounded Q and probabilities) vs reference (all fp32):
-    /// measured max |Δ| ≈ TODO on logits of magnitude ~1-5.
-    static let fastVsReferenceTolerance: Float = 0.08
+    /// fast (8-bit activations in matvec, f16 K/V, f16-rounded Q and probabilities; or fp32 sgemm batches) vs
+    /// reference (all fp32), relative to the largest |value|: measured ≤ 0.9 % on these models.
+    static let fastVsReferenceRelative: Float = 0.02
+    /// The float path keeps fp32 activations (only K/V, Q and probabilities see f16): measured ≤ 0.025 %.
+    static let floatVsReferenceRelative: Float = 1e-3
     /// Same numerics, different batching (sgemm blocking in attention may reorder sums).
     static let batchingTolerance: Float = 1e-4
 
-    let tokens = [72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100, 33, 10, 257, 65, 66, 67, 200, 3, 99]
+    /// 40 tokens: more than `floatPathMinBatch`, so the float path really batches.
+    let tokens = [72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100, 33, 10, 257, 65, 66, 67, 200, 3, 99,
+                  84, 104, 101, 32, 113, 117, 105, 99, 107, 256, 98, 114, 111, 119, 110, 32, 102, 111, 120, 46]
 
     func checkFastMatchesReference(_ path: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let model = try Model(path: path)
@@ -22,15 +26,17 @@ final class TinyModelTests: XCTestCase {
             let s = Session(model: model, threads: 2)
             s.prefillPath = batchPath
             let e = try s.evaluate(tokens, logits: .all, hidden: .all)
-            var d: Float = 0, dh: Float = 0, scale: Float = 0
+            var d: Float = 0, dh: Float = 0, scale: Float = 0, hscale: Float = 0
             for p in 0..<tokens.count {
                 d = max(d, maxAbsDiff(e.logits(at: p), ref.logits[p]))
                 dh = max(dh, maxAbsDiff(e.hidden(at: p), ref.hidden[p]))
                 scale = max(scale, ref.logits[p].map(abs).max()!)
+                hscale = max(hscale, ref.hidden[p].map(abs).max()!)
             }
-            print("[\(model.config.architecture) \(batchPath)] fast vs reference: max |Δlogit| = \(d) (max |logit| \(scale)), max |Δhidden| = \(dh)")
-            XCTAssertLessThan(d, Self.fastVsReferenceTolerance, "\(batchPath)", file: file, line: line)
-            XCTAssertLessThan(dh, Self.fastVsReferenceTolerance, "\(batchPath)", file: file, line: line)
+            print("[\(model.config.architecture) \(batchPath)] fast vs reference: max |Δlogit| = \(d) (max |logit| \(scale)), max |Δhidden| = \(dh) (max \(hscale))")
+            let tol = batchPath == .float ? Self.floatVsReferenceRelative : Self.fastVsReferenceRelative
+            XCTAssertLessThan(d, tol * scale, "\(batchPath)", file: file, line: line)
+            XCTAssertLessThan(dh, tol * hscale, "\(batchPath)", file: file, line: line)
         }
     }
 
@@ -59,9 +65,10 @@ final class TinyModelTests: XCTestCase {
                 let l = try inc.step(tokens[p])
                 d = max(d, maxAbsDiff(l, all.logits(at: p)))
             }
-            print("[\(model.config.architecture) \(batchPath)] incremental vs full: max |Δ| = \(d)")
-            // the quantized path uses identical per-row matvecs in both; the float path batches the matmuls
-            XCTAssertLessThan(d, batchPath == .quantized ? Self.batchingTolerance : Self.fastVsReferenceTolerance)
+            let scale = all.logits.map(abs).max()!
+            print("[\(model.config.architecture) \(batchPath)] incremental vs full: max |Δ| = \(d) (max |logit| \(scale))")
+            // the quantized path uses identical per-row matvecs in both; the float path batches the matmuls in fp32
+            XCTAssertLessThan(d, batchPath == .quantized ? Self.batchingTolerance : Self.fastVsReferenceRelative * scale)
         }
     }
 
@@ -71,7 +78,7 @@ final class TinyModelTests: XCTestCase {
     func testPrefixReuseGivesSameLogits() throws {
         let model = try Model(path: try TinyModels.llama())
         let s = Session(model: model); s.prefillPath = .quantized
-        let a = Array(tokens[0..<12]), b = tokens
+        let a = Array(tokens[0..<12]), b = Array(tokens[0..<20])
         let first = try s.evaluate(a)
         XCTAssertEqual(first.reused, 0)
         let second = try s.evaluate(b, logits: .from(12))
@@ -110,7 +117,7 @@ final class TinyModelTests: XCTestCase {
         XCTAssertEqual(h.count, tokens.count)
         XCTAssertEqual(h[0].count, model.config.dim)
         let ref = ReferenceForward.run(model: model, tokens: tokens).hidden
-        XCTAssertLessThan(maxAbsDiff(h[5], ref[5]), Self.fastVsReferenceTolerance)
+        XCTAssertLessThan(maxAbsDiff(h[5], ref[5]), Self.fastVsReferenceRelative * ref[5].map(abs).max()!)
     }
 
     func testGreedyGenerationFollowsArgmaxAndStops() throws {
@@ -144,6 +151,7 @@ final class TinyModelTests: XCTestCase {
 
     func testPromptLongerThanContextIsAClearError() throws {
         let model = try Model(path: try TinyModels.llama(), contextLength: 16)
+        XCTAssertEqual(model.contextLength, 16)
         let s = Session(model: model)
         XCTAssertThrowsError(try s.evaluate(Array(repeating: 65, count: 17))) { e in
             XCTAssertEqual(e as? LLMError, .contextLimitExceeded(promptTokens: 17, contextLength: 16))

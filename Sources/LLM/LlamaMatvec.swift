@@ -1,0 +1,64 @@
+import Kernels
+
+/// Matrix-vector products with llama.cpp's exact activation rounding, on engine-core's integer-dot kernels.
+///
+/// llama.cpp quantizes activations to Q8_0/Q8_1 blocks whose scale `d` (and, for Q8_1, `s = d·Σq`) are stored as
+/// f16; `Matmul.matvec` keeps them in f32. That alone moves SmolLM2's logits by up to ~0.8 from llama.cpp's (measured
+/// on the oracle; with the f16 scales: ~0.01-0.1). So for the legacy block types, this quantizes the activations with
+/// `FastKernels.quantizeActivations`, rounds the block scales as ggml does, and calls `FastKernels.dotRows`.
+/// Other types (K-quants: llama.cpp's Q8_K keeps f32 scales; float types) go through `Matmul.matvec` unchanged.
+enum LlamaMatvec {
+    enum ScaleRounding { case q8_0, q8_1, none }
+
+    static func rounding(_ t: GGMLType) -> ScaleRounding {
+        switch t {
+        case .q4_0, .q5_0, .q8_0: return .q8_0      // ggml vec_dot_type Q8_0: d in f16
+        case .q4_1, .q5_1: return .q8_1             // Q8_1: d and s = d·Σq in f16
+        default: return .none
+        }
+    }
+
+    /// Rounds block scales as ggml stores them. `ds` = d·(s0+s1) from the unrounded d.
+    static func patch(_ b: UnsafeMutablePointer<FastKernels.Q8Block>, count nb: Int, _ r: ScaleRounding) {
+        switch r {
+        case .none: return
+        case .q8_0:
+            for i in 0..<nb { let d = roundToHalf(b[i].d); b[i].d = d; b[i].ds = d * Float(Int(b[i].s0) + Int(b[i].s1)) }
+        case .q8_1:
+            for i in 0..<nb { b[i].ds = roundToHalf(b[i].ds); b[i].d = roundToHalf(b[i].d) }
+        }
+    }
+
+    /// y = m · x
+    static func matvec(_ m: QuantizedMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        matvecs([m], x, [y], pool: pool)
+    }
+
+    /// ys[i] = ms[i] · x for matrices with the same column count and block type, in one pool job.
+    static func matvecs(_ ms: [QuantizedMatrix], _ x: UnsafePointer<Float>, _ ys: [UnsafeMutablePointer<Float>], pool: ThreadPool) {
+        let r = rounding(ms[0].type)
+        guard r != .none, ms.allSatisfy({ $0.type == ms[0].type && FastKernels.supports($0.type) }) else {
+            if ms.count == 1 { Matmul.matvec(ms[0], x, ys[0], pool: pool) } else { Matmul.matvecs(ms, x, ys, pool: pool) }
+            return
+        }
+        let cols = ms[0].cols, nb = cols / 32
+        var starts = [0]
+        for m in ms { starts.append(starts.last! + m.rows) }
+        let total = starts.last!
+        withUnsafeTemporaryAllocation(of: FastKernels.Q8Block.self, capacity: nb) { buf in
+            let xq = buf.baseAddress!
+            FastKernels.quantizeActivations(x, count: cols, into: xq)
+            patch(xq, count: nb, r)
+            let xqc = UnsafePointer(xq)
+            pool.parallelFor(total, grain: 32) { a, b, _ in
+                var s = a, i = 0
+                while s < b {
+                    while starts[i + 1] <= s { i += 1 }
+                    let e = min(b, starts[i + 1])
+                    FastKernels.dotRows(ms[i], xqc, nil, ys[i] + (s - starts[i]), s - starts[i], e - starts[i])
+                    s = e
+                }
+            }
+        }
+    }
+}
