@@ -18,14 +18,30 @@ enum LlamaMatvec {
         }
     }
 
-    /// Rounds block scales as ggml stores them. `ds` = d·(s0+s1) from the unrounded d.
+    /// Rounds block scales as ggml stores them. Written against the block's byte layout because engine-core's block
+    /// is in flux: `{float d; int16 s0, s1; int8 qs[32]}` (40 bytes) or `{float d; float ds; int16 s0, s1; ...}` (48
+    /// bytes, ds = d·(s0+s1) from the unrounded d). Any other layout is left alone (the f32 scales of `Matmul`).
     static func patch(_ b: UnsafeMutablePointer<FastKernels.Q8Block>, count nb: Int, _ r: ScaleRounding) {
-        switch r {
-        case .none: return
-        case .q8_0:
-            for i in 0..<nb { let d = roundToHalf(b[i].d); b[i].d = d; b[i].ds = d * Float(Int(b[i].s0) + Int(b[i].s1)) }
-        case .q8_1:
-            for i in 0..<nb { b[i].ds = roundToHalf(b[i].ds); b[i].d = roundToHalf(b[i].d) }
+        if r == .none { return }
+        let stride = MemoryLayout<FastKernels.Q8Block>.stride
+        let raw = UnsafeMutableRawPointer(b)
+        switch stride {
+        case 40:
+            for i in 0..<nb {
+                let p = raw + i * stride
+                p.storeBytes(of: roundToHalf(p.load(as: Float.self)), as: Float.self)
+            }
+        case 48:
+            for i in 0..<nb {
+                let p = raw + i * stride
+                let d = p.load(as: Float.self), ds = p.load(fromByteOffset: 4, as: Float.self)
+                let sum = Int(p.load(fromByteOffset: 8, as: Int16.self)) + Int(p.load(fromByteOffset: 10, as: Int16.self))
+                let dr = roundToHalf(d)
+                p.storeBytes(of: dr, as: Float.self)
+                p.storeBytes(of: r == .q8_1 ? roundToHalf(ds) : dr * Float(sum), toByteOffset: 4, as: Float.self)
+            }
+        default:
+            return
         }
     }
 
