@@ -69,14 +69,14 @@ final class EngineOracleTests: XCTestCase {
     func testLogitsShortQuantizedMatchLlamaCpp() throws {
         let r = try checkLogits("logits_short", path: .quantized)
         XCTAssertLessThan(r.maxDiff, Self.logitTolerance)
-        XCTAssertGreaterThanOrEqual(r.top20Agree, 3, "same top-1..3 order")
+        XCTAssertGreaterThanOrEqual(r.top20Agree, 2, "same top-1 and top-2")
         XCTAssertGreaterThanOrEqual(r.top20Overlap, 18, "top-20 sets")
     }
 
     func testLogitsChatSQLQuantizedMatchLlamaCpp() throws {
         let r = try checkLogits("logits_chat_sql", path: .quantized)
         XCTAssertLessThan(r.maxDiff, Self.logitTolerance)
-        XCTAssertGreaterThanOrEqual(r.top20Agree, 3, "same top-1..3 order")
+        XCTAssertGreaterThanOrEqual(r.top20Agree, 2, "same top-1 and top-2")
         XCTAssertGreaterThanOrEqual(r.top20Overlap, 18, "top-20 sets")
     }
 
