@@ -76,7 +76,7 @@ enum Tiny {
 }
 
 /// The slow, obvious reference forward (token by token with a KV cache, plain loops): the twin of the training forward.
-enum ReferenceForward {
+enum SlowTwinForward {
     static func logits(_ b: BaseWeights, lora: LoRAWeights?, tokens: [Int]) -> [[Float]] {
         let c = b.config, D = c.dim, hd = c.headDim
         func matvec(_ l: Int, _ t: LoRATarget, _ x: [Float]) -> [Float] {

@@ -16,7 +16,7 @@ final class TrainingModelTests: XCTestCase {
                 let m = TrainingModel(base: base, lora: lora)
                 m.attentionBlock = block   // 4: several causal blocks
                 let got = try m.logits(tokens: tokens, positions: Array(0..<tokens.count))
-                let want = ReferenceForward.logits(base, lora: lora, tokens: tokens)
+                let want = SlowTwinForward.logits(base, lora: lora, tokens: tokens)
                 var maxDiff: Float = 0
                 for p in 0..<tokens.count { for v in 0..<base.config.vocabSize { maxDiff = max(maxDiff, abs(got[p][v] - want[p][v])) } }
                 XCTAssertLessThan(maxDiff, 1e-4, "bias \(bias) neox \(neox) lora \(lora != nil): max |diff| \(maxDiff); first got \(got[0].prefix(4)) want \(want[0].prefix(4))")
@@ -113,7 +113,7 @@ final class TrainingModelTests: XCTestCase {
         let b = try TrainingModel(base: dense).logits(tokens: tokens, positions: [10])[0]
         let maxDiff = zip(a, b).map { abs($0 - $1) }.max()!
         XCTAssertLessThan(maxDiff, 0.1, "Q8_0 vs fp32 logits differ by \(maxDiff)")
-        let want = ReferenceForward.logits(base, lora: nil, tokens: tokens)[10]
+        let want = SlowTwinForward.logits(base, lora: nil, tokens: tokens)[10]
         XCTAssertLessThan(zip(a, want).map { abs($0 - $1) }.max()!, 1e-4)
     }
 }
