@@ -31,6 +31,7 @@ struct ck_pool {
 };
 
 static _Thread_local struct ck_pool *tl_pool = NULL;
+static _Thread_local int tl_index = 0;   // worker index of this thread in tl_pool
 
 static inline long now_ns(void) {
     struct timespec ts;
@@ -46,6 +47,7 @@ static void *worker_main(void *p) {
     int index = wa->index;
     free(wa);
     tl_pool = pool;
+    tl_index = index;
     long seen = 0;   // the generation at creation: a worker that starts late must still run the first job
     for (;;) {
         // Wait for a new generation: spin, then yield, then sleep.
@@ -143,12 +145,14 @@ void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx) { ck_pool_run_mode(poo
 
 void ck_pool_run_mode(ck_pool *pool, ck_task_fn fn, void *ctx, int all_workers) {
     if (pool->nthreads == 1 || tl_pool == pool) {   // single thread, or nested call from inside a job
-        fn(ctx, 0, 1);
+        fn(ctx, ck_pool_current_worker(pool), 1);
         return;
     }
     pthread_mutex_lock(&pool->run_mu);
     struct ck_pool *saved = tl_pool;
+    int saved_index = tl_index;
     tl_pool = pool;
+    tl_index = 0;
     pool->fn = fn;
     pool->ctx = ctx;
     pool->all_workers = all_workers;
@@ -176,7 +180,10 @@ void ck_pool_run_mode(ck_pool *pool, ck_task_fn fn, void *ctx, int all_workers) 
         }
     }
     tl_pool = saved;
+    tl_index = saved_index;
     pthread_mutex_unlock(&pool->run_mu);
 }
+
+int ck_pool_current_worker(const ck_pool *pool) { return tl_pool == pool ? tl_index : 0; }
 
 long ck_atomic_fetch_add(long *p, long v) { return atomic_fetch_add((_Atomic long *)p, v); }

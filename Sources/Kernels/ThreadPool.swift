@@ -51,7 +51,7 @@ public final class ThreadPool: @unchecked Sendable {
         if n <= 0 { return }
         let t = threads
         if t == 1 || n <= grain {
-            body(0, n, 0)
+            body(0, n, currentWorker)
             return
         }
         // About 4 chunks per worker, each a multiple of `grain`.
@@ -74,7 +74,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// Static split: worker w gets one contiguous range (multiple of `grain`); no atomics.
     public func parallelForStatic(_ n: Int, grain: Int = 1, _ body: (_ start: Int, _ end: Int, _ worker: Int) -> Void) {
         if n <= 0 { return }
-        if threads == 1 || n <= grain { body(0, n, 0); return }
+        if threads == 1 || n <= grain { body(0, n, currentWorker); return }
         let units = (n + grain - 1) / grain
         run { w, t in
             let a = units * w / t, b = units * (w + 1) / t
@@ -82,6 +82,9 @@ public final class ThreadPool: @unchecked Sendable {
             if s < e { body(s, e, w) }
         }
     }
+
+    /// The calling thread's worker index when called from inside a job of this pool (nested calls run inline on it), else 0.
+    public var currentWorker: Int { Int(ck_pool_current_worker(pool)) }
 
     /// Per-worker scratch memory of at least `bytes` (64-byte aligned), reused across calls.
     /// Only worker `worker` may use it, and only inside a job of this pool.

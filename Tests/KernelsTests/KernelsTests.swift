@@ -163,8 +163,9 @@ final class ThreadPoolTests: XCTestCase {
         let sum = UnsafeMutablePointer<Int>.allocate(capacity: 2)
         sum.initialize(repeating: 0, count: 2)
         defer { sum.deallocate() }
-        pool.run { w, _ in pool.parallelFor(10) { s, e, _ in sum[w] += e - s } }
+        pool.run { w, _ in pool.parallelFor(10) { s, e, inner in precondition(inner == w); sum[w] += e - s } }
         XCTAssertEqual(sum[0] + sum[1], 20)
+        XCTAssertEqual(sum[0], 10)   // each nested call ran inline on its own worker, with that worker's index
     }
 }
 

@@ -22,6 +22,8 @@ void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx);
 // all_workers = 0: fn must pull its work from a shared counter; workers that have not joined by the time the caller's
 // fn returns skip the job (a descheduled worker never delays the caller).
 void ck_pool_run_mode(ck_pool *pool, ck_task_fn fn, void *ctx, int all_workers);
+// The worker index of the calling thread inside a job of `pool` (0 outside: the caller is worker 0).
+int ck_pool_current_worker(const ck_pool *pool);
 long ck_atomic_fetch_add(long *p, long v);
 
 // ---- quantized matrix-vector products ----
