@@ -99,6 +99,9 @@ final class SQLiteDB {
             throw SQLiteError(code: rc, message: msg)
         }
         handle = h
+        // Backtick names are rewritten to "double quotes": an unknown column must then fail as in MySQL
+        // (1054 Unknown column), not turn into a string literal.
+        _ = cmat_sqlite_disable_dqs(h)
         MySQLFunctions.install(on: h)
     }
 

@@ -102,6 +102,8 @@ final class DBProtocolTests: XCTestCase {
         let env = try DBEnvironment(task: Self.task())
         XCTAssertEqual(env.execute("SELECT zz FROM `Test Table`"), "1054 (42S22): Unknown column 'zz' in 'field list'")
         XCTAssertEqual(env.execute("SELECT a FROM `Test Table` WHERE zz = 1"), "1054 (42S22): Unknown column 'zz' in 'where clause'")
+        // A backticked unknown name is an error too, never the string 'zz' (SQLite's double-quoted-string fallback is off).
+        XCTAssert(env.execute("SELECT COUNT(*) FROM `Test Table` WHERE `zz` = 'x'").hasPrefix("1054 (42S22): Unknown column 'zz'"))
         XCTAssertEqual(env.execute("SELECT a FROM nope"), "1146 (42S02): Table 'Test Table.nope' doesn't exist")
         XCTAssertEqual(env.execute("SELECT a FROMM `Test Table`"),
                        "1064 (42000): You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version for the right syntax to use near '`Test Table`' at line 1")
