@@ -171,7 +171,8 @@ public final class Checker {
         }
         let strings: [String]? = all.isEmpty ? nil : all.map { "\($0.code): \($0.message)" }
         if !errors.isEmpty {
-            let what = errors.map(\.message).joined(separator: "; ")
+            var what = errors.map(\.message).joined(separator: "; ")
+            if let last = what.last, !".!?".contains(last) { what += "." }
             let invalid: Bool = { if case .invalid = action { return true }; return false }()
             let hint = invalid ? " Reply with exactly one action in the required format." : ""
             return CheckerFeedback(verdict: .revise, score: -1, critique: what + hint, source: .rule, rules: codes, findings: strings)
