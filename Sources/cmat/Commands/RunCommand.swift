@@ -4,6 +4,7 @@ import ChatModel
 import Environments
 import Sessions
 import Agents
+import LLM
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -148,6 +149,10 @@ enum ModelLoader {
         guard FileManager.default.fileExists(atPath: path) else {
             throw UserFacingError("\(path): model file not found (pass --model PATH or set CMAT_MODEL)")
         }
-        throw UserFacingError("the inference engine (LLM.EngineLanguageModel) is not on main yet: cannot load \(path) (try --model gold to check the pipeline)")
+        let weights: LLM.Model
+        do { weights = try LLM.Model(path: path, contextLength: contextLength) } catch { throw UserFacingError("\(path): \(error)") }
+        let assistant = EngineLanguageModel(model: weights, threads: threads, contextLength: contextLength)
+        let checker = separateChecker ? EngineLanguageModel(model: weights, threads: threads, contextLength: contextLength) : assistant
+        return (assistant, checker)
     }
 }
