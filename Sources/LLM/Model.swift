@@ -14,6 +14,12 @@ public final class Model {
     /// Default context for new sessions: the `contextLength` given, else min(trained context, 4096).
     public let contextLength: Int
     let weights: TransformerWeights
+    /// A LoRA adapter every projection adds (`y += scale · B(A x)`); nil = the plain base. Changing it does not
+    /// invalidate sessions' KV caches: call `Session.reset()` after swapping or updating an adapter.
+    public var adapter: LoRAAdapter? {
+        get { weights.adapter }
+        set { weights.adapter = newValue }
+    }
 
     public init(path: String, contextLength: Int? = nil) throws {
         self.path = path

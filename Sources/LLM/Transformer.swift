@@ -144,6 +144,9 @@ final class Transformer {
             } else {
                 linear(lw.wq, xb, n: n, q); linear(lw.wk, xb, n: n, kx); linear(lw.wv, xb, n: n, vx)
             }
+            if let ad = w.adapter {   // LoRA: y += scale · B(A x)
+                ad.apply(layer: l, stem: 0, xb, n: n, q); ad.apply(layer: l, stem: 1, xb, n: n, kx); ad.apply(layer: l, stem: 2, xb, n: n, vx)
+            }
             if let bq = lw.bq, let bk = lw.bk, let bv = lw.bv {
                 for i in 0..<n {
                     for j in 0..<qDim { q[i * qDim + j] += bq[j] }
@@ -164,6 +167,7 @@ final class Transformer {
             }
             attention(layer: l, n: n, start: start, cache: cache)
             linear(lw.wo, att, n: n, xb2)
+            w.adapter?.apply(layer: l, stem: 3, att, n: n, xb2)
             tap?("kqv_out", l, xb2, n, dim)
             for j in 0..<(n * dim) { x[j] += xb2[j] }
             tap?("ffn_inp", l, x, n, dim)
@@ -175,11 +179,13 @@ final class Transformer {
             } else {
                 linear(lw.gate, xb, n: n, hb); linear(lw.up, xb, n: n, hb2)
             }
+            if let ad = w.adapter { ad.apply(layer: l, stem: 4, xb, n: n, hb); ad.apply(layer: l, stem: 5, xb, n: n, hb2) }
             rows(n) { i in
                 let g = hb + i * hd, u = hb2 + i * hd
                 for j in 0..<hd { g[j] = g[j] / (1 + expf(-g[j])) * u[j] }
             }
             linear(lw.down, hb, n: n, xb2)
+            w.adapter?.apply(layer: l, stem: 6, hb, n: n, xb2)
             tap?("ffn_out", l, xb2, n, dim)
             for j in 0..<(n * dim) { x[j] += xb2[j] }
             tap?("l_out", l, x, n, dim)

@@ -24,6 +24,8 @@ final class TransformerWeights {
     let outputNorm: [Float]          // [dim]
     let output: QuantizedMatrix      // [vocab, dim] (the embedding when tied)
     let layers: [LayerWeights]
+    /// LoRA adapter applied on top of the projections (nil: none). Set through `Model.adapter`.
+    var adapter: LoRAAdapter?
 
     init(file: GGUFFile, config c: ModelConfig) throws {
         config = c
