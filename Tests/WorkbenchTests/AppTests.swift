@@ -78,7 +78,7 @@ final class AppTests: XCTestCase {
     func testReplayStreamsAssistantTextAndHonoursPause() throws {
         // At a finite speed the replay streams the Assistant's words before the message lands, and Space pauses it.
         let term = HeadlessTerminal(width: 80, height: 24)
-        let source = try ReplaySource(path: demoPath, speed: 50)
+        let source = try ReplaySource(path: demoPath, speed: 10)
         let app = WorkbenchApp(state: WorkbenchState(mode: .replay(path: demoPath)), terminal: term, source: source,
                                themes: ThemeSet(directory: nil))
         var sawStream = false

@@ -23,7 +23,7 @@ final class LiveTests: XCTestCase {
                 if case let .message(m) = e.body, m.role == .assistant, let ep = e.episode, let st = e.step {
                     // A "generation": words with a pause between them, stopping when the UI says so.
                     for w in m.content.split(separator: " ") {
-                        Thread.sleep(forTimeInterval: 0.002)
+                        Thread.sleep(forTimeInterval: 0.005)
                         if !onToken(TokenChunk(role: .assistant, episode: ep, step: st, text: w + " ")) {
                             cancelled.withLock { sawCancel = true }
                             break
