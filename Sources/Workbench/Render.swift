@@ -74,7 +74,7 @@ public enum Render {
         let total = run.runStart.map { $0.taskCount * max(1, $0.config.trials) }
         if let ep = s.currentEpisode {
             let n = s.cursor.episode + 1
-            parts.append(("ep \(n)/\(total.map(String.init) ?? "?") · step \(min(s.cursor.round + 1, max(1, ep.rounds.count)))/\(ep.rounds.count)", .status))
+            parts.append(("ep \(n)/\(total.map(String.init) ?? "?") · step \(s.cursor.round + 1)/\(max(ep.rounds.count, s.cursor.round + 1))", .status))
         } else {
             parts.append(("ep -/\(total.map(String.init) ?? "?")", .status))
         }
