@@ -122,7 +122,7 @@ public final class SFTTrainer {
         func record(_ m: Metrics) {
             var obj: [String: Any] = [:]
             for (k, v) in m where v.isFinite { obj[k] = v }
-            if let d = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
+            if let d = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes]) {
                 metricsFile.write(d); metricsFile.write(Data("\n".utf8))
             }
         }
@@ -130,6 +130,7 @@ public final class SFTTrainer {
         var tokensDone = 0
         var last: Metrics = [:]
         var runningLoss: Double? = nil
+        var position = (epoch: startEpoch, index: startIndex)   // where the next step would start
         outer: for epoch in startEpoch..<config.epochs {
             let ord = SFTTrainer.order(count: train.count, seed: config.seed, epoch: epoch)
             var i = epoch == startEpoch ? startIndex : 0
@@ -138,6 +139,7 @@ public final class SFTTrainer {
                 let batch = ord[i..<min(ord.count, i + config.gradAccum)].map { train[$0] }
                 var m = try step(batch)
                 i += batch.count
+                position = i >= ord.count ? (epoch + 1, 0) : (epoch, i)
                 tokensDone += Int(m["sft/tokens"] ?? 0)
                 let dt = Date().timeIntervalSince(t0)
                 m["sft/tokens_per_s"] = Double(tokensDone) / max(dt, 1e-9)
@@ -154,7 +156,7 @@ public final class SFTTrainer {
                         m["sft/eval_loss"] = try evaluate(eval)
                         log(String(format: "step %d  sft/eval_loss=%.4f", optimizer.step, m["sft/eval_loss"]!))
                     }
-                    try saveCheckpoint(dir: outDir + "/checkpoint", epoch: i >= ord.count ? epoch + 1 : epoch, index: i >= ord.count ? 0 : i)
+                    try saveCheckpoint(dir: outDir + "/checkpoint", epoch: position.epoch, index: position.index)
                     log("checkpoint saved to \(outDir)/checkpoint")
                 }
                 record(m)
@@ -166,7 +168,8 @@ public final class SFTTrainer {
             log(String(format: "final  sft/eval_loss=%.4f", last["sft/eval_loss"]!))
             record(["step": Double(optimizer.step), "sft/eval_loss": last["sft/eval_loss"]!])
         }
-        try saveCheckpoint(dir: outDir + "/checkpoint", epoch: config.epochs, index: 0)
+        if last.isEmpty { log("nothing left to train (the checkpoint is at the end of epoch \(position.epoch) of \(config.epochs); raise --epochs or --max-steps)") }
+        try saveCheckpoint(dir: outDir + "/checkpoint", epoch: position.epoch, index: position.index)
         try lora.save(path: outDir + "/adapter.gguf")
         last["sft/train_seconds"] = Date().timeIntervalSince(t0)
         log("adapter saved to \(outDir)/adapter.gguf (use --adapter \(outDir)/adapter.gguf)")

@@ -97,6 +97,31 @@ final class TrainingModelTests: XCTestCase {
         }
     }
 
+    /// Checkpoints and --resume: a run stopped by maxSteps continues where it stopped.
+    func testCheckpointAndResume() throws {
+        let base = try Tiny.base()
+        var cfg = SFTConfig()
+        cfg.lora = LoRAConfig(rank: 2, alpha: 4)
+        cfg.maxSteps = 2; cfg.checkpointEvery = 1; cfg.epochs = 2
+        let exs = (0..<3).map { k in SFTExample(tokens: tokens.map { ($0 + k) % 37 }, lossMask: tokens.indices.map { $0 >= 3 }) }
+        let dir = Tiny.tempPath("sft-run")
+        try? FileManager.default.removeItem(atPath: dir)
+        let first = try SFTTrainer(model: TrainingModel(base: base), config: cfg)
+        try first.train(train: exs, eval: [exs[0]], outDir: dir, resume: false) { _ in }
+        XCTAssertEqual(first.optimizer.step, 2)
+        cfg.maxSteps = 5
+        let second = try SFTTrainer(model: TrainingModel(base: base), config: cfg)
+        var lines: [String] = []
+        try second.train(train: exs, eval: [], outDir: dir, resume: true) { lines.append($0) }
+        XCTAssertTrue(lines.first?.contains("resumed") == true && lines.first?.contains("step 2 (epoch 1, example 2)") == true, "\(lines.first ?? "")")
+        XCTAssertEqual(second.optimizer.step, 5)
+        let saved = try LoRAWeights.load(path: dir + "/adapter.gguf", modelConfig: base.config)
+        XCTAssertEqual(saved.parameterArray, second.lora.parameterArray)
+        let metrics = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8)
+        XCTAssertTrue(metrics.contains("\"sft/loss\""))
+        XCTAssertTrue(metrics.contains("\"sft/eval_loss\""))
+    }
+
     /// A quantized base (Q8_0 in the GGUF mmap, dequantized per matrix) trains like an fp32 one.
     func testQuantizedGGUFBase() throws {
         let c = Tiny.config()
