@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LLM
+import Tuning
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +16,18 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Repetitions (the mean is printed).") var reps: Int = 3
     @Option(help: "Batched matmul path for the prompt: float (sgemm) or quantized (8-bit activations).") var path: String = "float"
 
+    @Flag(help: "Only the SFT benchmark (LoRA rank 8 on all projections, AdamW, 512-token sequences): sft_tok_s, sft_step_s, sft_peak_rss_mb.")
+    var sft = false
+
     func run() throws {
+        if sft {
+            do {
+                for (k, v) in try SFTBenchmark.run(modelPath: model ?? DefaultPaths.model, threads: threads) {
+                    print(String(format: "%@=%.1f", k, v))
+                }
+            } catch let e as TuningError { throw UserFacingError(e.description) }
+            return
+        }
         let m: Model
         do { m = try Model(path: model ?? DefaultPaths.model, contextLength: ctx) } catch { throw UserFacingError("\(error)") }
         guard let p = MatmulPath(rawValue: path) else { throw ValidationError("--path must be float or quantized") }
