@@ -1,5 +1,5 @@
 /// Keys and values of every layer for the positions evaluated so far, stored as f16 (as llama.cpp does):
-/// 4,096 positions × 30 layers × 2 × 192 × 2 bytes = 47 MB for SmolLM2-135M.
+/// 4,096 positions × 30 layers × (K + V) × 192 × 2 bytes = 94 MB (90 MiB) for SmolLM2-135M.
 /// `tokens[i]` is the token whose K/V sit at position i, which is what prefix reuse compares against.
 public final class KVCache {
     public let layers: Int

@@ -65,7 +65,7 @@ struct GenerateCommand: ParsableCommand {
         if ids {
             print("[" + out.map(String.init).joined(separator: ", ") + "]")
         } else {
-            print("")
+            FileHandle.standardOutput.write("\n".data(using: .utf8)!)
             FileHandle.standardError.write(String(format: "[%d prompt tokens (%d cached), %d generated, %.1f tok/s, stop: %@]\n",
                                                   result.promptTokens, result.cachedTokens, result.generatedTokens,
                                                   result.tokensPerSecond, result.stopReason.rawValue).data(using: .utf8)!)
