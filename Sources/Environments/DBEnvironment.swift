@@ -396,7 +396,7 @@ Your input will be raw MySQL response, you have to deal with it by yourself.
     }
 
     /// The hash of rows given as MySQL texts (nil = NULL).
-    static func tableHash(rows: [[String?]]) -> String {
+    public static func tableHash(rows: [[String?]]) -> String {
         if rows.isEmpty { return "[(None,)]" }
         let hashes = rows.map { row in String(MD5.hex(row.compactMap { $0 }.joined(separator: ",")).prefix(5)) }.sorted()
         var joined = Array(hashes.joined(separator: ",").utf8)

@@ -1,70 +1,11 @@
-// AgentBench's table hash for mutation tasks, computed from rows in memory:
-//   md5(group_concat(rowhash ORDER BY rowhash)) over rowhash = substring(md5(concat_ws(',', cols)), 1, 5),
-// printed as Python prints the fetched rows: "[('<hex>',)]". Used to write `answer_md5` for generated tasks,
-// which the environment then checks against the table its gold SQL leaves behind.
+// AgentBench's table hash for mutation tasks, computed from rows in memory, to write `answer_md5` for generated
+// tasks (which the environment then checks against the table its gold SQL leaves behind). The hash itself is the
+// environment's, so generated tasks and evaluation can never disagree on it.
+
+import Environments
 
 public enum TableHash {
     public static func agentBench(_ rows: [[String]]) -> String {
-        guard !rows.isEmpty else { return "[(None,)]" }
-        let hashes = rows.map { String(MD5.hex(Array($0.joined(separator: ",").utf8)).prefix(5)) }.sorted()
-        return "[('" + MD5.hex(Array(hashes.joined(separator: ",").utf8)) + "',)]"
+        DBEnvironment.tableHash(rows: rows.map { $0.map { Optional($0) } })
     }
 }
-
-/// MD5 (RFC 1321), for the table hash only.
-public enum MD5 {
-    private static let s: [UInt32] = [7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-                                      5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-                                      4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-                                      6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21]
-    private static let k: [UInt32] = (0..<64).map { i in
-        UInt32(truncatingIfNeeded: Int64(abs(sin(Double(i + 1))) * 4_294_967_296.0))
-    }
-
-    public static func digest(_ message: [UInt8]) -> [UInt8] {
-        var msg = message
-        let bitLength = UInt64(message.count) &* 8
-        msg.append(0x80)
-        while msg.count % 64 != 56 { msg.append(0) }
-        for i in 0..<8 { msg.append(UInt8(truncatingIfNeeded: bitLength >> (8 * UInt64(i)))) }
-        var a0: UInt32 = 0x6745_2301, b0: UInt32 = 0xEFCD_AB89, c0: UInt32 = 0x98BA_DCFE, d0: UInt32 = 0x1032_5476
-        var m = [UInt32](repeating: 0, count: 16)
-        for chunk in stride(from: 0, to: msg.count, by: 64) {
-            for i in 0..<16 {
-                let b = chunk + 4 * i
-                m[i] = UInt32(msg[b]) | UInt32(msg[b + 1]) << 8 | UInt32(msg[b + 2]) << 16 | UInt32(msg[b + 3]) << 24
-            }
-            var a = a0, b = b0, c = c0, d = d0
-            for i in 0..<64 {
-                var f: UInt32
-                let g: Int
-                switch i {
-                case 0..<16: f = (b & c) | (~b & d); g = i
-                case 16..<32: f = (d & b) | (~d & c); g = (5 * i + 1) % 16
-                case 32..<48: f = b ^ c ^ d; g = (3 * i + 5) % 16
-                default: f = c ^ (b | ~d); g = (7 * i) % 16
-                }
-                f = f &+ a &+ k[i] &+ m[g]
-                a = d; d = c; c = b
-                b = b &+ ((f << s[i]) | (f >> (32 - s[i])))
-            }
-            a0 = a0 &+ a; b0 = b0 &+ b; c0 = c0 &+ c; d0 = d0 &+ d
-        }
-        var out: [UInt8] = []
-        for v in [a0, b0, c0, d0] { for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
-        return out
-    }
-
-    public static func hex(_ message: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef")
-        var s = ""
-        for b in digest(message) { s.append(digits[Int(b >> 4)]); s.append(digits[Int(b & 15)]) }
-        return s
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
