@@ -3,7 +3,6 @@ import Foundation
 import Agents
 import ChatModel
 import Environments
-import LLM
 import Sessions
 import Workbench
 
@@ -56,7 +55,7 @@ struct WorkbenchCommand: ParsableCommand {
             (assistantModel, checkerModel) = Self.gold(all)
         } else {
             do {
-                (assistantModel, checkerModel) = try Self.engine(path: modelPath, threads: threads, contextLength: ctx,
+                (assistantModel, checkerModel) = try ModelLoader.load(path: modelPath, threads: threads, contextLength: ctx,
                                                                   separateChecker: checkerMode == .model)
             } catch {
                 guard model == nil else { throw error }
@@ -98,19 +97,6 @@ struct WorkbenchCommand: ParsableCommand {
         writer.sync()
         if let e = writer.lastError { throw UserFacingError("writing the session failed: \(e)") }
         print("session: \(outPath)")
-    }
-
-    /// The engine on one set of weights; a model Checker gets its own session so that the two prompts do not evict
-    /// each other's KV-cache prefix.
-    static func engine(path: String, threads: Int, contextLength: Int?, separateChecker: Bool) throws -> (LanguageModel, LanguageModel) {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw UserFacingError("\(path): model file not found (pass --model PATH or set CMAT_MODEL)")
-        }
-        let weights: Model
-        do { weights = try Model(path: path, contextLength: contextLength) } catch { throw UserFacingError("\(path): \(error)") }
-        let assistant = EngineLanguageModel(model: weights, threads: threads, contextLength: contextLength)
-        let checker = separateChecker ? EngineLanguageModel(model: weights, threads: threads, contextLength: contextLength) : assistant
-        return (assistant, checker)
     }
 
     static func gold(_ tasks: [BenchTask]) -> (LanguageModel, LanguageModel) {
