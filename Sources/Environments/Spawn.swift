@@ -132,13 +132,7 @@ final class SpawnedProcess {
         while true {
             var st: Int32 = 0
             let r = waitpid(pid, &st, WNOHANG)
-            if r == pid {
-                reaped = true
-                // WIFEXITED / WEXITSTATUS / WTERMSIG by hand (macros do not import)
-                let sig = st & 0x7f
-                exitStatus = sig == 0 ? (st >> 8) & 0xff : 128 + sig
-                return exitStatus
-            }
+            if r == pid { return recordExit(st) }
             if r < 0 { reaped = true; exitStatus = -1; return -1 }
             if now() > deadline { return nil }
             usleep(5000)
@@ -149,13 +143,17 @@ final class SpawnedProcess {
         if reaped { return false }
         var st: Int32 = 0
         let r = waitpid(pid, &st, WNOHANG)
-        if r == pid {
-            reaped = true
-            let sig = st & 0x7f
-            exitStatus = sig == 0 ? (st >> 8) & 0xff : 128 + sig
-            return false
-        }
+        if r == pid { _ = recordExit(st); return false }
         return r == 0
+    }
+
+    /// Records a reaped child's status as a shell reports it: the exit code, or 128 + the signal.
+    /// (WIFEXITED / WEXITSTATUS / WTERMSIG by hand: the macros do not import.)
+    private func recordExit(_ st: Int32) -> Int32? {
+        reaped = true
+        let sig = st & 0x7f
+        exitStatus = sig == 0 ? (st >> 8) & 0xff : 128 + sig
+        return exitStatus
     }
 }
 

@@ -16,7 +16,7 @@ struct TrainSFTCommand: ParsableCommand {
         commandName: "sft",
         abstract: "LoRA SFT on assistant tokens (TRL {\"messages\"} or AgentInstruct {\"conversations\"} JSONL).",
         discussion: """
-        Writes OUT/adapter.gguf (a llama.cpp GGUF LoRA adapter; load it with --adapter), OUT/checkpoint/ (adapter and \
+        Writes OUT/adapter.gguf (a llama.cpp GGUF LoRA adapter; the engine applies it through LLM.Model.adapter), OUT/checkpoint/ (adapter and \
         optimizer state, for --resume) and OUT/metrics.jsonl. Progress lines print sft/loss, sft/lr, sft/grad_norm, \
         sft/tokens_per_s and an ETA; sft/eval_loss is the mean loss per token on the held-out examples.
         """)
