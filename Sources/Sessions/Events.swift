@@ -201,7 +201,12 @@ public struct ObservationRecord: Codable, Equatable, Sendable {
 }
 
 /// kind "rl": the reward of a step and, when a critic ran, its figures. Keys `reward`, `value`, `valueNext`, `gamma`,
-/// `tdError`, `updateApplied`, `terminal`, `components` (named parts of the reward).
+/// `tdError`, `updateApplied`, `terminal`, `components` (named parts of the reward). With online tuning (`--tune`)
+/// also: `advantage` (the δ the actor used, normalized and clipped), `actorLoss`, `criticLoss` (½δ²), `kl` (mean
+/// KL(π‖π_base) over the action tokens), `logProb` (mean log π(a|s) per action token before the update),
+/// `actionTokens`, `reflectionLoss` / `reflectionSteps` (terminal event of a successful episode whose actions were led
+/// by a Checker critique or a reflection), `updateMs` (wall time of the updates), `humanFeedback` (true when the
+/// reward used a human correction of the Checker's feedback), `skipped` (why no update ran, e.g. an unparsable action).
 public struct RLRecord: Codable, Equatable, Sendable {
     public var reward: Double
     public var value: Double?
@@ -211,10 +216,27 @@ public struct RLRecord: Codable, Equatable, Sendable {
     public var updateApplied: Bool
     public var terminal: Bool
     public var components: [String: Double]?
+    public var advantage: Double?
+    public var actorLoss: Double?
+    public var criticLoss: Double?
+    public var kl: Double?
+    public var logProb: Double?
+    public var actionTokens: Int?
+    public var reflectionLoss: Double?
+    public var reflectionSteps: Int?
+    public var updateMs: Double?
+    public var humanFeedback: Bool?
+    public var skipped: String?
     public init(reward: Double, value: Double? = nil, valueNext: Double? = nil, gamma: Double? = nil, tdError: Double? = nil,
-                updateApplied: Bool = false, terminal: Bool = false, components: [String: Double]? = nil) {
+                updateApplied: Bool = false, terminal: Bool = false, components: [String: Double]? = nil,
+                advantage: Double? = nil, actorLoss: Double? = nil, criticLoss: Double? = nil, kl: Double? = nil,
+                logProb: Double? = nil, actionTokens: Int? = nil, reflectionLoss: Double? = nil, reflectionSteps: Int? = nil,
+                updateMs: Double? = nil, humanFeedback: Bool? = nil, skipped: String? = nil) {
         self.reward = reward; self.value = value; self.valueNext = valueNext; self.gamma = gamma; self.tdError = tdError
         self.updateApplied = updateApplied; self.terminal = terminal; self.components = components
+        self.advantage = advantage; self.actorLoss = actorLoss; self.criticLoss = criticLoss; self.kl = kl
+        self.logProb = logProb; self.actionTokens = actionTokens; self.reflectionLoss = reflectionLoss
+        self.reflectionSteps = reflectionSteps; self.updateMs = updateMs; self.humanFeedback = humanFeedback; self.skipped = skipped
     }
 }
 

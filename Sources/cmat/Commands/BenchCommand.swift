@@ -18,9 +18,11 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(help: "Only the SFT benchmark (LoRA rank 8 on all projections, AdamW, 512-token sequences): sft_tok_s, sft_step_s, sft_peak_rss_mb.")
     var sft = false
+    @OptionGroup var adapterOptions: AdapterOptions
 
     func run() throws {
         if sft {
+            if adapterOptions.adapter != nil { throw ValidationError("--adapter does not apply to --sft (the SFT benchmark trains its own adapter)") }
             do {
                 for (k, v) in try SFTBenchmark.run(modelPath: model ?? DefaultPaths.model, threads: threads) {
                     print(String(format: "%@=%.1f", k, v))
@@ -28,8 +30,7 @@ struct BenchCommand: ParsableCommand {
             } catch let e as TuningError { throw UserFacingError(e.description) }
             return
         }
-        let m: Model
-        do { m = try Model(path: model ?? DefaultPaths.model, contextLength: ctx) } catch { throw UserFacingError("\(error)") }
+        let m = try ModelLoader.weights(path: model ?? DefaultPaths.model, contextLength: ctx, options: adapterOptions)
         guard let p = MatmulPath(rawValue: path) else { throw ValidationError("--path must be float or quantized") }
         let session = Session(model: m, threads: threads, contextLength: ctx)
         session.prefillPath = p
@@ -79,6 +80,7 @@ struct BenchCommand: ParsableCommand {
         print("threads=\(threads)")
         print("ctx=\(ctx)")
         print("prefill_path=\(p.rawValue)")
+        if let a = adapterOptions.adapter { print("adapter=\(a)") }
         print(String(format: "kv_cache_mb=%.1f", Double(session.cache.bytes) / 1_048_576))
         print(String(format: "peak_rss_mb=%.1f", Self.peakRSSMB()))
     }

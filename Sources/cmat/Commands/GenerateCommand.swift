@@ -29,12 +29,12 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Stop string (repeatable).") var stop: [String] = []
     @Option(help: "Threads.") var threads: Int = 2
     @Option(help: "Context length (default: min(trained, 4096)).") var ctx: Int?
+    @OptionGroup var adapterOptions: AdapterOptions
 
     func run() throws {
         if greedy && (temperature ?? 0) > 0 { throw ValidationError("--greedy and --temperature > 0 exclude each other") }
         let path = model ?? DefaultPaths.model
-        let m: Model
-        do { m = try Model(path: path, contextLength: ctx) } catch { throw UserFacingError("\(error)") }
+        let m = try ModelLoader.weights(path: path, contextLength: ctx, options: adapterOptions)
         var options = SamplingOptions()
         options.temperature = greedy ? 0 : (temperature ?? 0)
         options.topK = topK; options.topP = topP; options.minP = minP

@@ -32,6 +32,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Continue an interrupted run from its log.") var resume: Bool = false
     @Flag(help: "No progress line.") var quiet: Bool = false
     @Option(help: "Session log to write (sessions/NAME.jsonl).") var out: String
+    @OptionGroup var adapterOptions: AdapterOptions
+    @Option(name: .customLong("checker-adapter"), help: "LoRA adapter for a model Checker (default: the Checker runs the base model).")
+    var checkerAdapter: String?
 
     func run() throws {
         guard let kind = EnvironmentKind(rawValue: env) else { throw UserFacingError("--env must be db or os, not '\(env)'") }
@@ -39,6 +42,8 @@ struct RunCommand: ParsableCommand {
         var previous: SessionLog?
         var settings = (mode: mode, checker: checker, memory: memory, memoryFile: memoryFile, trials: trials, limit: limit,
                         maxRetries: maxRetries, maxTokens: maxTokens)
+        var adapterOpts = adapterOptions
+        var checkerAdapterPath = checkerAdapter
         if resume {
             guard FileManager.default.fileExists(atPath: out) else { throw UserFacingError("\(out): no session to resume") }
             let log = try wrap { try SessionReader.read(path: out) }
@@ -52,6 +57,12 @@ struct RunCommand: ParsableCommand {
             let c = start.config
             settings = (c.mode, c.checker, c.memory ? "on" : "off", c.memoryFile, c.trials, c.limit,
                         Int(c.extra?["maxRetries"] ?? "") ?? maxRetries, c.sampling?.maxTokens ?? maxTokens)
+            // The adapter the run started with, unless one is given again.
+            if adapterOpts.adapter == nil, let a = start.model?.adapter {
+                adapterOpts.adapter = a
+                adapterOpts.adapterScale = Float(c.extra?["adapterScale"] ?? "") ?? 1
+            }
+            if checkerAdapterPath == nil { checkerAdapterPath = c.extra?["checkerAdapter"] }
             previous = log
         }
         guard let checkerMode = CheckerMode(rawValue: settings.checker) else {
@@ -81,12 +92,14 @@ struct RunCommand: ParsableCommand {
         let assistantModel: LanguageModel
         let checkerModel: LanguageModel
         if modelPath == "gold" {
+            if adapterOpts.adapter != nil { throw UserFacingError("--adapter needs a GGUF model, not --model gold") }
             let gold = GoldLanguageModel(tasks: all)
             if let d = ProcessInfo.processInfo.environment["CMAT_GOLD_DELAY"], let s = Double(d) { gold.delay = s }
             assistantModel = gold; checkerModel = gold
         } else {
             (assistantModel, checkerModel) = try ModelLoader.load(path: modelPath, threads: threads, contextLength: ctx,
-                                                                   separateChecker: checkerMode == .model)
+                                                                   separateChecker: checkerMode == .model,
+                                                                   adapter: adapterOpts, checkerAdapter: checkerAdapterPath)
         }
 
         let memPath = settings.memoryFile
@@ -114,9 +127,12 @@ struct RunCommand: ParsableCommand {
             rc.sampling = SamplingRecord(temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP,
                                          repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
             rc.extra = ["maxRetries": String(settings.maxRetries), "threads": String(threads)]
+            if adapterOpts.adapter != nil { rc.extra?["adapterScale"] = String(adapterOpts.adapterScale) }
+            if let c = checkerAdapterPath { rc.extra?["checkerAdapter"] = c }
             try wrap { try writer.append(SessionEvent(run: runId, body: .runStart(RunStart(
                 config: rc, model: ModelInfo(name: assistantModel.name, quantization: assistantModel.quantization,
-                                             contextLength: assistantModel.contextLength, path: modelPath),
+                                             contextLength: assistantModel.contextLength, path: modelPath,
+                                             adapter: adapterOpts.adapter),
                 env: env, taskCount: all.count)))) }
         }
 
@@ -142,17 +158,60 @@ func wrap<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as UserFacingError { throw e } catch { throw UserFacingError("\(error)") }
 }
 
-/// Loads the model the loop runs on: one set of weights; with a model Checker, a second engine session for it so that
-/// Assistant and Checker prompts do not evict each other's KV-cache prefix.
+/// `--adapter PATH [--adapter-scale S]`: a GGUF LoRA adapter (llama.cpp layout, e.g. `cmat train sft`'s
+/// `OUT/adapter.gguf`) added to the model's projections. Shared by every command that runs a model.
+struct AdapterOptions: ParsableArguments {
+    @Option(help: "GGUF LoRA adapter (llama.cpp layout, e.g. adapters/NAME/adapter.gguf) applied to the model.")
+    var adapter: String?
+    @Option(name: .customLong("adapter-scale"), help: "Multiplier of the adapter's alpha/rank scale (0 = off).")
+    var adapterScale: Float = 1
+
+    func validate() throws {
+        guard adapterScale.isFinite else { throw ValidationError("--adapter-scale must be a finite number") }
+    }
+}
+
+/// The one place that loads engine weights for the commands, with their adapter.
 enum ModelLoader {
-    static func load(path: String, threads: Int, contextLength: Int?, separateChecker: Bool) throws -> (LanguageModel, LanguageModel) {
+    /// Engine weights for `path`, with `adapter` attached (nil or no --adapter: the plain base).
+    static func weights(path: String, contextLength: Int?, adapter: String? = nil, adapterScale: Float = 1) throws -> LLM.Model {
         guard FileManager.default.fileExists(atPath: path) else {
             throw UserFacingError("\(path): model file not found (pass --model PATH or set CMAT_MODEL)")
         }
         let weights: LLM.Model
         do { weights = try LLM.Model(path: path, contextLength: contextLength) } catch { throw UserFacingError("\(path): \(error)") }
+        if let adapter { try attach(adapter: adapter, scale: adapterScale, to: weights) }
+        return weights
+    }
+
+    static func weights(path: String, contextLength: Int?, options: AdapterOptions) throws -> LLM.Model {
+        try weights(path: path, contextLength: contextLength, adapter: options.adapter, adapterScale: options.adapterScale)
+    }
+
+    /// Reads the adapter and checks it against the model (tensor names, shapes, architecture); errors name both files.
+    static func attach(adapter path: String, scale: Float, to model: LLM.Model) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw UserFacingError("\(path): adapter file not found (--adapter expects a GGUF LoRA file such as adapters/NAME/adapter.gguf)")
+        }
+        do {
+            model.adapter = try LoRAAdapter(path: path, userScale: scale, base: model.file)
+        } catch {
+            throw UserFacingError("adapter \(path) does not fit the model \(model.path): \(error)")
+        }
+    }
+
+    /// Loads the model the loop runs on: one set of weights; with a model Checker, a second engine session for it so
+    /// that Assistant and Checker prompts do not evict each other's KV-cache prefix. With an adapter, the Assistant's
+    /// weights carry it and a model Checker runs on its own weights (the same file) with `checkerAdapter` or none, so
+    /// the Checker judges with the base model and online tuning of the Assistant never changes the Checker.
+    static func load(path: String, threads: Int, contextLength: Int?, separateChecker: Bool,
+                     adapter: AdapterOptions? = nil, checkerAdapter: String? = nil) throws -> (LanguageModel, LanguageModel) {
+        let weights = try Self.weights(path: path, contextLength: contextLength, adapter: adapter?.adapter,
+                                       adapterScale: adapter?.adapterScale ?? 1)
         let assistant = EngineLanguageModel(model: weights, threads: threads, contextLength: contextLength)
-        let checker = separateChecker ? EngineLanguageModel(model: weights, threads: threads, contextLength: contextLength) : assistant
-        return (assistant, checker)
+        guard separateChecker else { return (assistant, assistant) }
+        let checkerWeights = (weights.adapter == nil && checkerAdapter == nil)
+            ? weights : try Self.weights(path: path, contextLength: contextLength, adapter: checkerAdapter)
+        return (assistant, EngineLanguageModel(model: checkerWeights, threads: threads, contextLength: contextLength))
     }
 }

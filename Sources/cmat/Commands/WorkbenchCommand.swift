@@ -28,6 +28,9 @@ struct WorkbenchCommand: ParsableCommand {
     @Option(help: "Session log to write (default: sessions/live-TIME.jsonl).") var out: String?
     @Flag(name: .customLong("pause-on-verdict"), help: "Start with pause-on-verdict on (A toggles it).") var pauseOnVerdict = false
     @OptionGroup var ui: WorkbenchUIOptions
+    @OptionGroup var adapterOptions: AdapterOptions
+    @Option(name: .customLong("checker-adapter"), help: "LoRA adapter for a model Checker (default: the Checker runs the base model).")
+    var checkerAdapter: String?
 
     func run() throws {
         guard let kind = EnvironmentKind(rawValue: env) else { throw UserFacingError("--env must be db or os, not '\(env)'") }
@@ -52,13 +55,15 @@ struct WorkbenchCommand: ParsableCommand {
         var notice: String?
         var assistantModel: LanguageModel, checkerModel: LanguageModel
         if modelPath == "gold" {
+            if adapterOptions.adapter != nil { throw UserFacingError("--adapter needs a GGUF model, not --model gold") }
             (assistantModel, checkerModel) = Self.gold(all)
         } else {
             do {
                 (assistantModel, checkerModel) = try ModelLoader.load(path: modelPath, threads: threads, contextLength: ctx,
-                                                                  separateChecker: checkerMode == .model)
+                                                                  separateChecker: checkerMode == .model,
+                                                                  adapter: adapterOptions, checkerAdapter: checkerAdapter)
             } catch {
-                guard model == nil else { throw error }
+                guard model == nil, adapterOptions.adapter == nil, checkerAdapter == nil else { throw error }
                 (assistantModel, checkerModel) = Self.gold(all)
                 notice = "no model engine, running the gold reference agent instead: \(error)"
             }
@@ -76,9 +81,12 @@ struct WorkbenchCommand: ParsableCommand {
         rc.sampling = SamplingRecord(temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP,
                                      repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
         rc.extra = ["maxRetries": String(config.maxRetries), "threads": String(threads), "via": "workbench"]
+        if adapterOptions.adapter != nil { rc.extra?["adapterScale"] = String(adapterOptions.adapterScale) }
+        if let c = checkerAdapter { rc.extra?["checkerAdapter"] = c }
         let start = try wrap { try writer.append(SessionEvent(run: runId, body: .runStart(RunStart(
             config: rc, model: ModelInfo(name: assistantModel.name, quantization: assistantModel.quantization,
-                                         contextLength: assistantModel.contextLength, path: modelPath),
+                                         contextLength: assistantModel.contextLength, path: modelPath,
+                                         adapter: notice == nil ? adapterOptions.adapter : nil),
             env: env, taskCount: all.count)))) }
 
         let source = LiveSource(writer: writer, initialEvents: [start]) { onToken, review, shouldStop in

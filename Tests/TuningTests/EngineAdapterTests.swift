@@ -1,0 +1,185 @@
+import XCTest
+import Foundation
+import ChatModel
+import GGUF
+import Kernels
+import LLM
+@testable import Tuning
+
+/// A tiny model the inference engine loads like a real file: Tiny's random weights (F32) plus a byte-level BPE
+/// vocabulary (256 byte tokens, two merges, ChatML specials) and a ChatML template.
+enum TinyEngine {
+    static let specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    static let vocab = 256 + 2 + specials.count
+
+    static func config(dim: Int = 32) -> TrainModelConfig {
+        TrainModelConfig(architecture: "llama", vocabSize: vocab, dim: dim, hiddenDim: 2 * dim, layers: 2, heads: 4, kvHeads: 2,
+                         ropeTheta: 10000, rmsEps: 1e-5)
+    }
+
+    static func byteToUnicode() -> [String] {
+        var bs = Array(33...126) + Array(161...172) + Array(174...255)
+        var cs = bs
+        var n = 0
+        for b in 0..<256 where !bs.contains(b) { bs.append(b); cs.append(256 + n); n += 1 }
+        var table = [String](repeating: "", count: 256)
+        for (b, c) in zip(bs, cs) { table[b] = String(Character(Unicode.Scalar(c)!)) }
+        return table
+    }
+
+    /// Writes the model; returns its path.
+    @discardableResult
+    static func write(_ name: String, dim: Int = 32, seed: UInt64 = 5, contextLength: Int = 512) throws -> String {
+        let c = config(dim: dim)
+        let t = Tiny.tensors(c, seed: seed, scale: 0.6)
+        let w = GGUFWriter()
+        let a = c.architecture
+        w.set("general.architecture", .string(a))
+        w.set("general.name", .string("tiny-engine"))
+        w.set("\(a).embedding_length", .uint32(UInt32(c.dim)))
+        w.set("\(a).feed_forward_length", .uint32(UInt32(c.hiddenDim)))
+        w.set("\(a).block_count", .uint32(UInt32(c.layers)))
+        w.set("\(a).attention.head_count", .uint32(UInt32(c.heads)))
+        w.set("\(a).attention.head_count_kv", .uint32(UInt32(c.kvHeads)))
+        w.set("\(a).rope.freq_base", .float32(c.ropeTheta))
+        w.set("\(a).attention.layer_norm_rms_epsilon", .float32(c.rmsEps))
+        w.set("\(a).context_length", .uint32(UInt32(contextLength)))
+        w.set("tokenizer.ggml.model", .string("gpt2"))
+        w.set("tokenizer.ggml.pre", .string("gpt2"))
+        let toks = byteToUnicode() + ["Ġt", "he"] + specials
+        w.set("tokenizer.ggml.tokens", .array(toks.map { .string($0) }))
+        w.set("tokenizer.ggml.token_type", .array(toks.indices.map { .int32($0 < 258 ? 1 : 3) }))
+        w.set("tokenizer.ggml.merges", .array([.string("Ġ t"), .string("h e")]))
+        w.set("tokenizer.ggml.bos_token_id", .uint32(UInt32(toks.count - 3)))
+        w.set("tokenizer.ggml.eos_token_id", .uint32(UInt32(toks.count - 1)))
+        w.set("tokenizer.ggml.add_bos_token", .bool(false))
+        w.set("tokenizer.chat_template", .string(
+            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"))
+        for name in t.keys.sorted() {
+            let v = t[name]!
+            if name.hasSuffix("norm.weight") || name.hasSuffix(".bias") {
+                w.addTensor(name: name, shape: [v.count], floats: v, as: .f32)
+            } else {
+                let cols = name == "token_embd.weight" ? c.dim
+                    : BaseWeights.shape(LoRATarget.allCases.first { name.contains($0.tensorStem + ".") }!, c).1
+                w.addTensor(name: name, shape: [cols, v.count / cols], floats: v, as: .f32)
+            }
+        }
+        let path = Tiny.tempPath(name)
+        try w.write(to: path)
+        return path
+    }
+
+    /// The cmat binary built next to this test bundle (.build/<config>/cmat), if any.
+    static var binary: String? {
+        var dirs = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        dirs += Bundle.allBundles.map { URL(fileURLWithPath: $0.bundlePath).deletingLastPathComponent() }
+        for d in dirs {
+            let p = d.appendingPathComponent("cmat").path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+
+    /// Runs the binary; returns (status, stdout, stderr).
+    static func run(_ args: [String]) throws -> (Int32, String, String) {
+        guard let bin = binary else { throw XCTSkip("the cmat binary is not next to the test bundle; build it with swift build --build-tests") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: bin)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+}
+
+/// `--adapter`: a GGUF LoRA file written by our writer, read by the engine, changes its logits exactly as the
+/// training forward says.
+final class EngineAdapterTests: XCTestCase {
+    func testEngineLoadsOurAdapterFileAndItsLogitsFollowTheTrainingForward() throws {
+        let modelPath = try TinyEngine.write("engine-adapter.gguf")
+        let model = try LLM.Model(path: modelPath)
+        let base = try BaseWeights(gguf: model.file)
+        let lw = try LoRAWeights(config: LoRAConfig(rank: 4, alpha: 8, targets: [.q, .v, .o, .up, .down], layers: [0, 1]),
+                                 modelConfig: base.config)
+        Tiny.randomize(lw, seed: 11, scale: 0.3)
+        let adapterPath = Tiny.tempPath("engine-adapter-lora.gguf")
+        try lw.save(path: adapterPath)
+
+        let tokens = model.tokenizer.encode("<|im_start|>user\nthe tea<|im_end|>\n", parseSpecial: true)
+        XCTAssertGreaterThan(tokens.count, 8)
+        let session = Session(model: model, threads: 1)
+        let plain = try session.logits(tokens)
+        model.adapter = try LoRAAdapter(path: adapterPath, userScale: 1, base: model.file)
+        XCTAssertEqual(model.adapter?.pairCount, 10)
+        session.reset()
+        let adapted = try session.logits(tokens)
+        let change = zip(plain, adapted).map { abs($0 - $1) }.max()!
+        XCTAssertGreaterThan(change, 0.05, "the adapter must change the logits")
+
+        // The file and the live parameters give the same engine logits; the training forward agrees with both.
+        model.adapter = try lw.inferenceAdapter()
+        session.reset()
+        let live = try session.logits(tokens)
+        XCTAssertLessThan(zip(live, adapted).map { abs($0 - $1) }.max()!, 1e-4)
+        let trained = try TrainingModel(base: base, lora: lw).logits(tokens: tokens, positions: [tokens.count - 1])[0]
+        XCTAssertLessThan(zip(trained, adapted).map { abs($0 - $1) }.max()!, 0.02 * max(1, change))
+
+        // --adapter-scale 0 is the base model.
+        model.adapter = try LoRAAdapter(path: adapterPath, userScale: 0, base: model.file)
+        session.reset()
+        XCTAssertLessThan(zip(try session.logits(tokens), plain).map { abs($0 - $1) }.max()!, 1e-5)
+    }
+
+    func testAdapterForAnotherModelIsRejectedNamingTheFile() throws {
+        let modelPath = try TinyEngine.write("engine-adapter-a.gguf", dim: 32)
+        let otherPath = try TinyEngine.write("engine-adapter-b.gguf", dim: 64)
+        let other = try BaseWeights(gguf: try GGUFFile(path: otherPath))
+        let lw = try LoRAWeights(config: LoRAConfig(rank: 2, alpha: 4, targets: [.q]), modelConfig: other.config)
+        let adapterPath = Tiny.tempPath("engine-adapter-wide.gguf")
+        try lw.save(path: adapterPath)
+        let model = try LLM.Model(path: modelPath)
+        XCTAssertThrowsError(try LoRAAdapter(path: adapterPath, base: model.file)) { e in
+            XCTAssertTrue("\(e)".contains(adapterPath), "\(e)")
+            XCTAssertTrue("\(e)".contains("blk.0.attn_q.weight"), "\(e)")
+        }
+        XCTAssertThrowsError(try LoRAAdapter(path: modelPath, base: model.file)) { e in
+            XCTAssertTrue("\(e)".contains("not a LoRA adapter"), "\(e)")
+        }
+    }
+
+    /// The CLI: `cmat generate --adapter` changes the greedy tokens of the tiny model; a mismatched adapter is a
+    /// clear error naming both files.
+    func testGenerateCommandTakesAnAdapter() throws {
+        let modelPath = try TinyEngine.write("engine-adapter-cli.gguf")
+        let model = try LLM.Model(path: modelPath)
+        let lw = try LoRAWeights(config: LoRAConfig(rank: 4, alpha: 16), modelConfig: try BaseWeights(gguf: model.file).config)
+        Tiny.randomize(lw, seed: 3, scale: 0.5)
+        let adapterPath = Tiny.tempPath("engine-adapter-cli-lora.gguf")
+        try lw.save(path: adapterPath)
+        let args = ["generate", "--model", modelPath, "--prompt", "the tea", "-n", "12", "--ids", "--threads", "1"]
+        let (s0, plain, e0) = try TinyEngine.run(args)
+        XCTAssertEqual(s0, 0, e0)
+        let (s1, adapted, e1) = try TinyEngine.run(args + ["--adapter", adapterPath])
+        XCTAssertEqual(s1, 0, e1)
+        XCTAssertNotEqual(plain, adapted)
+        let (s2, scaled0, _) = try TinyEngine.run(args + ["--adapter", adapterPath, "--adapter-scale", "0"])
+        XCTAssertEqual(s2, 0)
+        XCTAssertEqual(scaled0, plain)
+
+        let otherPath = try TinyEngine.write("engine-adapter-cli-wide.gguf", dim: 64)
+        let wide = try LoRAWeights(config: LoRAConfig(rank: 2, alpha: 4, targets: [.q]),
+                                   modelConfig: try BaseWeights(gguf: try GGUFFile(path: otherPath)).config)
+        let widePath = Tiny.tempPath("engine-adapter-cli-wide-lora.gguf")
+        try wide.save(path: widePath)
+        let (s3, _, e3) = try TinyEngine.run(args + ["--adapter", widePath])
+        XCTAssertNotEqual(s3, 0)
+        XCTAssertTrue(e3.contains(widePath) && e3.contains(modelPath), e3)
+        let (s4, _, e4) = try TinyEngine.run(args + ["--adapter", widePath + ".missing"])
+        XCTAssertNotEqual(s4, 0)
+        XCTAssertTrue(e4.contains("adapter file not found"), e4)
+    }
+}
