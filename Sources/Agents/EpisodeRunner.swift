@@ -31,6 +31,8 @@ struct EpisodeState {
     var interventions = 0
     var lastObservation: String?
     var executed: [ParsedAction] = []  // actions executed so far (replayed on resume)
+    var transitions: [StepTransition] = []   // steps executed in this process (online tuning)
+    var reflectionsInjected = false
 }
 
 public final class EpisodeRunner {
@@ -46,6 +48,8 @@ public final class EpisodeRunner {
     public var humanReview: ((HumanReviewRequest) -> CheckerFeedback?)?
     /// Called as an episode starts or resumes (task, episode, trial).
     public var onEpisodeStart: ((BenchTask, Int, Int) -> Void)?
+    /// Online tuning (`--tune`): sees every executed step before its `rl` event is written; its figures go into it.
+    public var learner: StepLearner?
 
     public init(config: AgentConfig, assistantModel: LanguageModel, checkerModel: LanguageModel?,
                 memory: ReflectionMemory?, run: String, sink: EventSink, onToken: TokenCallback? = nil) {
@@ -93,6 +97,7 @@ public final class EpisodeRunner {
                 injected = memory.retrieve(env: envName, taskType: ttype, taskId: task.id, taskText: task.description,
                                            limit: config.reflectionsPerPrompt)
                 if !injected.isEmpty { emit(episode, nil, .memoryInjected(MemoryInjected(reflections: injected))) }
+                st.reflectionsInjected = !injected.isEmpty
             }
             st.dialogue = [.system(assistant.systemPrompt(reflections: injected))]
             for m in env.initialMessages() {
@@ -108,10 +113,13 @@ public final class EpisodeRunner {
         var lastFeedbackScore: Double?
         var retriesThisRound = 0
         var pendingStepReward: (reward: Double, components: [String: Double])? = nil
+        var pendingTransition: StepTransition?
         rounds: while env.outcome == nil {
             // Propose (with Checker retries).
             var action: ParsedAction = .finish
             var attempt = 0
+            // What the executed proposal was made from (for online tuning).
+            var proposalWindow: [ChatMessage] = [], proposalText = "", proposalAttempt = 0, humanFeedback = false
             lastFeedbackScore = nil
             retriesThisRound = 0
             while true {
@@ -145,6 +153,7 @@ public final class EpisodeRunner {
                     outcome = .error; reason = "generation cancelled by the user"; break rounds
                 }
                 st.dialogue.append(.assistant(g.text))
+                proposalWindow = window.messages; proposalText = g.text; proposalAttempt = attempt; humanFeedback = false
                 emit(episode, st.step, .message(MessageRecord(role: .assistant, content: g.text, attempt: attempt)))
                 emit(episode, st.step, .generation(stats(.assistant, g, model: model, omitted: window.omitted, sampling: opts)))
                 action = env.parse(g.text)
@@ -178,6 +187,7 @@ public final class EpisodeRunner {
                 }
                 emit(episode, st.step, .checker(fb))
                 lastFeedbackScore = fb.score
+                humanFeedback = fb.source == .human
                 if fb.verdict == .approve || attempt >= config.maxRetries { break }
                 st.interventions += 1
                 retriesThisRound += 1
@@ -193,17 +203,30 @@ public final class EpisodeRunner {
             emit(episode, st.step, .observation(ObservationRecord(content: obs.text ?? "", actionType: f.type, executedAction: f.content)))
             st.executed.append(action)
             let r = config.reward.stepReward(checkerScore: lastFeedbackScore, retries: retriesThisRound)
+            var valid = true
+            if case .invalid = action { valid = false }
+            var transition = StepTransition(episode: episode, step: st.step, taskId: task.id, state: proposalWindow,
+                                            action: proposalText, actionValid: valid, reward: r.reward, nextState: nil,
+                                            humanFeedback: humanFeedback, afterCritique: proposalAttempt > 0)
             if obs.done {
                 outcome = obs.outcome.map(Self.map) ?? env.outcome.map(Self.map) ?? .completed
                 if let n = obs.note { reason = n }
                 // The terminal reward is added below, once the episode is scored.
                 st.step += 1
                 pendingStepReward = r
+                pendingTransition = transition
                 break
             }
-            emit(episode, st.step, .rl(RLRecord(reward: r.reward, components: r.components.isEmpty ? nil : r.components)))
             st.lastObservation = obs.text
             let text = obs.text ?? ""
+            var rl = RLRecord(reward: r.reward, components: r.components.isEmpty ? nil : r.components)
+            if let learner {
+                transition.nextState = ShortTermMemory.trim(st.dialogue + [.user(text)], wordBudget: config.wordBudget).messages
+                learner.learn(transition).apply(to: &rl)
+                st.transitions.append(transition)
+            }
+            if humanFeedback { rl.humanFeedback = true }
+            emit(episode, st.step, .rl(rl))
             st.dialogue.append(.user(text))
             emit(episode, st.step, .message(MessageRecord(role: .user, content: text)))
             st.step += 1
@@ -227,7 +250,22 @@ public final class EpisodeRunner {
         var comps = last.components
         let term = config.reward.terminalReward(outcome: final, success: success)
         comps["terminal"] = term
-        emit(episode, max(0, st.step - 1), .rl(RLRecord(reward: last.reward + term, terminal: true, components: comps)))
+        var rl = RLRecord(reward: last.reward + term, terminal: true, components: comps)
+        if var t = pendingTransition {
+            t.reward = last.reward + term
+            if t.humanFeedback { rl.humanFeedback = true }
+            if let learner {
+                learner.learn(t).apply(to: &rl)
+                st.transitions.append(t)
+                if let u = learner.episodeEnded(EpisodeSummary(episode: episode, taskId: task.id, trial: trial, success: success,
+                                                               outcome: final, reflectionsInjected: st.reflectionsInjected,
+                                                               steps: st.transitions)) {
+                    u.apply(to: &rl)
+                }
+            }
+        }
+        pendingTransition = nil
+        emit(episode, max(0, st.step - 1), .rl(rl))
         let end = EpisodeEnd(outcome: final, score: success ? 1 : 0, success: success, rounds: st.step, taskType: ttype,
                              reason: reason, tokensIn: st.tokensIn, tokensOut: st.tokensOut, ms: st.ms,
                              checkerInterventions: st.interventions)

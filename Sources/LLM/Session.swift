@@ -108,7 +108,7 @@ public final class Session {
             while pos < tokens.count {
                 if isCancelled { _ = takeCancel(); throw LLMError.cancelled }
                 let end = min(tokens.count, pos + transformer.maxBatch)
-                let want = max(pos, wantLo)..<end
+                let want = min(max(pos, wantLo), end)..<end   // empty for a chunk before the wanted rows
                 let k = max(0, want.count)
                 if tmpL.count < k * V && !lr.isEmpty { tmpL = [Float](repeating: 0, count: k * V) }
                 if tmpH.count < k * D && !hr.isEmpty { tmpH = [Float](repeating: 0, count: k * D) }

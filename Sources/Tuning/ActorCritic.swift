@@ -112,7 +112,12 @@ public final class ActorCriticTrainer {
     public let criticOptimizer: AdamW
     /// Running mean/variance of δ (Welford) for the advantage normalization.
     public private(set) var deltaCount = 0
-    private var deltaMean: Double = 0, deltaM2: Double = 0
+    public private(set) var deltaMean: Double = 0, deltaM2: Double = 0
+
+    /// Restores the running δ statistics (from a saved online-tuning state).
+    public func restoreNormalizer(count: Int, mean: Double, m2: Double) {
+        deltaCount = max(0, count); deltaMean = mean; deltaM2 = max(0, m2)
+    }
 
     public init(model: TrainingModel, lora: LoRAWeights, valueHead: ValueHead? = nil, config: ActorCriticConfig = ActorCriticConfig()) {
         self.model = model; self.lora = lora; self.config = config

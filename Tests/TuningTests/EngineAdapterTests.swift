@@ -183,3 +183,81 @@ final class EngineAdapterTests: XCTestCase {
         XCTAssertTrue(e4.contains("adapter file not found"), e4)
     }
 }
+
+/// Online tuning on the tiny engine model: an update changes the live adapter the engine reads and the value head,
+/// resets the engine sessions, and the saved state continues in a new tuner.
+final class OnlineTunerTests: XCTestCase {
+    func testOneOnlineStepChangesAdapterAndValueHeadAndTheEngineSeesIt() throws {
+        let model = try LLM.Model(path: try TinyEngine.write("online-tuner.gguf", contextLength: 1024))
+        var o = OnlineTuningOptions()
+        o.actorCritic.actorLR = 1e-2; o.actorCritic.criticLR = 1e-2
+        o.lora = LoRAConfig(rank: 4, alpha: 8)
+        o.saveEvery = 0
+        let save = Tiny.tempPath("online/tuned.gguf")
+        try? FileManager.default.removeItem(atPath: save)
+        let tuner = try OnlineTuner(model: model, start: nil, savePath: save, options: o)
+        XCTAssertEqual(tuner.startedFrom, "new")
+        XCTAssertNotNil(model.adapter)
+        let session = Session(model: model, threads: 1)
+        var resets = 0
+        tuner.onAdapterChanged.append { resets += 1; session.reset() }
+        let state: [ChatMessage] = [.system("You act."), .user("the task")]
+        let next = state + [.assistant("the tea"), .user("ok")]
+        let prompt = tuner.stateTokens(state)
+        XCTAssertEqual(prompt, EngineLanguageModel.promptTokens(model: model, state))
+        let logitsBefore = try session.logits(prompt)
+        let loraBefore = tuner.lora.parameterArray, vhBefore = tuner.trainer.valueHead.params
+        let m = try tuner.update(state: state, action: "the tea", reward: 1, nextState: next)
+        XCTAssertEqual(resets, 1)
+        XCTAssertEqual(tuner.updates, 1)
+        XCTAssertNotEqual(tuner.lora.parameterArray, loraBefore)
+        XCTAssertNotEqual(tuner.trainer.valueHead.params, vhBefore)
+        for k in ["rl/value", "rl/next_value", "rl/td_error", "rl/actor_loss", "rl/critic_loss", "rl/kl", "rl/update_ms"] {
+            XCTAssertNotNil(m[k], k)
+        }
+        XCTAssertEqual(m["rl/action_tokens"], Double(tuner.actionTokens("the tea").count))
+        XCTAssertEqual(m["rl/td_error"]!, 1 + 0.9 * m["rl/next_value"]! - m["rl/value"]!, accuracy: 1e-5)
+        // The engine's next evaluation uses the updated adapter, and agrees with the training forward.
+        let logitsAfter = try session.logits(prompt)
+        XCTAssertGreaterThan(zip(logitsBefore, logitsAfter).map { abs($0 - $1) }.max()!, 1e-4)
+        let train = try tuner.trainer.model.logits(tokens: prompt, positions: [prompt.count - 1])[0]
+        XCTAssertLessThan(zip(train, logitsAfter).map { abs($0 - $1) }.max()!, 2e-2)
+        // Saved and continued.
+        try tuner.save()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: OnlineTuner.criticPath(save)))
+        let model2 = try LLM.Model(path: model.path)
+        let again = try OnlineTuner(model: model2, start: nil, savePath: save, options: o)
+        XCTAssertEqual(again.startedFrom, save)
+        XCTAssertEqual(again.updates, 1)
+        XCTAssertEqual(again.lora.parameterArray, tuner.lora.parameterArray)
+        XCTAssertEqual(again.trainer.valueHead.params, tuner.trainer.valueHead.params)
+        XCTAssertEqual(again.trainer.actorOptimizer.step, tuner.trainer.actorOptimizer.step)
+        XCTAssertEqual(again.trainer.deltaCount, 1)
+        // The saved adapter is an ordinary GGUF LoRA file for --adapter.
+        XCTAssertEqual(try LoRAAdapter(path: save, base: model2.file).pairCount, 14)
+    }
+
+    /// `cmat run --tune` end to end on the tiny model and a real DB dev task: the step is updated and logged.
+    func testRunCommandTunesOnlineAndLogsTheRLFigures() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dev = root.appendingPathComponent("../shared/agentbench/dbbench/dev.jsonl").standardized.path
+        guard FileManager.default.fileExists(atPath: dev) else { throw XCTSkip("\(dev) is missing") }
+        let modelPath = try TinyEngine.write("online-cli.gguf", contextLength: 4096)
+        let out = Tiny.tempPath("online-cli-\(UUID().uuidString).jsonl")
+        let (s, stdout, stderr) = try TinyEngine.run(["run", "--env", "db", "--tasks", dev, "--limit", "1", "--model", modelPath,
+                                                       "--max-tokens", "6", "--threads", "1", "--tune", "--lr-actor", "1e-3",
+                                                       "--max-state-tokens", "256", "--quiet", "--out", out])
+        XCTAssertEqual(s, 0, stderr)
+        XCTAssertTrue(stdout.contains("online tuning: 1 updates"), stdout)
+        let saved = String(out.dropLast(6)) + ".adapter.gguf"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: saved))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: OnlineTuner.criticPath(saved)))
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        let rl = lines.filter { $0.contains(#""kind":"rl""#) }
+        XCTAssertEqual(rl.count, 1)
+        for key in [#""updateApplied":true"#, #""value":"#, #""tdError":"#, #""actorLoss":"#, #""criticLoss":"#, #""kl":"#, #""updateMs":"#] {
+            XCTAssertTrue(rl[0].contains(key), "\(key) in \(rl[0])")
+        }
+        XCTAssertTrue(lines[0].contains(#""tune":"on""#), String(lines[0]))
+    }
+}

@@ -35,6 +35,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var adapterOptions: AdapterOptions
     @Option(name: .customLong("checker-adapter"), help: "LoRA adapter for a model Checker (default: the Checker runs the base model).")
     var checkerAdapter: String?
+    @OptionGroup var tuneOptions: TuneOptions
 
     func run() throws {
         guard let kind = EnvironmentKind(rawValue: env) else { throw UserFacingError("--env must be db or os, not '\(env)'") }
@@ -44,6 +45,7 @@ struct RunCommand: ParsableCommand {
                         maxRetries: maxRetries, maxTokens: maxTokens)
         var adapterOpts = adapterOptions
         var checkerAdapterPath = checkerAdapter
+        var tuning = tuneOptions
         if resume {
             guard FileManager.default.fileExists(atPath: out) else { throw UserFacingError("\(out): no session to resume") }
             let log = try wrap { try SessionReader.read(path: out) }
@@ -63,6 +65,7 @@ struct RunCommand: ParsableCommand {
                 adapterOpts.adapterScale = Float(c.extra?["adapterScale"] ?? "") ?? 1
             }
             if checkerAdapterPath == nil { checkerAdapterPath = c.extra?["checkerAdapter"] }
+            tuning.restore(c.extra)
             previous = log
         }
         guard let checkerMode = CheckerMode(rawValue: settings.checker) else {
@@ -92,16 +95,28 @@ struct RunCommand: ParsableCommand {
         let assistantModel: LanguageModel
         let checkerModel: LanguageModel
         if modelPath == "gold" {
-            if adapterOpts.adapter != nil { throw UserFacingError("--adapter needs a GGUF model, not --model gold") }
+            if adapterOpts.adapter != nil || tuning.tune { throw UserFacingError("--adapter and --tune need a GGUF model, not --model gold") }
             let gold = GoldLanguageModel(tasks: all)
             if let d = ProcessInfo.processInfo.environment["CMAT_GOLD_DELAY"], let s = Double(d) { gold.delay = s }
             assistantModel = gold; checkerModel = gold
         } else {
             (assistantModel, checkerModel) = try ModelLoader.load(path: modelPath, threads: threads, contextLength: ctx,
                                                                    separateChecker: checkerMode == .model,
-                                                                   adapter: adapterOpts, checkerAdapter: checkerAdapterPath)
+                                                                   adapter: adapterOpts, checkerAdapter: checkerAdapterPath,
+                                                                   checkerOwnWeights: tuning.tune)
         }
 
+        if tuning.tune && adapterOpts.adapterScale != 1 {
+            throw UserFacingError("--tune trains the adapter at its own scale; leave --adapter-scale at 1")
+        }
+        let savePath = tuning.saveAdapter ?? TuneOptions.defaultSavePath(out: out)
+        let learner = tuning.tune
+            ? try OnlineLearner.make(assistant: assistantModel, checker: checkerModel, options: tuning, start: adapterOpts.adapter,
+                                     savePath: savePath, threads: threads)
+            : nil
+        if let l = learner, !quiet {
+            FileHandle.standardError.write(Data("online tuning from \(l.tuner.startedFrom), \(l.tuner.lora.count) LoRA parameters; saving to \(savePath)\n".utf8))
+        }
         let memPath = settings.memoryFile
             ?? URL(fileURLWithPath: out).deletingLastPathComponent().appendingPathComponent("reflections.jsonl").path
         let store: ReflectionMemory? = config.memory ? try wrap { try ReflectionMemory(path: memPath) } : nil
@@ -129,6 +144,7 @@ struct RunCommand: ParsableCommand {
             rc.extra = ["maxRetries": String(settings.maxRetries), "threads": String(threads)]
             if adapterOpts.adapter != nil { rc.extra?["adapterScale"] = String(adapterOpts.adapterScale) }
             if let c = checkerAdapterPath { rc.extra?["checkerAdapter"] = c }
+            if tuning.tune { rc.extra?.merge(tuning.record(savePath: savePath)) { $1 } }
             try wrap { try writer.append(SessionEvent(run: runId, body: .runStart(RunStart(
                 config: rc, model: ModelInfo(name: assistantModel.name, quantization: assistantModel.quantization,
                                              contextLength: assistantModel.contextLength, path: modelPath,
@@ -139,6 +155,7 @@ struct RunCommand: ParsableCommand {
         let runner = EpisodeRunner(config: config, assistantModel: assistantModel, checkerModel: checkerModel, memory: store,
                                    run: runId, sink: writer)
         if let gold = assistantModel as? GoldLanguageModel { runner.onEpisodeStart = { task, _, _ in gold.currentTask = task } }
+        runner.learner = learner
         let driver = RunDriver(runner: runner, tasks: all)
         let tty = isatty(2) != 0
         if !quiet {
@@ -149,6 +166,7 @@ struct RunCommand: ParsableCommand {
         let end = driver.execute(previous: previous)
         if !quiet && tty { FileHandle.standardError.write(Data("\n".utf8)) }
         if let e = writer.lastError { throw UserFacingError("writing the session failed: \(e)") }
+        if let learner { print(try learner.finish()) }
         print("\(out): \(end.episodes) episodes this time, \(end.successes)/\(all.count) tasks solved in \(RunProgress.duration(end.seconds)); `cmat eval \(out)` for the results")
     }
 }
@@ -205,12 +223,13 @@ enum ModelLoader {
     /// weights carry it and a model Checker runs on its own weights (the same file) with `checkerAdapter` or none, so
     /// the Checker judges with the base model and online tuning of the Assistant never changes the Checker.
     static func load(path: String, threads: Int, contextLength: Int?, separateChecker: Bool,
-                     adapter: AdapterOptions? = nil, checkerAdapter: String? = nil) throws -> (LanguageModel, LanguageModel) {
+                     adapter: AdapterOptions? = nil, checkerAdapter: String? = nil,
+                     checkerOwnWeights: Bool = false) throws -> (LanguageModel, LanguageModel) {
         let weights = try Self.weights(path: path, contextLength: contextLength, adapter: adapter?.adapter,
                                        adapterScale: adapter?.adapterScale ?? 1)
         let assistant = EngineLanguageModel(model: weights, threads: threads, contextLength: contextLength)
         guard separateChecker else { return (assistant, assistant) }
-        let checkerWeights = (weights.adapter == nil && checkerAdapter == nil)
+        let checkerWeights = (weights.adapter == nil && checkerAdapter == nil && !checkerOwnWeights)
             ? weights : try Self.weights(path: path, contextLength: contextLength, adapter: checkerAdapter)
         return (assistant, EngineLanguageModel(model: checkerWeights, threads: threads, contextLength: contextLength))
     }

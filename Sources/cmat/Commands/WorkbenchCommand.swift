@@ -31,6 +31,7 @@ struct WorkbenchCommand: ParsableCommand {
     @OptionGroup var adapterOptions: AdapterOptions
     @Option(name: .customLong("checker-adapter"), help: "LoRA adapter for a model Checker (default: the Checker runs the base model).")
     var checkerAdapter: String?
+    @OptionGroup var tuneOptions: TuneOptions
 
     func run() throws {
         guard let kind = EnvironmentKind(rawValue: env) else { throw UserFacingError("--env must be db or os, not '\(env)'") }
@@ -55,15 +56,16 @@ struct WorkbenchCommand: ParsableCommand {
         var notice: String?
         var assistantModel: LanguageModel, checkerModel: LanguageModel
         if modelPath == "gold" {
-            if adapterOptions.adapter != nil { throw UserFacingError("--adapter needs a GGUF model, not --model gold") }
+            if adapterOptions.adapter != nil || tuneOptions.tune { throw UserFacingError("--adapter and --tune need a GGUF model, not --model gold") }
             (assistantModel, checkerModel) = Self.gold(all)
         } else {
             do {
                 (assistantModel, checkerModel) = try ModelLoader.load(path: modelPath, threads: threads, contextLength: ctx,
                                                                   separateChecker: checkerMode == .model,
-                                                                  adapter: adapterOptions, checkerAdapter: checkerAdapter)
+                                                                  adapter: adapterOptions, checkerAdapter: checkerAdapter,
+                                                                  checkerOwnWeights: tuneOptions.tune)
             } catch {
-                guard model == nil, adapterOptions.adapter == nil, checkerAdapter == nil else { throw error }
+                guard model == nil, adapterOptions.adapter == nil, checkerAdapter == nil, !tuneOptions.tune else { throw error }
                 (assistantModel, checkerModel) = Self.gold(all)
                 notice = "no model engine, running the gold reference agent instead: \(error)"
             }
@@ -71,6 +73,14 @@ struct WorkbenchCommand: ParsableCommand {
 
         let outPath = out ?? "sessions/live-\(Self.stamp()).jsonl"
         if FileManager.default.fileExists(atPath: outPath) { throw UserFacingError("\(outPath) exists; choose another --out") }
+        if tuneOptions.tune && adapterOptions.adapterScale != 1 {
+            throw UserFacingError("--tune trains the adapter at its own scale; leave --adapter-scale at 1")
+        }
+        let savePath = tuneOptions.saveAdapter ?? TuneOptions.defaultSavePath(out: outPath)
+        let learner = tuneOptions.tune
+            ? try OnlineLearner.make(assistant: assistantModel, checker: checkerModel, options: tuneOptions,
+                                     start: adapterOptions.adapter, savePath: savePath, threads: threads)
+            : nil
         let writer = try wrap { try SessionWriter(creating: outPath) }
         let runId = "run-" + String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
         let memPath = URL(fileURLWithPath: outPath).deletingLastPathComponent().appendingPathComponent("reflections.jsonl").path
@@ -83,6 +93,7 @@ struct WorkbenchCommand: ParsableCommand {
         rc.extra = ["maxRetries": String(config.maxRetries), "threads": String(threads), "via": "workbench"]
         if adapterOptions.adapter != nil { rc.extra?["adapterScale"] = String(adapterOptions.adapterScale) }
         if let c = checkerAdapter { rc.extra?["checkerAdapter"] = c }
+        if tuneOptions.tune { rc.extra?.merge(tuneOptions.record(savePath: savePath)) { $1 } }
         let start = try wrap { try writer.append(SessionEvent(run: runId, body: .runStart(RunStart(
             config: rc, model: ModelInfo(name: assistantModel.name, quantization: assistantModel.quantization,
                                          contextLength: assistantModel.contextLength, path: modelPath,
@@ -93,6 +104,7 @@ struct WorkbenchCommand: ParsableCommand {
             let runner = EpisodeRunner(config: config, assistantModel: assistantModel, checkerModel: checkerModel,
                                        memory: store, run: runId, sink: writer, onToken: onToken)
             runner.humanReview = review
+            runner.learner = learner
             if let gold = assistantModel as? GoldLanguageModel { runner.onEpisodeStart = { task, _, _ in gold.currentTask = task } }
             let driver = RunDriver(runner: runner, tasks: all)
             driver.shouldStop = shouldStop
@@ -104,6 +116,7 @@ struct WorkbenchCommand: ParsableCommand {
         }
         writer.sync()
         if let e = writer.lastError { throw UserFacingError("writing the session failed: \(e)") }
+        if let learner { print(try learner.finish()) }
         print("session: \(outPath)")
     }
 

@@ -1,0 +1,168 @@
+// Online CMAT tuning of the Assistant (`cmat run --tune`): after every executed step, the critic's TD(0) update and
+// the actor's δ-weighted policy-gradient update (ActorCriticTrainer) on a LoRA adapter that the inference engine reads
+// live, so the next generation already uses the updated adapter (the engine sessions are reset after each update,
+// since their KV caches hold states computed with the old adapter). On a successful episode whose actions followed a
+// Checker critique or injected reflections, the reflection term: a supervised step toward those actions.
+// State is saved as the adapter (a llama.cpp GGUF LoRA file) plus `<stem>.critic.gguf` (value head, Adam moments of
+// actor and critic, δ statistics, update count), periodically and at the end; a later run continues from them.
+import Foundation
+import ChatModel
+import GGUF
+import LLM
+
+public struct OnlineTuningOptions: Sendable {
+    public var actorCritic = ActorCriticConfig()
+    /// LoRA shape when no adapter is given to start from.
+    public var lora = LoRAConfig(rank: 8, alpha: 16)
+    /// Most steps of one successful episode that get a reflection step.
+    public var maxReflectionSteps = 3
+    /// Save every N updates (0 = only when `save()` is called).
+    public var saveEvery = 10
+    public var threads = 2
+    public init() {
+        actorCritic.maxStateTokens = 1024
+    }
+}
+
+public final class OnlineTuner {
+    public let model: LLM.Model
+    public let lora: LoRAWeights
+    public let trainer: ActorCriticTrainer
+    public let options: OnlineTuningOptions
+    /// Where the adapter is saved (nil: not saved).
+    public let savePath: String?
+    /// Called after every change of the adapter's parameters (reset the engine sessions that use `model`).
+    public var onAdapterChanged: [() -> Void] = []
+    public private(set) var updates = 0
+    /// Where the tuner started from: "new", an adapter path, or a saved online state.
+    public let startedFrom: String
+    private let endID: Int
+
+    /// `start`: a LoRA adapter to start from (e.g. an SFT adapter); `savePath`: where to save; if a saved online state
+    /// exists there (adapter + critic file), the tuner continues from it instead.
+    public init(model: LLM.Model, start: String?, savePath: String?, options: OnlineTuningOptions = OnlineTuningOptions()) throws {
+        self.model = model; self.options = options; self.savePath = savePath
+        let base = try BaseWeights(gguf: model.file)
+        var valueHead: ValueHead?
+        var critic: GGUFFile?
+        if let sp = savePath, FileManager.default.fileExists(atPath: sp), FileManager.default.fileExists(atPath: Self.criticPath(sp)) {
+            lora = try LoRAWeights.load(path: sp, modelConfig: base.config)
+            let cp = Self.criticPath(sp)
+            valueHead = try ValueHead.load(path: cp)
+            guard valueHead!.inputDim == base.config.dim else {
+                throw TuningError("\(cp): value head input \(valueHead!.inputDim) does not match the model's hidden size \(base.config.dim)")
+            }
+            critic = try GGUFFile(path: cp)
+            startedFrom = sp
+        } else if let start {
+            lora = try LoRAWeights.load(path: start, modelConfig: base.config)
+            startedFrom = start
+        } else {
+            lora = try LoRAWeights(config: options.lora, modelConfig: base.config, seed: options.actorCritic.seed)
+            startedFrom = "new"
+        }
+        var ac = options.actorCritic
+        ac.valueHidden = valueHead?.hiddenDim ?? ac.valueHidden
+        let tm = TrainingModel(base: base, lora: lora, threads: options.threads)
+        trainer = ActorCriticTrainer(model: tm, lora: lora, valueHead: valueHead, config: ac)
+        if let f = critic { try Self.restore(trainer, from: f) }
+        updates = critic?.metadata["cmat.online.updates"]?.int ?? 0
+        let tok = model.tokenizer
+        endID = model.template.stopStrings.lazy.compactMap { tok.id(of: $0) }.first ?? tok.eotID ?? tok.eosID ?? 0
+        model.adapter = try lora.inferenceAdapter()
+    }
+
+    /// `adapters/x/online.gguf` → `adapters/x/online.critic.gguf`.
+    public static func criticPath(_ adapterPath: String) -> String {
+        (adapterPath.hasSuffix(".gguf") ? String(adapterPath.dropLast(5)) : adapterPath) + ".critic.gguf"
+    }
+
+    /// Prompt ids of a dialogue window exactly as the engine renders it for generation.
+    public func stateTokens(_ messages: [ChatMessage]) -> [Int] { EngineLanguageModel.promptTokens(model: model, messages) }
+
+    /// The reply's ids plus the end-of-turn token (what the Assistant emitted).
+    public func actionTokens(_ text: String) -> [Int] { model.tokenizer.encode(text, parseSpecial: false) + [endID] }
+
+    private func changed() {
+        for f in onAdapterChanged { f() }
+    }
+
+    /// Critic and actor update for one step. Metrics as `ActorCriticTrainer.step` plus `rl/action_tokens`, `rl/update_ms`.
+    public func update(state: [ChatMessage], action: String, reward: Double, nextState: [ChatMessage]?) throws -> Metrics {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let s = stateTokens(state), a = actionTokens(action)
+        let ns = nextState.map(stateTokens)
+        defer { changed() }
+        var m = try trainer.step(state: s, action: a, reward: Float(reward), nextState: ns)
+        updates += 1
+        m["rl/action_tokens"] = Double(a.count)
+        m["rl/gamma"] = Double(trainer.config.gamma)
+        if let savePath, options.saveEvery > 0, updates % options.saveEvery == 0 { try save(to: savePath) }
+        m["rl/update_ms"] = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+        return m
+    }
+
+    /// The reflection term for an episode: supervised steps toward `actions` (state, executed reply) pairs, the most
+    /// recent `maxReflectionSteps`. Returns the mean reflection loss, the steps taken and the wall time.
+    public func reflect(_ pairs: [(state: [ChatMessage], action: String)]) throws -> (loss: Double, steps: Int, ms: Double)? {
+        let chosen = pairs.suffix(max(0, options.maxReflectionSteps))
+        guard !chosen.isEmpty else { return nil }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        defer { changed() }
+        var total = 0.0
+        for p in chosen {
+            total += try trainer.reflect(state: stateTokens(p.state), correctedAction: actionTokens(p.action))["rl/reflection_loss"] ?? 0
+        }
+        return (total / Double(chosen.count), chosen.count, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+    }
+
+    /// V(s) with the current adapter and value head.
+    public func value(_ state: [ChatMessage]) throws -> Float { try trainer.value(state: stateTokens(state)) }
+
+    /// Writes the adapter (llama.cpp GGUF LoRA) and the critic file next to it.
+    public func save(to path: String? = nil) throws {
+        guard let path = path ?? savePath else { return }
+        let tmp = path + ".tmp"
+        try lora.save(path: tmp, extraMetadata: ["cmat.online.updates": .uint64(UInt64(updates))])
+        let cp = Self.criticPath(path)
+        let w = GGUFWriter()
+        let vh = trainer.valueHead
+        w.set("general.architecture", .string("cmat-value-head"))
+        w.set("general.type", .string("cmat-value-head"))
+        w.set("cmat.value.input_dim", .uint32(UInt32(vh.inputDim)))
+        w.set("cmat.value.hidden_dim", .uint32(UInt32(vh.hiddenDim)))
+        w.set("cmat.online.updates", .uint64(UInt64(updates)))
+        w.set("cmat.online.delta_count", .uint64(UInt64(trainer.deltaCount)))
+        w.set("cmat.online.delta_mean", .float64(trainer.deltaMean))
+        w.set("cmat.online.delta_m2", .float64(trainer.deltaM2))
+        w.set("cmat.online.actor_step", .uint64(UInt64(trainer.actorOptimizer.step)))
+        w.set("cmat.online.critic_step", .uint64(UInt64(trainer.criticOptimizer.step)))
+        w.addTensor(name: "value_head.params", shape: [vh.count], floats: vh.params, as: .f32)
+        w.addTensor(name: "actor.adamw.m", shape: [lora.count], floats: trainer.actorOptimizer.m, as: .f32)
+        w.addTensor(name: "actor.adamw.v", shape: [lora.count], floats: trainer.actorOptimizer.v, as: .f32)
+        w.addTensor(name: "critic.adamw.m", shape: [vh.count], floats: trainer.criticOptimizer.m, as: .f32)
+        w.addTensor(name: "critic.adamw.v", shape: [vh.count], floats: trainer.criticOptimizer.v, as: .f32)
+        try w.write(to: cp + ".tmp")
+        // Adapter and critic replace the old pair only once both are written.
+        for (from, to) in [(tmp, path), (cp + ".tmp", cp)] where rename(from, to) != 0 {
+            throw TuningError("\(to): cannot write the online-tuning state (rename from \(from) failed: errno \(errno))")
+        }
+    }
+
+    private static func restore(_ t: ActorCriticTrainer, from f: GGUFFile) throws {
+        func floats(_ name: String, _ n: Int) throws -> [Float] {
+            guard let x = f.tensor(name), x.type == .f32, x.elementCount == n else {
+                throw TuningError("\(f.path): tensor \(name) is missing or not F32 with \(n) values (saved for another adapter?)")
+            }
+            return Array(UnsafeBufferPointer(start: f.data(x).assumingMemoryBound(to: Float.self), count: n))
+        }
+        let n = t.lora.count, h = t.valueHead.count
+        try t.actorOptimizer.restore(m: floats("actor.adamw.m", n), v: floats("actor.adamw.v", n),
+                                     step: f.metadata["cmat.online.actor_step"]?.int ?? 0)
+        try t.criticOptimizer.restore(m: floats("critic.adamw.m", h), v: floats("critic.adamw.v", h),
+                                      step: f.metadata["cmat.online.critic_step"]?.int ?? 0)
+        t.restoreNormalizer(count: f.metadata["cmat.online.delta_count"]?.int ?? 0,
+                            mean: f.metadata["cmat.online.delta_mean"]?.double ?? 0,
+                            m2: f.metadata["cmat.online.delta_m2"]?.double ?? 0)
+    }
+}

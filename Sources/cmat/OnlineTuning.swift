@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import Agents
+import ChatModel
+import LLM
+import Tuning
+
+/// `--tune` and its settings, shared by `cmat run` and the workbench's live run.
+struct TuneOptions: ParsableArguments {
+    @Flag(help: "Online CMAT tuning: after every step, the critic's TD(0) and the actor's δ-weighted update of the Assistant's LoRA adapter (the next step already uses it).")
+    var tune = false
+    @Option(name: .customLong("lr-actor"), help: "Actor learning rate (Adam on the LoRA parameters).") var lrActor: Float = 5e-5
+    @Option(name: .customLong("lr-critic"), help: "Critic learning rate (Adam on the value head).") var lrCritic: Float = 1e-3
+    @Option(help: "Discount γ of the TD target.") var gamma: Float = 0.9
+    @Option(help: "Weight of the KL(π‖π_base) penalty per action token.") var kl: Float = 0.05
+    @Option(name: .customLong("save-adapter"), help: "Where the tuned adapter (and PATH-stem.critic.gguf) is written, every --save-every updates and at the end; an existing pair there is continued (default: next to --out, NAME.adapter.gguf).")
+    var saveAdapter: String?
+    @Option(name: .customLong("save-every"), help: "Save the tuned adapter every N updates (0 = only at the end).") var saveEvery: Int = 10
+    @Option(name: .customLong("tune-rank"), help: "LoRA rank of a new adapter (without --adapter).") var tuneRank: Int = 8
+    @Option(name: .customLong("tune-alpha"), help: "LoRA alpha of a new adapter.") var tuneAlpha: Float = 16
+    @Option(name: .customLong("tune-layers"), help: "Layers of a new adapter, e.g. 24-29 (default: all).") var tuneLayers: String?
+    @Option(name: .customLong("max-state-tokens"), help: "States longer than this are cut to their last tokens for the updates.") var maxStateTokens: Int = 1024
+
+    func validate() throws {
+        guard lrActor >= 0, lrCritic >= 0, lrActor.isFinite, lrCritic.isFinite else { throw ValidationError("--lr-actor and --lr-critic must be ≥ 0") }
+        guard gamma >= 0, gamma <= 1 else { throw ValidationError("--gamma must be in [0, 1]") }
+        guard kl >= 0, kl.isFinite else { throw ValidationError("--kl must be ≥ 0") }
+        guard saveEvery >= 0 else { throw ValidationError("--save-every must be 0 or more") }
+        guard maxStateTokens >= 16 else { throw ValidationError("--max-state-tokens must be at least 16") }
+    }
+
+    /// The settings as run_start's `config.extra` keeps them (so `--resume` continues with them).
+    func record(savePath: String) -> [String: String] {
+        ["tune": "on", "lrActor": String(lrActor), "lrCritic": String(lrCritic), "gamma": String(gamma), "kl": String(kl),
+         "saveAdapter": savePath, "saveEvery": String(saveEvery), "maxStateTokens": String(maxStateTokens)]
+    }
+
+    /// Back from run_start's `config.extra` (values given again on the command line are ignored on resume).
+    mutating func restore(_ extra: [String: String]?) {
+        guard let e = extra, e["tune"] == "on" else { return }
+        tune = true
+        if let v = e["lrActor"].flatMap(Float.init) { lrActor = v }
+        if let v = e["lrCritic"].flatMap(Float.init) { lrCritic = v }
+        if let v = e["gamma"].flatMap(Float.init) { gamma = v }
+        if let v = e["kl"].flatMap(Float.init) { kl = v }
+        if let v = e["saveAdapter"] { saveAdapter = v }
+        if let v = e["saveEvery"].flatMap(Int.init) { saveEvery = v }
+        if let v = e["maxStateTokens"].flatMap(Int.init) { maxStateTokens = v }
+    }
+
+    static func defaultSavePath(out: String) -> String {
+        (out.hasSuffix(".jsonl") ? String(out.dropLast(6)) : out) + ".adapter.gguf"
+    }
+
+    func tuningOptions(threads: Int) throws -> OnlineTuningOptions {
+        var o = OnlineTuningOptions()
+        o.actorCritic.actorLR = lrActor
+        o.actorCritic.criticLR = lrCritic
+        o.actorCritic.gamma = gamma
+        o.actorCritic.klCoef = kl
+        o.actorCritic.maxStateTokens = maxStateTokens
+        o.saveEvery = saveEvery
+        o.threads = threads
+        var layers: [Int]? = nil
+        if let s = tuneLayers { layers = try parseLayers(s) }
+        o.lora = LoRAConfig(rank: tuneRank, alpha: tuneAlpha, layers: layers)
+        return o
+    }
+
+    private func parseLayers(_ s: String) throws -> [Int] {
+        var out: [Int] = []
+        for part in s.split(separator: ",") {
+            let r = part.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            if r.count == 1, let a = r[0] { out.append(a) }
+            else if r.count == 2, let a = r[0], let b = r[1], a <= b { out += Array(a...b) }
+            else { throw ValidationError("--tune-layers: '\(part)' is not a layer or a range like 24-29") }
+        }
+        return out
+    }
+}
+
+/// The runner's `StepLearner`: hands each step to Tuning's OnlineTuner and turns its metrics into the `rl` event's
+/// figures. An update that fails (e.g. a state longer than memory allows) is logged as skipped, not fatal.
+final class OnlineLearner: StepLearner {
+    let tuner: OnlineTuner
+    private(set) var failures: [String] = []
+
+    init(tuner: OnlineTuner) { self.tuner = tuner }
+
+    /// Sets up online tuning on the Assistant's engine weights; every engine session on those weights is reset after
+    /// each update.
+    static func make(assistant: LanguageModel, checker: LanguageModel, options: TuneOptions, start: String?,
+                     savePath: String, threads: Int) throws -> OnlineLearner {
+        guard let engine = assistant as? EngineLanguageModel else {
+            throw UserFacingError("--tune needs the engine on a GGUF model (not --model gold)")
+        }
+        if let c = checker as? EngineLanguageModel, c !== engine, c.model === engine.model {
+            throw UserFacingError("internal: the model Checker shares the tuned weights")
+        }
+        let tuner: OnlineTuner
+        do {
+            tuner = try OnlineTuner(model: engine.model, start: start, savePath: savePath,
+                                    options: try options.tuningOptions(threads: threads))
+        } catch let e as TuningError { throw UserFacingError(e.description) }
+        tuner.onAdapterChanged.append { engine.session.reset() }
+        if let c = checker as? EngineLanguageModel, c !== engine, c.model === engine.model {
+            tuner.onAdapterChanged.append { c.session.reset() }
+        }
+        return OnlineLearner(tuner: tuner)
+    }
+
+    func learn(_ t: StepTransition) -> StepUpdate {
+        var u = StepUpdate()
+        do {
+            let m = try tuner.update(state: t.state, action: t.action, reward: t.reward, nextState: t.nextState)
+            u.updateApplied = true
+            u.value = m["rl/value"]; u.valueNext = m["rl/next_value"]; u.gamma = m["rl/gamma"]; u.tdError = m["rl/td_error"]
+            u.advantage = m["rl/advantage"]; u.actorLoss = m["rl/actor_loss"]; u.criticLoss = m["rl/critic_loss"]
+            u.kl = m["rl/kl"]; u.logProb = m["rl/logp"]; u.actionTokens = m["rl/action_tokens"].map { Int($0) }
+            u.updateMs = m["rl/update_ms"]
+        } catch {
+            u.skipped = "update failed: \(error)"
+            failures.append("episode \(t.episode) step \(t.step): \(error)")
+        }
+        return u
+    }
+
+    func episodeEnded(_ e: EpisodeSummary) -> StepUpdate? {
+        guard e.success, e.reflectionsInjected || e.steps.contains(where: \.afterCritique) else { return nil }
+        let led = e.steps.filter { $0.actionValid && (e.reflectionsInjected || $0.afterCritique) }
+        var u = StepUpdate()
+        do {
+            guard let r = try tuner.reflect(led.map { (state: $0.state, action: $0.action) }) else { return nil }
+            u.updateApplied = true
+            u.reflectionLoss = r.loss; u.reflectionSteps = r.steps; u.updateMs = r.ms
+        } catch {
+            u.skipped = "reflection update failed: \(error)"
+        }
+        return u
+    }
+
+    /// Saves the adapter and critic; returns a line for the user.
+    func finish() throws -> String {
+        do { try tuner.save() } catch { throw UserFacingError("saving the tuned adapter failed: \(error)") }
+        var s = "online tuning: \(tuner.updates) updates (from \(tuner.startedFrom)); adapter \(tuner.savePath ?? "-") (use --adapter to evaluate it)"
+        if !failures.isEmpty { s += "; \(failures.count) steps skipped, first: \(failures[0])" }
+        return s
+    }
+}
