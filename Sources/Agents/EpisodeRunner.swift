@@ -50,6 +50,12 @@ public final class EpisodeRunner {
     public var onEpisodeStart: ((BenchTask, Int, Int) -> Void)?
     /// Online tuning (`--tune`): sees every executed step before its `rl` event is written; its figures go into it.
     public var learner: StepLearner?
+    /// The user stops the run (`q` in the workbench): checked before each round, after a cancelled generation and
+    /// before an action is executed. When it returns true the episode is left open (no `episode_end`, no reward, no
+    /// reflection; a resume redoes the round in flight) and `lastEpisodeInterrupted` is set.
+    public var shouldStop: (() -> Bool)?
+    /// Whether the last `runEpisode` was interrupted by `shouldStop` (its returned `EpisodeEnd` was not logged).
+    public internal(set) var lastEpisodeInterrupted = false
 
     public init(config: AgentConfig, assistantModel: LanguageModel, checkerModel: LanguageModel?,
                 memory: ReflectionMemory?, run: String, sink: EventSink, onToken: TokenCallback? = nil) {
@@ -82,6 +88,7 @@ public final class EpisodeRunner {
     public func runEpisode(task: BenchTask, env: Environment, episode: Int, trial: Int,
                            resume: EpisodeLog? = nil) -> EpisodeEnd {
         defer { env.close() }
+        lastEpisodeInterrupted = false
         onEpisodeStart?(task, episode, trial)
         var st = EpisodeState()
         let envName = task.kind.rawValue
@@ -114,7 +121,9 @@ public final class EpisodeRunner {
         var retriesThisRound = 0
         var pendingStepReward: (reward: Double, components: [String: Double])? = nil
         var pendingTransition: StepTransition?
+        var interrupted = false
         rounds: while env.outcome == nil {
+            if shouldStop?() == true { interrupted = true; break rounds }
             // Propose (with Checker retries).
             var action: ParsedAction = .finish
             var attempt = 0
@@ -148,9 +157,11 @@ public final class EpisodeRunner {
                     outcome = .error; reason = "generation failed: \(error)"; break rounds
                 }
                 st.tokensIn += g.promptTokens; st.tokensOut += g.generatedTokens; st.ms += g.milliseconds
-                if g.stopReason == .cancelled {
+                // A generation cancelled because the user stops the run: the round in flight is left unfinished.
+                // One cancelled otherwise (Esc) is the reply as far as it got, and the round goes on with it.
+                if g.stopReason == .cancelled, shouldStop?() == true {
                     emit(episode, st.step, .generation(stats(.assistant, g, model: model, omitted: window.omitted, sampling: opts)))
-                    outcome = .error; reason = "generation cancelled by the user"; break rounds
+                    interrupted = true; break rounds
                 }
                 st.dialogue.append(.assistant(g.text))
                 proposalWindow = window.messages; proposalText = g.text; proposalAttempt = attempt; humanFeedback = false
@@ -185,6 +196,7 @@ public final class EpisodeRunner {
                     if h.findings == nil { h.findings = fb.findings }
                     fb = h
                 }
+                if shouldStop?() == true { interrupted = true; break rounds }
                 emit(episode, st.step, .checker(fb))
                 lastFeedbackScore = fb.score
                 humanFeedback = fb.source == .human
@@ -198,6 +210,7 @@ public final class EpisodeRunner {
             }
 
             // Execute.
+            if shouldStop?() == true { interrupted = true; break rounds }
             let obs = env.step(action)
             let f = actionRecordFields(action)
             emit(episode, st.step, .observation(ObservationRecord(content: obs.text ?? "", actionType: f.type, executedAction: f.content)))
@@ -230,6 +243,12 @@ public final class EpisodeRunner {
             st.dialogue.append(.user(text))
             emit(episode, st.step, .message(MessageRecord(role: .user, content: text)))
             st.step += 1
+        }
+        if interrupted {
+            lastEpisodeInterrupted = true
+            return EpisodeEnd(outcome: .error, score: 0, success: false, rounds: st.step, taskType: ttype,
+                              reason: "interrupted by the user (not logged; a resume continues the episode)",
+                              tokensIn: st.tokensIn, tokensOut: st.tokensOut, ms: st.ms, checkerInterventions: st.interventions)
         }
         if outcome == nil { outcome = env.outcome.map(Self.map) ?? .error }
 
@@ -307,7 +326,7 @@ public final class EpisodeRunner {
         }) else { return }
         emit(episode, nil, .generation(stats(.system, g, model: model, omitted: 0, sampling: opts)))
         let text = g.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { return }
+        guard !text.isEmpty, g.stopReason != .cancelled else { return }   // a cut-off reflection is not kept
         let rec = ReflectionRecord(id: "\(run)-e\(episode)", env: task.kind.rawValue, taskId: task.id,
                                    taskType: Self.taskType(task), taskText: task.description, trial: trial, outcome: outcome,
                                    score: 0, text: text, run: run, episode: episode, createdAt: Date().timeIntervalSince1970)

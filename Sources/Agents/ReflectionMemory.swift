@@ -6,6 +6,10 @@
 // and the new task's text (lower-cased alphanumeric words, stop words removed); a reflection written for the very same
 // task counts as similarity 1. The best `limit` with similarity ≥ `minSimilarity` are injected, newest first on ties,
 // each shown with its provenance (task, trial, run, episode).
+//
+// People may edit or delete reflections (the workbench's memory inspector): `update` and `delete` rewrite the file
+// atomically (a temporary file in the same folder, then rename), after re-reading it so that reflections another
+// process appended since this store was loaded are kept. An empty edited text never replaces a reflection.
 
 import Foundation
 import Sessions
@@ -21,19 +25,95 @@ public final class ReflectionMemory {
     /// Loads `path` if it exists (a torn last line is ignored; any other bad line throws naming file and line).
     public init(path: String) throws {
         self.path = path
-        guard let data = FileManager.default.contents(atPath: path) else { return }
+        records = try Self.load(path: path, cutTornTail: true)
+    }
+
+    /// The records of a memory file (none if it does not exist).
+    static func load(path: String, cutTornTail: Bool) throws -> [ReflectionRecord] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        var out: [ReflectionRecord] = []
         let decoder = JSONDecoder()
         let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
         for (i, line) in lines.enumerated() where !line.isEmpty {
-            do { records.append(try decoder.decode(ReflectionRecord.self, from: Data(line))) } catch {
+            do { out.append(try decoder.decode(ReflectionRecord.self, from: Data(line))) } catch {
                 if i == lines.count - 1 { break }   // torn last line
                 throw SessionError(file: path, line: i + 1, message: "malformed reflection: \(SessionReader.describe(error))")
             }
         }
         // Cut a torn tail so that the next append starts on a fresh line.
-        if let last = lines.last, !last.isEmpty {
+        if cutTornTail, let last = lines.last, !last.isEmpty {
             let keep = data.count - last.count
             if let h = FileHandle(forWritingAtPath: path) { try? h.truncate(atOffset: UInt64(keep)); try? h.close() }
+        }
+        return out
+    }
+
+    /// The reflection with this id (the newest, should ids repeat).
+    public func record(id: String) -> ReflectionRecord? { lock.withLock { records.last { $0.id == id } } }
+
+    /// Replaces the text of reflection `id` (every record with that id), stamping editor and time. Returns the
+    /// record before and after the change; nil when no reflection has that id. An empty `text` (blank after trimming)
+    /// throws `ReflectionEditError.emptyText` and changes nothing: an empty reflection never overwrites one.
+    @discardableResult
+    public func update(id: String, text: String, editor: String? = nil,
+                       at time: Double = Date().timeIntervalSince1970) throws -> (before: ReflectionRecord, after: ReflectionRecord)? {
+        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !t.isEmpty else { throw ReflectionEditError.emptyText(id: id) }
+        return try lock.withLock {
+            var all = try current()
+            guard let before = all.last(where: { $0.id == id }) else { return nil }
+            for i in all.indices where all[i].id == id {
+                all[i].text = t; all[i].editedBy = editor; all[i].editedAt = time
+            }
+            try persist(all)
+            records = all
+            return (before, all.last { $0.id == id }!)
+        }
+    }
+
+    /// Removes reflection `id` (every record with that id). Returns the removed record; nil when there was none.
+    @discardableResult
+    public func delete(id: String) throws -> ReflectionRecord? {
+        try lock.withLock {
+            var all = try current()
+            guard let gone = all.last(where: { $0.id == id }) else { return nil }
+            all.removeAll { $0.id == id }
+            try persist(all)
+            records = all
+            return gone
+        }
+    }
+
+    /// What the store holds now: the file as it is on disk (another process may have appended), else memory.
+    private func current() throws -> [ReflectionRecord] {
+        guard let path else { return records }
+        return try Self.load(path: path, cutTornTail: false)
+    }
+
+    /// Writes `all` to a temporary file beside the store, syncs it, and renames it over the store.
+    private func persist(_ all: [ReflectionRecord]) throws {
+        guard let path else { return }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = Data()
+        for r in all { data.append(try enc.encode(r)); data.append(0x0A) }
+        let tmp = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: tmp, contents: nil),
+              let h = FileHandle(forWritingAtPath: tmp) else {
+            throw SessionError(file: tmp, line: nil, message: "cannot create the temporary memory file")
+        }
+        do {
+            try h.write(contentsOf: data)
+            try h.synchronize()
+            try h.close()
+        } catch {
+            try? h.close(); unlink(tmp)
+            throw SessionError(file: tmp, line: nil, message: "writing the memory file failed: \(error)")
+        }
+        guard rename(tmp, path) == 0 else {
+            let err = String(cString: strerror(errno))
+            unlink(tmp)
+            throw SessionError(file: path, line: nil, message: "cannot replace the memory file: \(err)")
         }
     }
 
@@ -110,5 +190,14 @@ public final class ReflectionMemory {
             s += r.text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         return s
+    }
+}
+
+public enum ReflectionEditError: Error, Equatable, CustomStringConvertible {
+    case emptyText(id: String)
+    public var description: String {
+        switch self {
+        case .emptyText(let id): return "an empty text does not replace reflection \(id) (delete it instead)"
+        }
     }
 }

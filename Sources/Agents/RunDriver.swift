@@ -39,8 +39,11 @@ public final class RunDriver {
     public let tasks: [BenchTask]
     let makeEnvironment: (BenchTask) throws -> Environment
     public var progress: ((RunProgress) -> Void)?
-    /// Checked between tasks; returning true stops the run without a run_end (it stays resumable).
-    public var shouldStop: (() -> Bool)?
+    /// The user stops the run: checked between tasks and (through the runner) within an episode. The run then ends
+    /// with a `run_end` marked `interrupted`; the episode in flight stays open, so the log stays resumable.
+    public var shouldStop: (() -> Bool)? {
+        didSet { runner.shouldStop = shouldStop }
+    }
 
     public init(runner: EpisodeRunner, tasks: [BenchTask],
                 makeEnvironment: @escaping (BenchTask) throws -> Environment = { try Environments.make($0) }) {
@@ -90,8 +93,15 @@ public final class RunDriver {
         var done = 0, successes = 0, episodes = 0
         var timedTasks = 0
         var timedSeconds = 0.0
+        func interruptedEnd(_ open: Bool) -> RunEnd {
+            let end = RunEnd(episodes: episodes, successes: successes, seconds: Date().timeIntervalSince(t0), interrupted: true,
+                             note: open ? "stopped by the user; the episode in flight is left open (resume continues it)"
+                                        : "stopped by the user between tasks")
+            runner.sink.record(SessionEvent(run: runner.run, body: .runEnd(end)))
+            return end
+        }
         for task in tasks {
-            if shouldStop?() == true { return RunEnd(episodes: episodes, successes: successes, seconds: Date().timeIntervalSince(t0)) }
+            if shouldStop?() == true { return interruptedEnd(false) }
             var h = history[task.index] ?? TaskHistory()
             if h.finished || h.ended.count >= trials {
                 done += 1; if h.success { successes += 1 }
@@ -101,12 +111,16 @@ public final class RunDriver {
             var lastOutcome: EpisodeOutcome?
             if let ep = h.inFlight, let start = ep.start {
                 let end = runOne(task: task, episode: ep.episode, trial: start.trial, resume: ep)
+                if runner.lastEpisodeInterrupted { return interruptedEnd(true) }
                 h.ended.append((start.trial, end)); episodes += 1; lastOutcome = end.outcome
             }
             while !h.finished && h.ended.count < trials {
+                if shouldStop?() == true { return interruptedEnd(false) }
                 let trial = (h.ended.map(\.trial).max() ?? 0) + 1
                 let end = runOne(task: task, episode: nextEpisode, trial: trial, resume: nil)
-                nextEpisode += 1; episodes += 1
+                nextEpisode += 1
+                if runner.lastEpisodeInterrupted { return interruptedEnd(true) }
+                episodes += 1
                 h.ended.append((trial, end)); lastOutcome = end.outcome
             }
             done += 1; if h.success { successes += 1 }
@@ -123,6 +137,7 @@ public final class RunDriver {
     }
 
     func runOne(task: BenchTask, episode: Int, trial: Int, resume: EpisodeLog?) -> EpisodeEnd {
+        runner.lastEpisodeInterrupted = false
         let env: Environment
         do { env = try makeEnvironment(task) } catch {
             let outcome: EpisodeOutcome

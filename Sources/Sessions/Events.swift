@@ -254,18 +254,36 @@ public struct ReflectionRecord: Codable, Equatable, Sendable {
     public var run: String              // provenance: the run and episode that wrote it
     public var episode: Int
     public var createdAt: Double
+    /// Set when a person edited the text (the workbench's memory inspector): who and when.
+    public var editedBy: String?
+    public var editedAt: Double?
     public init(id: String, env: String, taskId: String, taskType: String, taskText: String, trial: Int, outcome: EpisodeOutcome,
-                score: Double, text: String, run: String, episode: Int, createdAt: Double) {
+                score: Double, text: String, run: String, episode: Int, createdAt: Double,
+                editedBy: String? = nil, editedAt: Double? = nil) {
         self.id = id; self.env = env; self.taskId = taskId; self.taskType = taskType; self.taskText = taskText
         self.trial = trial; self.outcome = outcome; self.score = score; self.text = text; self.run = run
-        self.episode = episode; self.createdAt = createdAt
+        self.episode = episode; self.createdAt = createdAt; self.editedBy = editedBy; self.editedAt = editedAt
     }
 }
 
-/// kind "memory_write": key `reflection`.
+/// What a `memory_write` did to the long-term store.
+public enum MemoryAction: String, Codable, Sendable, CaseIterable {
+    case add, edit, delete
+}
+
+/// kind "memory_write": keys `reflection`, and for a person's change `action` (edit|delete; absent = add),
+/// `previousText` (an edit's text before), `editor`.
 public struct MemoryWrite: Codable, Equatable, Sendable {
+    /// The reflection after the change (for a delete: the record removed).
     public var reflection: ReflectionRecord
-    public init(reflection: ReflectionRecord) { self.reflection = reflection }
+    public var action: MemoryAction?
+    public var previousText: String?
+    public var editor: String?
+    public init(reflection: ReflectionRecord, action: MemoryAction? = nil, previousText: String? = nil, editor: String? = nil) {
+        self.reflection = reflection; self.action = action; self.previousText = previousText; self.editor = editor
+    }
+    /// add when `action` is absent (logs written before edits existed).
+    public var effectiveAction: MemoryAction { action ?? .add }
 }
 
 /// One reflection put into a prompt, with how it was found.
@@ -344,7 +362,14 @@ public struct RunEnd: Codable, Equatable, Sendable {
     public var episodes: Int
     public var successes: Int
     public var seconds: Double
-    public init(episodes: Int, successes: Int, seconds: Double) { self.episodes = episodes; self.successes = successes; self.seconds = seconds }
+    /// True when the user stopped the run (`q` in the workbench): the episode in flight, if any, has no
+    /// `episode_end`; `cmat eval` leaves it out (not an error) and a resume continues it.
+    public var interrupted: Bool?
+    public var note: String?
+    public init(episodes: Int, successes: Int, seconds: Double, interrupted: Bool? = nil, note: String? = nil) {
+        self.episodes = episodes; self.successes = successes; self.seconds = seconds
+        self.interrupted = interrupted; self.note = note
+    }
 }
 
 // MARK: the event

@@ -2,7 +2,9 @@
 //
 // Unit: a task (per run). A task succeeds when any of its trials succeeded (with --trials 1: its one episode);
 // `firstTrialSuccess` counts trial 1 alone. The outcome distribution (paper Table IV) counts each task's last
-// episode. Episodes without an end (a run still going, or killed and not resumed) count as Error. Every total
+// episode. Episodes without an end (a run still going, or killed and not resumed) count as Error, except those the
+// user stopped (the log's last run_end is marked `interrupted` and no resume followed): such a task is left out of
+// every total and reported as interrupted, since a resume finishes it. Every total
 // includes errored tasks; unrunnable tasks (fixtures we do not have) are listed but left out of the accuracies.
 // DB domain score = mean of the SELECT-type, INSERT and UPDATE accuracies (over those present; DELETE, if any, is
 // reported but not averaged, as in AgentBench). OS domain score = accuracy over all runnable tasks.
@@ -41,6 +43,9 @@ public struct EvalResult: Codable, Equatable, Sendable {
     public var reflectionsWritten: Int
     /// Why episodes ended in Error or Unrunnable (reason → episodes), so that errors are never silent.
     public var errorReasons: [String: Int]
+    /// Episodes left open by the user stopping the run, and the tasks they belong to (not in any total above).
+    public var interruptedEpisodes: Int = 0
+    public var interruptedTasks: Int = 0
 }
 
 public enum SessionEval {
@@ -56,7 +61,15 @@ public enum SessionEval {
         var genMs = 0.0, wall = 0.0
         var envs = Set<String>()
         var errorReasons: [String: Int] = [:]
+        var interruptedKeys = Set<String>()
+        var interruptedEpisodes = 0
         for log in logs {
+            // Stopped by the user: the last run_end/run_resumed of the log is a run_end marked interrupted.
+            var stoppedByUser = false
+            for e in log.events {
+                if case let .runEnd(r) = e.body { stoppedByUser = r.interrupted == true }
+                if case .runResumed = e.body { stoppedByUser = false }
+            }
             var first: Double?, last: Double?
             for e in log.events {
                 first = first.map { min($0, e.time) } ?? e.time
@@ -69,9 +82,14 @@ public enum SessionEval {
                 let key = "\(log.path)|\(run)|\(start.taskIndex)"
                 envs.insert(start.env)
                 if tasks[key] == nil { tasks[key] = TaskAcc(category: start.taskType, env: start.env); order.append(key) }
-                episodes += 1
-                for e in ep.events { if case .memoryWrite = e.body { reflections += 1 } }
                 var end = ep.end
+                if end == nil, stoppedByUser {
+                    interruptedEpisodes += 1
+                    interruptedKeys.insert(key)
+                    continue
+                }
+                episodes += 1
+                for e in ep.events { if case let .memoryWrite(w) = e.body, w.effectiveAction == .add { reflections += 1 } }
                 if end == nil {
                     incomplete += 1
                     // What the incomplete episode spent still counts.
@@ -98,6 +116,7 @@ public enum SessionEval {
         var succ = 0, firstSucc = 0, runnable = 0, unrunnable = 0
         for key in order {
             let t = tasks[key]!
+            if interruptedKeys.contains(key) { continue }
             let ends = t.ends.sorted { $0.trial < $1.trial }
             let lastEnd = ends.last!.end
             outcomes[lastEnd.outcome.label, default: 0] += 1
@@ -128,7 +147,8 @@ public enum SessionEval {
                           outcomes: outcomes, episodes: episodes, incompleteEpisodes: incomplete, roundsTotal: rounds,
                           roundsMean: episodes > 0 ? Double(rounds) / Double(episodes) : 0, tokensIn: tokensIn,
                           tokensOut: tokensOut, generationSeconds: genMs / 1000, wallSeconds: wall,
-                          checkerInterventions: interventions, reflectionsWritten: reflections, errorReasons: errorReasons)
+                          checkerInterventions: interventions, reflectionsWritten: reflections, errorReasons: errorReasons,
+                          interruptedEpisodes: interruptedEpisodes, interruptedTasks: interruptedKeys.count)
     }
 
     /// The human-readable report.
@@ -152,6 +172,9 @@ public enum SessionEval {
         }
         s += "Episodes: \(r.episodes)" + (r.incompleteEpisodes > 0 ? " (\(r.incompleteEpisodes) unfinished, counted as Error)" : "")
         s += "   rounds: \(r.roundsTotal) (mean \(String(format: "%.2f", r.roundsMean)))\n"
+        if r.interruptedTasks > 0 {
+            s += "Interrupted by the user: \(r.interruptedTasks) task(s) (\(r.interruptedEpisodes) open episode(s)) not counted; resume the run to finish them\n"
+        }
         s += "Tokens: \(r.tokensIn) in, \(r.tokensOut) out   generation: \(String(format: "%.1f", r.generationSeconds)) s   wall: \(String(format: "%.1f", r.wallSeconds)) s\n"
         s += "Checker interventions: \(r.checkerInterventions)   reflections written: \(r.reflectionsWritten)\n"
         if !r.errorReasons.isEmpty {

@@ -56,7 +56,7 @@ public enum Key: Hashable, Sendable, CustomStringConvertible {
 public enum Action: String, CaseIterable, Sendable {
     case stepBack, stepForward, scrollUp, scrollDown, pageUp, pageDown, firstStep, lastStep
     case prevEpisode, nextEpisode, nextFailure, prevFailure
-    case togglePause, editFeedback, approve, togglePauseOnVerdict, search, searchNext
+    case togglePause, editFeedback, deleteItem, approve, togglePauseOnVerdict, search, searchNext
     case dialogue, memory, rewards, episodes, nextScreen, filterOutcome, focusNext, select
     case cycleTheme, help, cancel, quit
 
@@ -75,7 +75,8 @@ public enum Action: String, CaseIterable, Sendable {
         case .nextFailure: return "next failed step or episode"
         case .prevFailure: return "previous failed step or episode"
         case .togglePause: return "pause / resume the run"
-        case .editFeedback: return "edit the Checker's feedback"
+        case .editFeedback: return "edit the Checker's feedback (Memory: the reflection)"
+        case .deleteItem: return "delete the selected reflection (Memory)"
         case .approve: return "approve the pending verdict"
         case .togglePauseOnVerdict: return "pause on every Checker verdict"
         case .search: return "search messages"
@@ -141,6 +142,7 @@ public struct Keymap: Sendable {
         (.prevFailure, [.char("N")]),
         (.togglePause, [.char(" ")]),
         (.editFeedback, [.char("e")]),
+        (.deleteItem, [.char("d")]),
         (.approve, [.char("a")]),
         (.togglePauseOnVerdict, [.char("A")]),
         (.search, [.char("/")]),

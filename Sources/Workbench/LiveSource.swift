@@ -58,7 +58,7 @@ public final class LiveSource: EventSource {
 
     public func waitUntilDone(timeout: Double) -> Bool { done.wait(timeout: .now() + timeout) == .success }
 
-    public func writeAnnotation(_ a: Annotation, run: String) throws -> SessionEvent {
-        try writer.append(SessionEvent(run: run, body: .annotation(a)))
+    public func append(_ body: EventBody, run: String) throws -> SessionEvent {
+        try writer.append(SessionEvent(run: run, body: body))
     }
 }

@@ -105,6 +105,7 @@ public enum Render {
         }
         var entries = s.keymap.barEntries()
         if s.draft != nil { entries = [("Tab", "field"), ("←/→", "change"), ("Enter", "save"), ("Esc", "cancel")] }
+        if s.reflectionDraft != nil { entries = [("C-u", "clear"), ("C-w", "word"), ("Enter", "save"), ("Esc", "cancel")] }
         var x = r.x
         for e in entries {
             let need = e.keys.displayWidth + e.label.displayWidth + 3
@@ -298,7 +299,7 @@ public enum Render {
         let ep = s.currentEpisode
         let round = s.currentRound
         // Short-term: the dialogue up to the current round, with what trimming left out of the prompt.
-        var inner = pane(&buf, cols[0], "Short-term window", role: .title, focused: true, theme: theme,
+        var inner = pane(&buf, cols[0], "Short-term window", role: .title, focused: s.memoryFocus == 0 && s.reflectionDraft == nil, theme: theme,
                          right: ep.map { "ep \($0.number + 1) · step \((round?.step ?? 0) + 1)" } ?? "")
         var lines: [StyledLine] = []
         if let ep {
@@ -330,22 +331,53 @@ public enum Render {
 
         // Long-term reflections.
         let injectedIDs = Dictionary((ep?.injected ?? []).map { ($0.reflection.id, $0.similarity) }, uniquingKeysWith: { a, _ in a })
-        inner = pane(&buf, cols[1], "Long-term reflections", role: .title, focused: false, theme: theme,
-                     right: "\(s.run.reflections.count) stored · \(injectedIDs.count) in prompt")
+        let all = s.listedReflections
+        let stored = s.store.map { "\($0.count) stored" } ?? "\(all.count) seen"
+        let focused = s.memoryFocus == 1 || s.reflectionDraft != nil
+        inner = pane(&buf, cols[1], s.reflectionDraft != nil ? "Long-term reflection · edit" : "Long-term reflections",
+                     role: .title, focused: focused, theme: theme, right: "\(stored) · \(injectedIDs.count) in prompt")
+        if let d = s.reflectionDraft {
+            var el: [StyledLine] = []
+            let r = all.first { $0.id == d.id }
+            if let r { el.append(StyledLine("\(r.taskId) trial \(r.trial) · \(r.outcome.label)", .title)) }
+            el += Layout.wrap(d.text + "▌", width: inner.width, role: .text, prefix: Span("Text ", .selection))
+            el.append(StyledLine("", .text))
+            el += Layout.wrap(d.original, width: inner.width, role: .muted, prefix: Span("Was  ", .muted))
+            el.append(StyledLine("", .text))
+            el += Layout.wrap("type to edit · Backspace · C-w word · C-u clear · Enter save · Esc cancel (an empty text is not saved)",
+                              width: inner.width, role: .muted)
+            buf.lines(el, in: inner, offset: max(0, el.count - inner.height), theme: theme)
+            return
+        }
         lines = []
-        var all = s.run.reflections
-        for inj in ep?.injected ?? [] where !all.contains(where: { $0.id == inj.reflection.id }) { all.append(inj.reflection) }
         if all.isEmpty { lines = [StyledLine("no reflections yet (they are written when an episode fails)", .muted)] }
-        for refl in all {
+        var selectedRange = 0..<0
+        for (i, refl) in all.enumerated() {
             let sim = injectedIDs[refl.id]
-            let head = sim.map { String(format: "▶ in prompt (sim %.2f) ", $0) } ?? "  "
-            lines.append(StyledLine([Span(head, sim != nil ? .accept : .muted),
-                                     Span("\(refl.taskId) trial \(refl.trial) · \(refl.outcome.label)", .title)]))
+            let selected = focused && i == s.memorySelection
+            let first = lines.count
+            let head = (selected ? "▶" : " ") + (sim.map { String(format: "● in prompt (sim %.2f) ", $0) } ?? " ")
+            var spans = [Span(head, selected ? .selection : sim != nil ? .accept : .muted)]
+            if let st = s.store, !st.contains(where: { $0.id == refl.id }) { spans.append(Span("deleted · ", .warning)) }
+            spans.append(Span("\(refl.taskId) trial \(refl.trial) · \(refl.outcome.label)", selected ? .selection : .title))
+            lines.append(StyledLine(spans))
             lines += Layout.wrap(refl.text, width: inner.width - 2, role: sim != nil ? .text : .muted, prefix: Span("  ", .text))
+            if let by = refl.editedBy {
+                lines.append(StyledLine("  edited by \(by)" + (refl.editedAt.map { " at " + Self.time($0) } ?? ""), .annotation))
+            }
+            if selected { selectedRange = first..<lines.count }
         }
         lines.append(StyledLine("", .text))
-        lines += Layout.wrap("(view only: editing and deleting reflections is not supported yet)", width: inner.width, role: .muted)
-        buf.lines(lines, in: inner, offset: 0, theme: theme)
+        if s.store != nil {
+            lines += Layout.wrap(focused ? "j/k select · e edit · d delete · w back to the window"
+                                         : "w selects reflections (e edit, d delete)", width: inner.width, role: .muted)
+        } else {
+            lines += Layout.wrap("view only: no memory file" + (s.storeNote.map { " (\($0))" } ?? ""), width: inner.width, role: .muted)
+        }
+        // Keep the selected reflection on screen.
+        var offset = 0
+        if selectedRange.upperBound > inner.height { offset = min(selectedRange.lowerBound, selectedRange.upperBound - inner.height) }
+        buf.lines(lines, in: inner, offset: max(0, offset), theme: theme)
     }
 
     // MARK: rewards

@@ -86,7 +86,7 @@ public struct RunModel: Sendable {
         switch e.body {
         case let .runStart(s): runStart = s
         case let .runEnd(s): runEnd = s
-        case let .memoryWrite(w): reflections.append(w.reflection)
+        case let .memoryWrite(w): applyMemoryWrite(&reflections, w)
         case let .annotation(a): applyAnnotation(a, seq: e.seq)
         default: break
         }

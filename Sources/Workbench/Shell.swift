@@ -1,6 +1,7 @@
 // The app shell: a UI loop on the calling thread that drains events posted by worker threads (the model, the
 // environments, a replay), turns keys into actions, renders and presents only when something changed.
 
+import Agents
 import Foundation
 import Sessions
 import TerminalUI
@@ -94,8 +95,13 @@ public protocol EventSource: AnyObject {
     func start(queue: EventQueue, gate: RunGate)
     /// Blocks until the source's thread has ended (after `gate.stop()`), at most `timeout` seconds.
     func waitUntilDone(timeout: Double) -> Bool
-    /// Appends an annotation to the session log; returns the event as written (with its seq).
-    func writeAnnotation(_ a: Annotation, run: String) throws -> SessionEvent
+    /// Appends a run-level event (an annotation, a person's memory change) to the session log; returns it as
+    /// written (with its seq).
+    func append(_ body: EventBody, run: String) throws -> SessionEvent
+}
+
+extension EventSource {
+    public func writeAnnotation(_ a: Annotation, run: String) throws -> SessionEvent { try append(.annotation(a), run: run) }
 }
 
 /// Plays a recorded session: events in file order, spaced by their recorded times divided by `speed` (each wait
@@ -170,10 +176,10 @@ public final class ReplaySource: EventSource {
 
     public func waitUntilDone(timeout: Double) -> Bool { done.wait(timeout: .now() + timeout) == .success }
 
-    public func writeAnnotation(_ a: Annotation, run: String) throws -> SessionEvent {
+    public func append(_ body: EventBody, run: String) throws -> SessionEvent {
         writerLock.lock(); defer { writerLock.unlock() }
         if writer == nil { writer = try SessionWriter(resuming: path) }
-        return try writer!.append(SessionEvent(run: run, body: .annotation(a)))
+        return try writer!.append(SessionEvent(run: run, body: body))
     }
 }
 
@@ -201,6 +207,8 @@ public final class WorkbenchApp {
     /// Frame limit while only streaming text changes (seconds between frames).
     public var minFrameInterval = 0.03
     public private(set) var frames = 0
+    /// The long-term memory the inspector edits (the live run's own store, or the replayed run's memory file).
+    public private(set) var reflections: ReflectionMemory?
 
     public init(state: WorkbenchState, terminal: Terminal, source: EventSource, themes: ThemeSet, themeName: String? = nil) {
         var st = state
@@ -222,6 +230,16 @@ public final class WorkbenchApp {
 
     /// Posts a message for the UI loop (from any thread).
     public func post(_ m: Msg) { queue.post(m) }
+
+    /// Attaches the long-term store that `e`/`d` on the Memory screen change (nil: view only, `note` says why).
+    public func attachReflections(_ store: ReflectionMemory?, note: String? = nil) {
+        reflections = store
+        if let store {
+            _ = update(&state, .store(store.records, note: store.path ?? note))
+        } else if let note {
+            state.storeNote = note
+        }
+    }
 
     /// Turns pause-on-verdict on or off before or during the run.
     public func setPauseOnVerdict(_ on: Bool) {
@@ -295,9 +313,43 @@ public final class WorkbenchApp {
                 } catch {
                     state.message = ("cannot write the annotation: \(error)", true)
                 }
+            case .editReflection(let id, let text):
+                changeReflection(id: id) { store in
+                    guard let (before, after) = try store.update(id: id, text: text, editor: state.annotator) else { return nil }
+                    return MemoryWrite(reflection: after, action: .edit, previousText: before.text, editor: state.annotator)
+                }
+            case .deleteReflection(let id):
+                changeReflection(id: id) { store in
+                    guard let gone = try store.delete(id: id) else { return nil }
+                    return MemoryWrite(reflection: gone, action: .delete, editor: state.annotator)
+                }
             }
         }
         return quit
+    }
+
+    /// Changes the store, then logs the change in the session as a `memory_write` (action edit/delete).
+    private func changeReflection(id: String, _ change: (ReflectionMemory) throws -> MemoryWrite?) {
+        guard let store = reflections else { state.message = ("no memory file attached: reflections are view only", true); return }
+        do {
+            guard let w = try change(store) else {
+                state.message = ("reflection \(id) is not in the memory file any more", true)
+                _ = update(&state, .store(store.records, note: state.storeNote))
+                return
+            }
+            _ = update(&state, .store(store.records, note: state.storeNote))
+            var done = w.effectiveAction == .edit ? "reflection edited" : "reflection deleted"
+            done += " in \(URL(fileURLWithPath: store.path ?? "memory").lastPathComponent)"
+            do {
+                let written = try source.append(.memoryWrite(w), run: state.run.runID)
+                if !state.isLive { _ = update(&state, .event(written)) }   // live: the writer's observer posts it
+                state.message = (done + " and logged in the session", false)
+            } catch {
+                state.message = (done + ", but logging it in the session failed: \(error)", true)
+            }
+        } catch {
+            state.message = ("cannot change the memory file: \(error)", true)
+        }
     }
 
     static func now() -> Double {

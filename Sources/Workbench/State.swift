@@ -52,6 +52,13 @@ public struct AnnotationDraft: Equatable, Sendable {
     public var pending: Bool = false
 }
 
+/// The memory inspector's draft of an edited long-term reflection.
+public struct ReflectionDraft: Equatable, Sendable {
+    public var id: String
+    public var original: String
+    public var text: String
+}
+
 /// A key-to-redraw measurement the shell fills in (shown in the status line, reported on exit).
 public struct LatencyStats: Equatable, Sendable {
     public var count = 0
@@ -97,6 +104,15 @@ public struct WorkbenchState {
     public var filter: OutcomeFilter = .all
     public var episodeListSelection = 0
     public var memorySelection = 0
+    /// Memory screen: which pane j/k act on (0 short-term window, 1 long-term reflections).
+    public var memoryFocus = 0
+    /// The long-term store as it is now (nil: no store attached, the reflections seen in the session are shown).
+    public var store: [ReflectionRecord]?
+    /// Where the store lives, or why there is none (shown in the inspector).
+    public var storeNote: String?
+    public var reflectionDraft: ReflectionDraft?
+    /// A reflection id waiting for `y` to be deleted.
+    public var confirmDelete: String?
     public var draft: AnnotationDraft?
     public var annotator: String
     /// Text streaming in from the model now (role, episode number, step, text); cleared when the message event lands.
@@ -119,6 +135,15 @@ public struct WorkbenchState {
         return e.rounds[cursor.round]
     }
     public var visibleEpisodes: [Int] { run.episodes.indices.filter { filter.matches(run.episodes[$0]) } }
+    /// The reflections the memory inspector lists: the store's, or those the session wrote, plus any injected into
+    /// the current episode's prompt that neither holds (deleted since).
+    public var listedReflections: [ReflectionRecord] {
+        var all = store ?? run.reflections
+        for inj in currentEpisode?.injected ?? [] where !all.contains(where: { $0.id == inj.reflection.id }) {
+            all.append(inj.reflection)
+        }
+        return all
+    }
 }
 
 /// What can happen to the app.
@@ -133,6 +158,8 @@ public enum Msg {
     case status(String, isError: Bool)
     /// The live run waits on a Checker verdict (pause-on-verdict).
     case review(VerdictReview)
+    /// The long-term store's contents (after it was opened or changed), and where it is.
+    case store([ReflectionRecord], note: String?)
 }
 
 /// A Checker verdict the live run holds for a human (from the runner's review hook).
@@ -155,6 +182,9 @@ public enum Effect: Equatable {
     case applyTheme(Int)
     /// Ask the live run to stop at the next task boundary (the app quits when it has).
     case requestStop
+    /// Replace the text of a long-term reflection (store and session log).
+    case editReflection(id: String, text: String)
+    case deleteReflection(id: String)
 }
 
 public func update(_ s: inout WorkbenchState, _ msg: Msg) -> [Effect] {
@@ -163,6 +193,10 @@ public func update(_ s: inout WorkbenchState, _ msg: Msg) -> [Effect] {
         s.size = (w, h); return []
     case .status(let t, let e):
         s.message = (t, e); return []
+    case .store(let records, let note):
+        s.store = records; s.storeNote = note
+        s.memorySelection = max(0, min(s.memorySelection, s.listedReflections.count - 1))
+        return []
     case .finished:
         s.finished = true; s.generating = false; s.streaming = nil
         return s.stopRequested ? [.quit] : []
@@ -202,6 +236,11 @@ public func update(_ s: inout WorkbenchState, _ msg: Msg) -> [Effect] {
 
 private func ingest(_ s: inout WorkbenchState, _ e: SessionEvent) -> [Effect] {
     s.run.ingest(e)
+    if case let .memoryWrite(w) = e.body, var st = s.store {
+        applyMemoryWrite(&st, w)
+        s.store = st
+        s.memorySelection = max(0, min(s.memorySelection, s.listedReflections.count - 1))
+    }
     if case let .message(m) = e.body, let st = s.streaming, m.role == st.role, e.step == st.step, e.episode == st.episode {
         s.streaming = nil
     }
@@ -214,11 +253,31 @@ private func ingest(_ s: inout WorkbenchState, _ e: SessionEvent) -> [Effect] {
     return []
 }
 
+/// A memory_write applied to a list of reflections (the store's or the session's).
+func applyMemoryWrite(_ list: inout [ReflectionRecord], _ w: MemoryWrite) {
+    let r = w.reflection
+    switch w.effectiveAction {
+    case .add: if !list.contains(where: { $0.id == r.id }) { list.append(r) }
+    case .edit: for i in list.indices where list[i].id == r.id { list[i] = r }
+    case .delete: list.removeAll { $0.id == r.id }
+    }
+}
+
 // MARK: keys
 
 private func handleKey(_ s: inout WorkbenchState, _ k: Key) -> [Effect] {
     if k == .resize { return [] }
     if s.draft != nil { return editorKey(&s, k) }
+    if s.reflectionDraft != nil { return reflectionEditorKey(&s, k) }
+    if let id = s.confirmDelete {
+        s.confirmDelete = nil
+        if k == .char("y") || k == .char("Y") {
+            s.message = ("deleting reflection \(id)", false)
+            return [.deleteReflection(id: id)]
+        }
+        s.message = ("kept reflection \(id)", false)
+        return []
+    }
     if s.searchInput != nil { return searchKey(&s, k) }
     if s.screen == .help {
         if let a = s.keymap.action(for: k), a == .quit { return perform(&s, .quit) }
@@ -318,6 +377,44 @@ private func editorKey(_ s: inout WorkbenchState, _ k: Key) -> [Effect] {
     return []
 }
 
+private func reflectionEditorKey(_ s: inout WorkbenchState, _ k: Key) -> [Effect] {
+    guard var d = s.reflectionDraft else { return [] }
+    switch k {
+    case .escape:
+        s.reflectionDraft = nil
+        s.message = ("edit cancelled; the reflection is unchanged", false)
+        return []
+    case .enter:
+        let t = d.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if t.isEmpty {
+            // Reflexion's rule: an empty reflection never overwrites one.
+            s.message = ("an empty text does not replace the reflection (Esc keeps it, d deletes it)", true)
+            return []
+        }
+        s.reflectionDraft = nil
+        if t == d.original.trimmingCharacters(in: .whitespacesAndNewlines) {
+            s.message = ("reflection unchanged", false)
+            return []
+        }
+        return [.editReflection(id: d.id, text: t)]
+    case .backspace: if !d.text.isEmpty { d.text.removeLast() }
+    case .ctrl("u"): d.text = ""
+    case .ctrl("w"):
+        while d.text.last == " " { d.text.removeLast() }
+        while let c = d.text.last, c != " " { d.text.removeLast() }
+    case .char(let c): d.text.append(c)
+    default: break
+    }
+    s.reflectionDraft = d
+    return []
+}
+
+/// The memory inspector's selected reflection, if any.
+func selectedReflection(_ s: WorkbenchState) -> ReflectionRecord? {
+    let all = s.listedReflections
+    return all.indices.contains(s.memorySelection) ? all[s.memorySelection] : nil
+}
+
 private func saveAnnotation(_ s: inout WorkbenchState, _ d: AnnotationDraft) -> [Effect] {
     let now = Date().timeIntervalSince1970
     let fb = CheckerFeedback(verdict: d.verdict, score: d.score, critique: d.critique, source: .human,
@@ -403,8 +500,9 @@ func perform(_ s: inout WorkbenchState, _ a: Action) -> [Effect] {
         if s.screen == .episodes {
             let n = s.visibleEpisodes.count
             s.episodeListSelection = max(0, min(n - 1, s.episodeListSelection + d))
-        } else if s.screen == .memory, a == .scrollUp || a == .scrollDown {
-            s.scroll[key] = max(0, (s.scroll[key] ?? 0) + d)
+        } else if s.screen == .memory, s.memoryFocus == 1 {
+            let n = s.listedReflections.count
+            s.memorySelection = max(0, min(n - 1, s.memorySelection + (a == .scrollUp || a == .pageUp ? -1 : 1)))
         } else {
             s.scroll[key] = max(0, (s.scroll[key] ?? 0) + d)
         }
@@ -424,6 +522,30 @@ func perform(_ s: inout WorkbenchState, _ a: Action) -> [Effect] {
         s.awaitingApproval = nil; s.pendingReview = nil
         s.message = ("verdict approved", false)
         return [.approveVerdict(nil)]
+    case .editFeedback where s.screen == .memory:
+        s.memoryFocus = 1
+        guard let r = selectedReflection(s) else { s.message = ("no reflection to edit", true); return [] }
+        guard let store = s.store else {
+            s.message = ("no memory file attached: reflections are view only here" + (s.storeNote.map { " (\($0))" } ?? ""), true)
+            return []
+        }
+        guard store.contains(where: { $0.id == r.id }) else {
+            s.message = ("reflection \(r.id) is no longer in the memory file (deleted)", true); return []
+        }
+        s.reflectionDraft = ReflectionDraft(id: r.id, original: r.text, text: r.text)
+    case .deleteItem:
+        guard s.screen == .memory else { s.message = ("d deletes a reflection on the Memory screen (2)", false); return [] }
+        s.memoryFocus = 1
+        guard let r = selectedReflection(s) else { s.message = ("no reflection to delete", true); return [] }
+        guard let store = s.store else {
+            s.message = ("no memory file attached: reflections are view only here" + (s.storeNote.map { " (\($0))" } ?? ""), true)
+            return []
+        }
+        guard store.contains(where: { $0.id == r.id }) else {
+            s.message = ("reflection \(r.id) is no longer in the memory file (deleted)", true); return []
+        }
+        s.confirmDelete = r.id
+        s.message = ("delete the reflection on \(r.taskId) trial \(r.trial)? y deletes, any other key keeps it", true)
     case .editFeedback:
         var target = (s.cursor.episode, s.cursor.round)
         var pending = false
@@ -463,7 +585,7 @@ func perform(_ s: inout WorkbenchState, _ a: Action) -> [Effect] {
         s.message = ("episodes: \(s.filter) (\(s.visibleEpisodes.count))", false)
         if s.screen != .episodes { s.screen = .episodes }
     case .focusNext:
-        s.focusedPane = (s.focusedPane + 1) % 3
+        if s.screen == .memory { s.memoryFocus = 1 - s.memoryFocus } else { s.focusedPane = (s.focusedPane + 1) % 3 }
     case .select:
         if s.screen == .episodes {
             let vis = s.visibleEpisodes

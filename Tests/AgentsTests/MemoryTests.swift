@@ -92,4 +92,51 @@ final class MemoryTests: XCTestCase {
         let starts = sink.events.bodies { if case let .episodeStart(s) = $0 { return s.trial }; return nil }
         XCTAssertEqual(starts, [1, 2])
     }
+
+    func testEditAndDeleteRewriteTheFileAtomicallyAndKeepOthersAppends() throws {
+        let path = tempPath("mem.jsonl")
+        let mem = try ReflectionMemory(path: path)
+        try mem.add(record("1", task: "a", text: "first lesson"))
+        try mem.add(record("2", task: "b", text: "second lesson"))
+        // Another process appends to the same file after this store loaded it.
+        let other = try ReflectionMemory(path: path)
+        try other.add(record("3", task: "c", text: "third lesson"))
+
+        let change = try XCTUnwrap(try mem.update(id: "1", text: "  checked lesson \n", editor: "ana", at: 5))
+        XCTAssertEqual(change.before.text, "first lesson")
+        XCTAssertEqual(change.after.text, "checked lesson")
+        XCTAssertEqual(change.after.editedBy, "ana")
+        XCTAssertEqual(change.after.editedAt, 5)
+        XCTAssertEqual(mem.records.map(\.id), ["1", "2", "3"])   // the other process's reflection survived the rewrite
+        var reloaded = try ReflectionMemory(path: path)
+        XCTAssertEqual(reloaded.records.map(\.text), ["checked lesson", "second lesson", "third lesson"])
+        XCTAssertEqual(reloaded.records[0].editedBy, "ana")
+
+        // An empty text never overwrites (Reflexion); the file is untouched.
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try mem.update(id: "2", text: " \n\t")) { e in
+            XCTAssertEqual(e as? ReflectionEditError, .emptyText(id: "2"))
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before)
+        XCTAssertNil(try mem.update(id: "nope", text: "x"))
+        XCTAssertNil(try mem.delete(id: "nope"))
+
+        XCTAssertEqual(try mem.delete(id: "2")?.text, "second lesson")
+        reloaded = try ReflectionMemory(path: path)
+        XCTAssertEqual(reloaded.records.map(\.id), ["1", "3"])
+        XCTAssertEqual(mem.records.map(\.id), ["1", "3"])
+        // Deleted reflections are no longer retrieved; no temporary file is left behind; appends still work.
+        XCTAssertTrue(mem.retrieve(env: "db", taskType: "SELECT", taskId: "b", taskText: "b").allSatisfy { $0.reflection.id != "2" })
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["mem.jsonl"])
+        try mem.add(record("4", task: "d", text: "fourth"))
+        XCTAssertEqual(try ReflectionMemory(path: path).records.map(\.id), ["1", "3", "4"])
+
+        // In memory only (no file) the same API works.
+        let ram = ReflectionMemory()
+        try ram.add(record("x", task: "t", text: "t"))
+        XCTAssertEqual(try ram.update(id: "x", text: "u")?.after.text, "u")
+        XCTAssertNotNil(try ram.delete(id: "x"))
+        XCTAssertTrue(ram.records.isEmpty)
+    }
 }

@@ -77,6 +77,83 @@ final class ResumeEvalExportTests: XCTestCase {
         XCTAssertEqual(first["messages"]!.filter { $0["role"] == "assistant" }.count, 1 + 3)   // "Ok." + 3 proposals
     }
 
+    /// The user stops the run mid-episode (q in the workbench): the generation is cancelled, the episode stays open,
+    /// run_end says interrupted, eval counts no error, and a resume continues the episode from its last round.
+    func testUserStopLeavesTheEpisodeOpenAndResumeContinuesIt() throws {
+        let tasks = Array(try dbDevTasks().prefix(2))
+        let path = tempPath("stop.jsonl")
+        let stop = NSLock()
+        var stopping = false
+        let w = try SessionWriter(creating: path)
+        var c = AgentConfig(); c.checker = .rules
+        let r = EpisodeRunner(config: c, assistantModel: scriptedModel(tasks), checkerModel: nil, memory: nil, run: "test-run",
+                              sink: w) { chunk in
+            // Quit while the second round's proposal of episode 0 streams in.
+            if chunk.episode == 0 && chunk.step == 1 { stop.withLock { stopping = true }; return false }
+            return true
+        }
+        var envs: [FakeDBEnvironment] = []
+        let d = RunDriver(runner: r, tasks: tasks) { t in let e = FakeDBEnvironment(task: t); envs.append(e); return e }
+        d.shouldStop = { stop.withLock { stopping } }
+        let end = d.execute()
+        XCTAssertEqual(end.interrupted, true)
+        XCTAssertEqual(envs[0].executed, ["SELECT 0 FROM t"])      // round 1's action never ran
+        XCTAssertEqual(envs.count, 1)                               // task 1 never started
+
+        let log = try SessionReader.read(path: path)
+        guard case let .runEnd(re)? = log.events.last?.body else { return XCTFail("the log does not end with run_end") }
+        XCTAssertEqual(re.interrupted, true)
+        XCTAssertEqual(log.episodes.count, 1)
+        XCTAssertNil(log.episodes[0].end)                           // left open, not an error
+        XCTAssertTrue(log.events.ends.isEmpty)
+        XCTAssertFalse(log.events.rls.contains { $0.terminal })   // no terminal reward: the episode is not over
+        let cancelled = log.events.bodies { if case let .generation(g) = $0 { return g.stopReason }; return nil }
+        XCTAssertEqual(cancelled.last, "cancelled")
+        var ev = SessionEval.evaluate([log])
+        XCTAssertEqual(ev.tasks, 0)
+        XCTAssertEqual(ev.outcomes["Error"], 0)
+        XCTAssertEqual(ev.incompleteEpisodes, 0)
+        XCTAssertEqual(ev.interruptedTasks, 1); XCTAssertEqual(ev.interruptedEpisodes, 1)
+        XCTAssertTrue(SessionEval.render(ev).contains("Interrupted by the user: 1 task(s)"), SessionEval.render(ev))
+
+        // Resume: round 0's operation is replayed, round 1 runs again, then task 1; no error anywhere.
+        envs = []
+        let w2 = try SessionWriter(resuming: path)
+        let d2 = RunDriver(runner: runner(scriptedModel(tasks), sink: w2), tasks: tasks) { t in
+            let e = FakeDBEnvironment(task: t); envs.append(e); return e
+        }
+        let end2 = d2.execute(previous: log)
+        XCTAssertNil(end2.interrupted)
+        XCTAssertEqual(end2.successes, 2)
+        XCTAssertEqual(envs[0].executed, ["SELECT 0 FROM t", "SELECT 1 FROM t"])
+        let after = try SessionReader.read(path: path)
+        XCTAssertEqual(after.episodes.map { $0.end?.success }, [true, true])
+        ev = SessionEval.evaluate([after])
+        XCTAssertEqual(ev.tasks, 2); XCTAssertEqual(ev.successes, 2)
+        XCTAssertEqual(ev.interruptedTasks, 0); XCTAssertEqual(ev.outcomes["Error"], 0)
+    }
+
+    /// Esc cancels one generation: the reply as far as it got is the proposal, and the round goes on (here the Checker
+    /// sends the cut-off reply back and the retry answers).
+    func testCancelledGenerationIsAReplyNotAnError() throws {
+        let task = try dbDevTasks()[0]
+        var cancelledOnce = false
+        let sink = MemorySink()
+        var c = AgentConfig(); c.checker = .rules
+        let m = ScriptedLanguageModel { _ in answerReply }
+        let r = EpisodeRunner(config: c, assistantModel: m, checkerModel: nil, memory: nil, run: "test-run", sink: sink) { chunk in
+            if !cancelledOnce && chunk.role == .assistant { cancelledOnce = true; return false }
+            return true
+        }
+        let end = r.runEpisode(task: task, env: FakeDBEnvironment(task: task), episode: 0, trial: 1)
+        XCTAssertFalse(r.lastEpisodeInterrupted)
+        XCTAssertEqual(end.outcome, .completed)
+        XCTAssertTrue(end.success)
+        let stops = sink.events.bodies { if case let .generation(g) = $0 { return g.stopReason }; return nil }
+        XCTAssertEqual(stops.first, "cancelled")
+        XCTAssertEqual(sink.events.checkers.first?.verdict, .revise)
+    }
+
     /// A hand-made session: figures computed by hand.
     func testEvalFiguresOnAHandMadeSession() throws {
         var lines: [SessionEvent] = []

@@ -76,7 +76,8 @@ final class TmuxSmokeTests: XCTestCase {
         let started = try tmux(["new-session", "-d", "-s", "smoke", "-x", "120", "-y", "40", "-c", packageRoot.path, cmd])
         XCTAssertEqual(started.status, 0, started.out)
 
-        var screen = try capture { $0.contains("■ done") }
+        // Wait for the whole frame (ncurses may be mid-update when the header already says done).
+        var screen = try capture { $0.contains("■ done") && $0.contains("✔ 2/4") && $0.contains("┌ Reward") }
         for pane in ["┌ User", "Assistant", "┌ Checker", "┌ Reward"] { XCTAssertTrue(screen.contains(pane), "no \(pane) pane:\n\(screen)") }
         XCTAssertTrue(screen.contains("scripted-demo script │"), "no status line:\n\(screen)")
         XCTAssertTrue(screen.unicodeScalars.contains { (0x2801...0x28FF).contains($0.value) }, "no braille plot:\n\(screen)")
@@ -86,13 +87,13 @@ final class TmuxSmokeTests: XCTestCase {
 
         // Keys: back two episodes, the episode list, help, then quit.
         try tmux(["send-keys", "-t", "smoke", "H", "H"])
-        screen = try capture { $0.contains("ep 2 · step 1") }
+        screen = try capture { $0.contains("ep 2 · step 1") && $0.contains("↻ REVISE") }
         XCTAssertTrue(screen.contains("↻ REVISE"), screen)
         try tmux(["send-keys", "-t", "smoke", "4"])
-        screen = try capture { $0.contains("Episodes · filter: all") }
+        screen = try capture { $0.contains("Episodes · filter: all") && $0.contains("✗ Invalid Format") }
         XCTAssertTrue(screen.contains("✗ Invalid Format"), screen)
         try tmux(["send-keys", "-t", "smoke", "?"])
-        screen = try capture { $0.contains("Keys (from the keymap") }
+        screen = try capture { $0.contains("Keys (from the keymap") && $0.contains("next failed step") }
         XCTAssertTrue(screen.contains("next failed step"), screen)
         try tmux(["send-keys", "-t", "smoke", "q"])
         screen = try capture { $0.contains("cmat-exited-") }

@@ -1,3 +1,4 @@
+import Agents
 import ArgumentParser
 import Foundation
 import TerminalUI
@@ -58,6 +59,8 @@ struct ReplayCommand: ParsableCommand {
     var session: String
     @Option(help: "Playback speed: 1 = recorded pace, 4 = four times faster, 0 = all at once.")
     var speed: Double = 1
+    @Option(name: .customLong("memory-file"), help: "Reflection store the Memory screen edits (default: the run's own, from its run_start, if it exists).")
+    var memoryFile: String?
     @OptionGroup var ui: WorkbenchUIOptions
 
     func run() throws {
@@ -65,6 +68,26 @@ struct ReplayCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: session) else { throw UserFacingError("no session file at \(session)") }
         let source: ReplaySource
         do { source = try ReplaySource(path: session, speed: speed) } catch { throw UserFacingError("\(error)") }
-        try ui.runApp(mode: .replay(path: session), source: source)
+        // The long-term store the inspector edits: --memory-file, else the run's (as recorded, or beside the session).
+        var store: ReflectionMemory?
+        var note: String?
+        let recorded = source.events.lazy.compactMap { e -> String? in
+            if case let .runStart(r) = e.body { return r.config.memoryFile } else { return nil }
+        }.first
+        if let path = memoryFile {
+            guard FileManager.default.fileExists(atPath: path) else { throw UserFacingError("no memory file at \(path)") }
+            store = try wrap { try ReflectionMemory(path: path) }
+        } else if let recorded {
+            let beside = URL(fileURLWithPath: session).deletingLastPathComponent()
+                .appendingPathComponent(URL(fileURLWithPath: recorded).lastPathComponent).path
+            if let p = [recorded, beside].first(where: { FileManager.default.fileExists(atPath: $0) }) {
+                store = try wrap { try ReflectionMemory(path: p) }
+            } else {
+                note = "\(recorded) not found; --memory-file PATH"
+            }
+        } else {
+            note = "the run kept no memory file; --memory-file PATH"
+        }
+        try ui.runApp(mode: .replay(path: session), source: source) { app in app.attachReflections(store, note: note) }
     }
 }

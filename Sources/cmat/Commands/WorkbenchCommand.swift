@@ -112,6 +112,7 @@ struct WorkbenchCommand: ParsableCommand {
         }
         try ui.runApp(mode: .live(sessionPath: outPath), source: source) { app in
             if pauseOnVerdict { app.setPauseOnVerdict(true) }
+            app.attachReflections(store, note: store == nil ? "long-term memory is off in this run" : nil)
             if let notice { app.post(.status(notice, isError: true)) }
         }
         writer.sync()
