@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Sessions", "ChatModel"]),
         .testTarget(name: "TrainingDataTests", dependencies: ["TrainingData", "Environments"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TerminalUI", "Sessions", "Agents"], exclude: ["__Snapshots__"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TerminalUI", "Sessions", "Agents", "Environments"], exclude: ["__Snapshots__"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -64,12 +64,7 @@ public enum SessionEval {
         var interruptedKeys = Set<String>()
         var interruptedEpisodes = 0
         for log in logs {
-            // Stopped by the user: the last run_end/run_resumed of the log is a run_end marked interrupted.
-            var stoppedByUser = false
-            for e in log.events {
-                if case let .runEnd(r) = e.body { stoppedByUser = r.interrupted == true }
-                if case .runResumed = e.body { stoppedByUser = false }
-            }
+            let stoppedByUser = log.runState == .interrupted
             var first: Double?, last: Double?
             for e in log.events {
                 first = first.map { min($0, e.time) } ?? e.time
@@ -184,5 +179,26 @@ public enum SessionEval {
             }
         }
         return s
+    }
+}
+
+extension SessionLog {
+    public enum RunState: Equatable, Sendable {
+        /// No run_end after the last start or resume: still running, or killed (resumable).
+        case open
+        /// The last run_end is marked interrupted: the user stopped it (resumable).
+        case interrupted
+        /// The run ended.
+        case finished
+    }
+
+    /// Where the recorded run stands, from its last run_end / run_resumed.
+    public var runState: RunState {
+        var st = RunState.open
+        for e in events {
+            if case let .runEnd(r) = e.body { st = r.interrupted == true ? .interrupted : .finished }
+            if case .runResumed = e.body { st = .open }
+        }
+        return st
     }
 }

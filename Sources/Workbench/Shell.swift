@@ -46,10 +46,14 @@ public final class RunGate: @unchecked Sendable {
     private var stopAfterTask = false
 
     public var isStopping: Bool { cond.lock(); defer { cond.unlock() }; return stopping }
-    /// True once the UI asked the run to end at the next task boundary (or to stop now).
+    /// True once the UI asked the run to stop (`q`).
     public var shouldStopRun: Bool { cond.lock(); defer { cond.unlock() }; return stopping || stopAfterTask }
-    /// Let the run finish its episode, then stop; releases a pause so that it can get there.
-    public func requestStop() { cond.lock(); stopAfterTask = true; paused = false; cond.broadcast(); cond.unlock() }
+    /// `q` in a live run: the run stops as soon as it can (the generation in flight is cancelled, a pause or a
+    /// verdict wait is released), leaving the episode in flight open and writing `run_end` (interrupted).
+    public func requestStop() {
+        cond.lock(); stopAfterTask = true; paused = false; cancelFlag = true; verdictDecision = .some(nil)
+        cond.broadcast(); cond.unlock()
+    }
 
     public func setPaused(_ p: Bool) { cond.lock(); paused = p; permits = 0; cond.broadcast(); cond.unlock() }
     public func step() { cond.lock(); permits += 1; cond.broadcast(); cond.unlock() }
@@ -61,7 +65,7 @@ public final class RunGate: @unchecked Sendable {
     /// Called by a generating worker for each piece: false once after a cancel request (Esc) or when stopping.
     public func shouldContinueGenerating() -> Bool {
         cond.lock(); defer { cond.unlock() }
-        if cancelFlag { cancelFlag = stopping; return false }
+        if cancelFlag { cancelFlag = stopping || stopAfterTask; return false }
         return true
     }
 
@@ -80,7 +84,7 @@ public final class RunGate: @unchecked Sendable {
     public func awaitVerdict() -> CheckerFeedback? {
         cond.lock(); defer { cond.unlock() }
         verdictDecision = nil
-        while verdictDecision == nil && !stopping { cond.wait() }
+        while verdictDecision == nil && !stopping && !stopAfterTask { cond.wait() }
         let d = verdictDecision ?? nil
         verdictDecision = nil
         return d ?? nil

@@ -120,7 +120,7 @@ public struct WorkbenchState {
     public var generating = false
     public var latency = LatencyStats()
     public var finished = false
-    /// `q` in a live run: waiting for the run to reach a task boundary before quitting.
+    /// `q` in a live run: waiting for the run to stop (cancel, run_end) before quitting.
     public var stopRequested = false
     public var size: (width: Int, height: Int) = (80, 24)
 
@@ -180,7 +180,7 @@ public enum Effect: Equatable {
     case approveVerdict(CheckerFeedback?)
     case setPauseOnVerdict(Bool)
     case applyTheme(Int)
-    /// Ask the live run to stop at the next task boundary (the app quits when it has).
+    /// Ask the live run to stop now, leaving its episode open (the app quits when the run has written run_end).
     case requestStop
     /// Replace the text of a long-term reflection (store and session log).
     case editReflection(id: String, text: String)
@@ -447,7 +447,7 @@ func perform(_ s: inout WorkbenchState, _ a: Action) -> [Effect] {
     case .quit:
         if s.isLive, !s.finished, !s.stopRequested {
             s.stopRequested = true
-            s.message = ("stopping after this episode (the log stays resumable); q again quits now", false)
+            s.message = ("stopping the run: the episode in flight stays open for a resume; q again quits now", false)
             return [.requestStop]
         }
         return [.quit]

@@ -11,8 +11,10 @@ struct WorkbenchCommand: ParsableCommand {
         commandName: "workbench",
         abstract: "The live workbench: the CMAT loop running on the default model and the DB dev tasks, watched and annotated.",
         discussion: """
-            The loop runs on a worker thread and logs to --out as `cmat run` does; q stops it between tasks (the log \
-            stays resumable with `cmat run --resume`). Keys: ? in the workbench.
+            The loop runs on a worker thread and logs to --out as `cmat run` does. q stops the run at once: the \
+            episode in flight stays open, run_end records `interrupted`, and the next `cmat workbench` (make run) \
+            continues that session where it stopped (--new starts a fresh one; --resume FILE continues a given one). \
+            Keys: ? in the workbench.
             """)
 
     @Option(help: "Environment: db or os.") var env: String = "db"
@@ -26,6 +28,8 @@ struct WorkbenchCommand: ParsableCommand {
     @Option(help: "Threads for the engine.") var threads: Int = 2
     @Option(help: "Context window in tokens (default: the model's, capped by the engine).") var ctx: Int?
     @Option(help: "Session log to write (default: sessions/live-TIME.jsonl).") var out: String?
+    @Option(help: "Continue an unfinished session (stopped with q, or killed) with the settings it was started with.") var resume: String?
+    @Flag(help: "Start a fresh run even if the newest live session was stopped with q.") var new = false
     @Flag(name: .customLong("pause-on-verdict"), help: "Start with pause-on-verdict on (A toggles it).") var pauseOnVerdict = false
     @OptionGroup var ui: WorkbenchUIOptions
     @OptionGroup var adapterOptions: AdapterOptions
@@ -44,11 +48,31 @@ struct WorkbenchCommand: ParsableCommand {
         if let bad = all.first(where: { $0.kind != kind }) {
             throw UserFacingError("\(tasksPath): task \(bad.id) is a \(bad.kind.rawValue) task, but --env is \(env)")
         }
-        if let limit { all = Array(all.prefix(max(0, limit))) }
+        // Continue a session stopped with q (or killed): --resume FILE, or by default the newest live session that q stopped.
+        var previous: SessionLog?
+        var resumeNote: String?
+        if let path = resume ?? (out == nil && !new ? Self.newestInterrupted(env: env, tasks: tasksPath) : nil) {
+            let log = try wrap { try SessionReader.read(path: path) }
+            guard let start = log.runStart else { throw UserFacingError("\(path): no run_start event; cannot resume") }
+            guard log.runState != .finished else { throw UserFacingError("\(path): that run already finished") }
+            guard start.config.env == env, start.config.tasksFile == tasksPath else {
+                throw UserFacingError("\(path) was a run of --env \(start.config.env) --tasks \(start.config.tasksFile); resume it with the same")
+            }
+            previous = log
+            resumeNote = "continuing \(path) (\(log.episodes.filter(\.isComplete).count) episodes done)" + (resume == nil ? "; --new starts a fresh run" : "")
+        }
+        var settings = (checker: checkerMode, memory: memory == "on", memoryFile: String?.none, trials: trials, limit: limit,
+                        maxRetries: AgentConfig().maxRetries, maxTokens: maxTokens)
+        if let c = previous?.runStart?.config {
+            settings = (CheckerMode(rawValue: c.checker) ?? checkerMode, c.memory, c.memoryFile, c.trials, c.limit,
+                        Int(c.extra?["maxRetries"] ?? "") ?? settings.maxRetries, c.sampling?.maxTokens ?? maxTokens)
+        }
+        if let limit = settings.limit { all = Array(all.prefix(max(0, limit))) }
 
         var config = AgentConfig()
-        config.checker = checkerMode; config.memory = memory == "on"; config.trials = trials
-        config.assistantSampling.maxTokens = maxTokens
+        config.checker = settings.checker; config.memory = settings.memory; config.trials = settings.trials
+        config.maxRetries = settings.maxRetries
+        config.assistantSampling.maxTokens = settings.maxTokens
 
         // The model: the engine on the GGUF file; if the engine cannot load it and no model was asked for by name,
         // the gold reference agent runs instead and the workbench says so.
@@ -61,7 +85,7 @@ struct WorkbenchCommand: ParsableCommand {
         } else {
             do {
                 (assistantModel, checkerModel) = try ModelLoader.load(path: modelPath, threads: threads, contextLength: ctx,
-                                                                  separateChecker: checkerMode == .model,
+                                                                  separateChecker: config.checker == .model,
                                                                   adapter: adapterOptions, checkerAdapter: checkerAdapter,
                                                                   checkerOwnWeights: tuneOptions.tune)
             } catch {
@@ -71,8 +95,10 @@ struct WorkbenchCommand: ParsableCommand {
             }
         }
 
-        let outPath = out ?? "sessions/live-\(Self.stamp()).jsonl"
-        if FileManager.default.fileExists(atPath: outPath) { throw UserFacingError("\(outPath) exists; choose another --out") }
+        let outPath = previous?.path ?? out ?? "sessions/live-\(Self.stamp()).jsonl"
+        if previous == nil, FileManager.default.fileExists(atPath: outPath) {
+            throw UserFacingError("\(outPath) exists; choose another --out or --resume it")
+        }
         if tuneOptions.tune && adapterOptions.adapterScale != 1 {
             throw UserFacingError("--tune trains the adapter at its own scale; leave --adapter-scale at 1")
         }
@@ -81,26 +107,37 @@ struct WorkbenchCommand: ParsableCommand {
             ? try OnlineLearner.make(assistant: assistantModel, checker: checkerModel, options: tuneOptions,
                                      start: adapterOptions.adapter, savePath: savePath, threads: threads)
             : nil
-        let writer = try wrap { try SessionWriter(creating: outPath) }
-        let runId = "run-" + String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
-        let memPath = URL(fileURLWithPath: outPath).deletingLastPathComponent().appendingPathComponent("reflections.jsonl").path
+        let memPath = settings.memoryFile
+            ?? URL(fileURLWithPath: outPath).deletingLastPathComponent().appendingPathComponent("reflections.jsonl").path
         let store: ReflectionMemory? = config.memory ? try wrap { try ReflectionMemory(path: memPath) } : nil
-        var rc = RunConfig(env: env, tasksFile: tasksPath, mode: config.mode.rawValue, checker: checker, memory: config.memory,
-                           trials: trials, limit: limit, memoryFile: config.memory ? memPath : nil)
-        let s = config.assistantSampling
-        rc.sampling = SamplingRecord(temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP,
-                                     repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
-        rc.extra = ["maxRetries": String(config.maxRetries), "threads": String(threads), "via": "workbench"]
-        if adapterOptions.adapter != nil { rc.extra?["adapterScale"] = String(adapterOptions.adapterScale) }
-        if let c = checkerAdapter { rc.extra?["checkerAdapter"] = c }
-        if tuneOptions.tune { rc.extra?.merge(tuneOptions.record(savePath: savePath)) { $1 } }
-        let start = try wrap { try writer.append(SessionEvent(run: runId, body: .runStart(RunStart(
-            config: rc, model: ModelInfo(name: assistantModel.name, quantization: assistantModel.quantization,
-                                         contextLength: assistantModel.contextLength, path: modelPath,
-                                         adapter: notice == nil ? adapterOptions.adapter : nil),
-            env: env, taskCount: all.count)))) }
+        let writer: SessionWriter
+        let runId: String
+        var initial: [SessionEvent]
+        if let previous {
+            writer = try wrap { try SessionWriter(resuming: outPath) }
+            runId = previous.events.first?.run ?? "run"
+            initial = previous.events
+        } else {
+            writer = try wrap { try SessionWriter(creating: outPath) }
+            runId = "run-" + String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
+            var rc = RunConfig(env: env, tasksFile: tasksPath, mode: config.mode.rawValue, checker: checker, memory: config.memory,
+                               trials: trials, limit: limit, memoryFile: config.memory ? memPath : nil)
+            let s = config.assistantSampling
+            rc.sampling = SamplingRecord(temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP,
+                                         repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
+            rc.extra = ["maxRetries": String(config.maxRetries), "threads": String(threads), "via": "workbench"]
+            if adapterOptions.adapter != nil { rc.extra?["adapterScale"] = String(adapterOptions.adapterScale) }
+            if let c = checkerAdapter { rc.extra?["checkerAdapter"] = c }
+            if tuneOptions.tune { rc.extra?.merge(tuneOptions.record(savePath: savePath)) { $1 } }
+            let start = try wrap { try writer.append(SessionEvent(run: runId, body: .runStart(RunStart(
+                config: rc, model: ModelInfo(name: assistantModel.name, quantization: assistantModel.quantization,
+                                             contextLength: assistantModel.contextLength, path: modelPath,
+                                             adapter: notice == nil ? adapterOptions.adapter : nil),
+                env: env, taskCount: all.count)))) }
+            initial = [start]
+        }
 
-        let source = LiveSource(writer: writer, initialEvents: [start]) { onToken, review, shouldStop in
+        let source = LiveSource(writer: writer, initialEvents: initial) { onToken, review, shouldStop in
             let runner = EpisodeRunner(config: config, assistantModel: assistantModel, checkerModel: checkerModel,
                                        memory: store, run: runId, sink: writer, onToken: onToken)
             runner.humanReview = review
@@ -108,23 +145,37 @@ struct WorkbenchCommand: ParsableCommand {
             if let gold = assistantModel as? GoldLanguageModel { runner.onEpisodeStart = { task, _, _ in gold.currentTask = task } }
             let driver = RunDriver(runner: runner, tasks: all)
             driver.shouldStop = shouldStop
-            driver.execute(previous: nil)
+            driver.execute(previous: previous)
         }
         try ui.runApp(mode: .live(sessionPath: outPath), source: source) { app in
             if pauseOnVerdict { app.setPauseOnVerdict(true) }
             app.attachReflections(store, note: store == nil ? "long-term memory is off in this run" : nil)
-            if let notice { app.post(.status(notice, isError: true)) }
+            if let notice { app.post(.status(notice, isError: true)) } else if let resumeNote { app.post(.status(resumeNote, isError: false)) }
         }
         writer.sync()
         if let e = writer.lastError { throw UserFacingError("writing the session failed: \(e)") }
         if let learner { print(try learner.finish()) }
-        print("session: \(outPath)")
+        let state = (try? SessionReader.read(path: outPath))?.runState
+        print("session: \(outPath)" + (state == .interrupted ? " (stopped; `cmat workbench` continues it)" : ""))
     }
 
     static func gold(_ tasks: [BenchTask]) -> (LanguageModel, LanguageModel) {
         let g = GoldLanguageModel(tasks: tasks)
         g.delay = 0.4   // slow enough to watch
         return (g, g)
+    }
+
+    /// The newest `sessions/live-*.jsonl` that q stopped, of this environment and task file.
+    static func newestInterrupted(env: String, tasks: String) -> String? {
+        let dir = "sessions"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return nil }
+        for name in names.filter({ $0.hasPrefix("live-") && $0.hasSuffix(".jsonl") }).sorted().reversed() {
+            let path = dir + "/" + name
+            guard let log = try? SessionReader.read(path: path), let c = log.runStart?.config else { continue }
+            if log.runState == .interrupted, c.env == env, c.tasksFile == tasks { return path }
+            return nil   // only the newest session counts
+        }
+        return nil
     }
 
     static func stamp() -> String {
