@@ -65,7 +65,7 @@ public enum Render {
         buf.fill(r, style: theme[.status])
         let run = s.run
         var parts: [(String, Role)] = []
-        if let m = run.runStart?.model { parts.append(("\(m.name) \(m.quantization)", .statusKey)) }
+        if let m = run.runStart?.model { parts.append((modelLabel(m), .statusKey)) }
         else { parts.append(("no model", .status)) }
         let g = (s.follow ? nil : s.currentRound?.attempts.last(where: { $0.generation != nil })?.generation) ?? run.lastGeneration
         parts.append((g.map { String(format: "%.1f tok/s", $0.tokensPerSecond) } ?? "- tok/s", .status))
@@ -90,6 +90,24 @@ public enum Render {
             if i > 0 { x += buf.write(" │ ", x: x, y: r.y, style: theme[.status]) }
             x += buf.write(p.0, x: x, y: r.y, style: theme[p.1])
         }
+    }
+
+    /// The model as the status line shows it: the file's name without `.gguf` (GGUF `general.name` values are often
+    /// odd, e.g. "Smollm2 135M 8k Lc100K Mix1 Ep2"), else the recorded name; the quantization once; `+LoRA` with an adapter.
+    public static func modelLabel(_ m: ModelInfo) -> String {
+        var name = m.name
+        if let p = m.path, p.lowercased().hasSuffix(".gguf") {
+            name = String(URL(fileURLWithPath: p).lastPathComponent.dropLast(5))
+        }
+        let q = m.quantization
+        // Drop the quantization where the name already ends with it ("….Q4_1", "… Q4_1", "-q4_1").
+        if !q.isEmpty, name.count > q.count, name.lowercased().hasSuffix(q.lowercased()) {
+            let cut = name.index(name.endIndex, offsetBy: -q.count)
+            if let sep = name[..<cut].last, ".-_ ".contains(sep) { name = String(name[..<name.index(before: cut)]) }
+        }
+        var label = q.isEmpty || name.lowercased().hasSuffix(q.lowercased()) ? name : "\(name) \(q)"
+        if m.adapter != nil { label += " +LoRA" }
+        return label
     }
 
     static func keyBar(_ buf: inout CellBuffer, _ r: Rect, _ s: WorkbenchState, _ theme: Theme) {

@@ -78,3 +78,26 @@ final class ScreenTests: XCTestCase {
         }
     }
 }
+
+final class StatusLineTests: XCTestCase {
+    func testModelLabelIsTheFileNameAndTheQuantOnce() {
+        let odd = "Smollm2 135M 8k Lc100K Mix1 Ep2 Q4_1"   // general.name + quant, as the engine reports it
+        XCTAssertEqual(Render.modelLabel(ModelInfo(name: odd, quantization: "Q4_1", contextLength: 8192,
+                                                   path: "models/SmolLM2-135M-Instruct.Q4_1.gguf")), "SmolLM2-135M-Instruct Q4_1")
+        XCTAssertEqual(Render.modelLabel(ModelInfo(name: odd, quantization: "Q4_1", contextLength: 8192)), "Smollm2 135M 8k Lc100K Mix1 Ep2 Q4_1")
+        XCTAssertEqual(Render.modelLabel(ModelInfo(name: "m", quantization: "Q8_0", contextLength: 1, path: "/x/tiny.gguf",
+                                                   adapter: "a.gguf")), "tiny Q8_0 +LoRA")
+        XCTAssertEqual(Render.modelLabel(ModelInfo(name: "gold", quantization: "", contextLength: 1, path: "gold")), "gold")
+        XCTAssertEqual(Render.modelLabel(ModelInfo(name: "scripted-demo", quantization: "script", contextLength: 1)), "scripted-demo script")
+
+        // The whole status line at 80 columns with the default model's run_start.
+        var s = WorkbenchState(mode: .live(sessionPath: "sessions/live.jsonl"))
+        s.size = (80, 24)
+        _ = update(&s, .event(SessionEvent(run: "r", body: .runStart(RunStart(
+            config: RunConfig(env: "db", tasksFile: "dev.jsonl", mode: "react", checker: "rules", memory: true, trials: 1),
+            model: ModelInfo(name: odd, quantization: "Q4_1", contextLength: 8192, path: "models/SmolLM2-135M-Instruct.Q4_1.gguf"),
+            env: "db", taskCount: 60)))))
+        let status = render(s).split(separator: "\n")[22]
+        XCTAssertEqual(status.trimmingCharacters(in: .whitespaces), "SmolLM2-135M-Instruct Q4_1 │ - tok/s │ ctx -/8192 │ ep -/60 │ ✔ 0/0")
+    }
+}
