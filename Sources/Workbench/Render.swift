@@ -204,7 +204,8 @@ public enum Render {
         }
 
         // Reward plot over the run's steps
-        inner = pane(&buf, plotR, "Reward", role: .title, focused: false, theme: theme)
+        inner = pane(&buf, plotR, "Reward", role: .title, focused: false, theme: theme,
+                     right: s.run.isTuning ? "tuning on" : "tuning off")
         rewardPlot(&buf, inner, s, theme)
     }
 
@@ -253,7 +254,8 @@ public enum Render {
             if let v = r.value { spans += [Span("V(s) ", .muted), Span(signed(v), .value)] }
             if let v = r.valueNext { spans += [Span("  V(s′) ", .muted), Span(signed(v), .value)] }
             if !spans.isEmpty { lines.append(StyledLine(spans)) }
-            lines.append(StyledLine(r.updateApplied ? "update applied" : "no update", .muted))
+            if let t = tuningLine(r) { lines += Layout.wrap(t, width: width, role: .muted) }
+            lines.append(StyledLine(r.updateApplied ? "update applied" : (r.skipped.map { "no update: \($0)" } ?? "no update"), .muted))
         }
         return lines
     }
@@ -401,13 +403,17 @@ public enum Render {
     // MARK: rewards
 
     static func rewards(_ buf: inout CellBuffer, _ body: Rect, _ s: WorkbenchState, _ theme: Theme) {
-        let rows = body.rows([2, 2, 1])
+        let tuning = s.run.isTuning
+        let rows = body.rows(tuning ? [2, 2, 2] : [2, 2, 1])
+        let top = tuning ? rows[0].columns([3, 2]) : [rows[0]]
         let ep = s.currentEpisode
         // Per step in this episode.
-        var inner = pane(&buf, rows[0], "This episode: r, V(s), δ per step", role: .title, focused: false, theme: theme,
+        var inner = pane(&buf, top[0], "This episode: r, V(s), δ per step", role: .title, focused: false, theme: theme,
                          right: ep?.title ?? "")
         let rounds = ep?.rounds ?? []
         let rs = rounds.map { $0.rl?.reward ?? .nan }, vs = rounds.map { $0.rl?.value ?? .nan }, ds = rounds.map { $0.rl?.tdError ?? .nan }
+        legend(&buf, &inner, [("r", .rewardPositive, true), ("V", .value, vs.contains { $0.isFinite }),
+                              ("δ", .tdError, ds.contains { $0.isFinite })], note: tuning ? nil : "tuning off", theme: theme)
         // Stretch: each step gets several dot columns so short episodes stay readable.
         let stretch = max(1, (inner.width - 6) * 2 / max(1, rounds.count))
         func widen(_ a: [Double]) -> [Double] { a.flatMap { Array(repeating: $0, count: min(stretch, 8)) } }
@@ -416,8 +422,19 @@ public enum Render {
                                                Plot.Series("r", widen(rs), .rewardPositive)], theme: theme)
         } else { buf.write("no rewards in this episode yet", x: inner.x, y: inner.y, style: theme[.muted]) }
 
-        // Per episode: return (bars) and success rate.
-        let cols = rows[1].columns([1, 1])
+        // Online tuning over the run: the losses of each update, and KL(π‖π_base).
+        let updates = s.run.allRL.filter(RunModel.hasUpdate)
+        if tuning {
+            inner = pane(&buf, top[1], "Tuning: losses per update", role: .title, focused: false, theme: theme,
+                         right: "\(updates.filter(\.updateApplied).count) updates")
+            let al = updates.map { $0.actorLoss ?? .nan }, cl = updates.map { $0.criticLoss ?? .nan }
+            legend(&buf, &inner, [("actor", .assistant, true), ("critic", .value, true)], note: nil, theme: theme)
+            runPlot(&buf, inner, [Plot.Series("actor", al, .assistant), Plot.Series("critic", cl, .value)],
+                    empty: "no update yet", theme: theme)
+        }
+
+        // Per episode: return (bars) and success rate (and KL with tuning).
+        let cols = rows[1].columns(tuning ? [1, 1, 1] : [1, 1])
         inner = pane(&buf, cols[0], "Episode return", role: .title, focused: false, theme: theme)
         let finished = s.run.episodes.filter { $0.end != nil }
         let returns = finished.map { $0.episodeReturn }
@@ -432,6 +449,11 @@ public enum Render {
             let st = max(1, (inner.width - 6) * 2 / max(1, rate.count))
             Plot.braille(&buf, inner, series: [Plot.Series("success", rate.flatMap { Array(repeating: $0, count: min(st, 8)) }, .accept)], theme: theme)
         }
+        if tuning {
+            inner = pane(&buf, cols[2], "KL(π‖π_base) per update", role: .title, focused: false, theme: theme,
+                         right: updates.last?.kl.map { "now " + num($0) } ?? "")
+            runPlot(&buf, inner, [Plot.Series("KL", updates.map { $0.kl ?? .nan }, .warning)], empty: "no update yet", theme: theme)
+        }
 
         // Critic lens for the current step.
         inner = pane(&buf, rows[2], "Critic lens", role: .title, focused: false, theme: theme,
@@ -445,9 +467,51 @@ public enum Render {
             if let r = round.rl {
                 let f: (Double?) -> String = { $0.map(signed) ?? "—" }
                 lines.append(StyledLine("r \(signed(r.reward))  V(s) \(f(r.value))  V(s′) \(f(r.valueNext))  δ \(f(r.tdError))  γ \(r.gamma.map { String(format: "%.2f", $0) } ?? "—")  update \(r.updateApplied ? "applied" : "not applied")", .text))
+                if let t = tuningLine(r) { lines += Layout.wrap(t, width: inner.width, role: .text) }
+                if let why = r.skipped { lines += Layout.wrap("no update: \(why)", width: inner.width, role: .warning) }
             } else { lines.append(StyledLine("no reward recorded for this step", .muted)) }
         }
+        if !tuning { lines.append(StyledLine("tuning off: no critic or actor updates in this run (--tune trains live)", .muted)) }
         buf.lines(lines, in: inner, offset: 0, theme: theme)
+    }
+
+    /// "A +0.52  actor 0.123  critic 0.0021  KL 0.00042  log π −1.23  12 tok  310 ms  human feedback"; nil without figures.
+    static func tuningLine(_ r: RLRecord) -> String? {
+        var p: [String] = []
+        if let a = r.advantage { p.append("A " + signed(a)) }
+        if let a = r.actorLoss { p.append("actor loss " + num(a)) }
+        if let c = r.criticLoss { p.append("critic loss " + num(c)) }
+        if let k = r.kl { p.append("KL " + num(k)) }
+        if let l = r.logProb { p.append("log π " + String(format: "%.2f", l)) }
+        if let n = r.actionTokens { p.append("\(n) tok") }
+        if let m = r.updateMs { p.append(String(format: "%.0f ms", m)) }
+        if let rl = r.reflectionLoss { p.append("reflection " + num(rl) + (r.reflectionSteps.map { " (\($0) steps)" } ?? "")) }
+        if r.humanFeedback == true { p.append("human feedback") }
+        return p.isEmpty ? nil : p.joined(separator: "  ")
+    }
+
+    /// Compact number: 3 significant digits.
+    static func num(_ v: Double) -> String { String(format: "%.3g", v) }
+
+    /// A one-line legend at the top of a plot pane (shrinking `r` by that line).
+    static func legend(_ buf: inout CellBuffer, _ r: inout Rect, _ items: [(String, Role, Bool)], note: String?, theme: Theme) {
+        guard r.height >= 3 else { return }
+        let (l, rest) = r.splitTop(1)
+        var x = l.x
+        for (label, role, shown) in items where shown { x += buf.write("━ \(label) ", x: x, y: l.y, style: theme[role]) }
+        if let note { buf.write(note, x: x + 1, y: l.y, style: theme[.muted], maxWidth: max(0, l.maxX - x - 1)) }
+        r = rest
+    }
+
+    /// Series over the run, one value per update, stretched while few and following the newest when many.
+    static func runPlot(_ buf: inout CellBuffer, _ r: Rect, _ series: [Plot.Series], empty: String, theme: Theme) {
+        let n = series.map(\.values.count).max() ?? 0
+        guard series.contains(where: { $0.values.contains { $0.isFinite } }) else {
+            buf.write(empty, x: r.x, y: r.y, style: theme[.muted], maxWidth: r.width); return
+        }
+        let stretch = max(1, min(6, (r.width - 6) * 2 / max(1, n)))
+        Plot.braille(&buf, r, series: series.map { Plot.Series($0.label, $0.values.flatMap { Array(repeating: $0, count: stretch) }, $0.role) },
+                     theme: theme)
     }
 
     // MARK: episodes

@@ -78,6 +78,14 @@ public struct RunModel: Sendable {
     public init() {}
 
     public var successes: Int { episodes.filter { $0.end?.success == true }.count }
+    /// Online tuning is on: the run was started with --tune, or a step carries update figures.
+    public var isTuning: Bool {
+        if runStart?.config.extra?["tune"] == "on" { return true }
+        return episodes.contains { $0.rounds.contains { $0.rl.map(RunModel.hasUpdate) ?? false } }
+    }
+    static func hasUpdate(_ r: RLRecord) -> Bool { r.updateApplied || r.actorLoss != nil || r.criticLoss != nil || r.kl != nil }
+    /// Every step's rl record over the run, in order.
+    public var allRL: [RLRecord] { episodes.flatMap { $0.rounds.compactMap(\.rl) } }
     public var finished: Int { episodes.filter { $0.end != nil }.count }
 
     public mutating func ingest(_ e: SessionEvent) {

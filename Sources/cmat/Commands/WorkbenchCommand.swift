@@ -68,6 +68,8 @@ struct WorkbenchCommand: ParsableCommand {
                         Int(c.extra?["maxRetries"] ?? "") ?? settings.maxRetries, c.sampling?.maxTokens ?? maxTokens)
         }
         if let limit = settings.limit { all = Array(all.prefix(max(0, limit))) }
+        var tuneOptions = self.tuneOptions            // a resumed run tunes as it was started (run_start's extra)
+        if let c = previous?.runStart?.config { tuneOptions.restore(c.extra) }
 
         var config = AgentConfig()
         config.checker = settings.checker; config.memory = settings.memory; config.trials = settings.trials
