@@ -51,7 +51,7 @@ static void quantize_q8_scalar(const float *x, int n, ck_q8_block *y) {
         const float *v = x + 32 * b;
         float amax = 0;
         for (int j = 0; j < 32; j++) { float a = fabsf(v[j]); if (a > amax) amax = a; }
-        float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+        float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0.0f;   /* ggml: 127/amax, not 1/d */
         int s0 = 0, s1 = 0;
         for (int j = 0; j < 32; j++) {
             int q = (int)nearbyintf(v[j] * id);
@@ -475,7 +475,7 @@ AVX2 static void quantize_q8_avx2(const float *x, int n, ck_q8_block *y) {
         m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
         m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
         float amax = _mm_cvtss_f32(m4);
-        float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+        float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0.0f;   /* ggml: 127/amax, not 1/d */
         __m256 idv = _mm256_set1_ps(id);
         __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, idv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, idv));
         __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, idv)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, idv));

@@ -51,7 +51,7 @@ extension ReferenceKernels {
             var blk = FastKernels.Q8Block()
             var amax: Float = 0
             for j in 0..<32 { amax = max(amax, abs(x[32 * b + j])) }
-            let d = amax / 127, id: Float = d != 0 ? 1 / d : 0
+            let d = amax / 127, id: Float = amax != 0 ? 127 / amax : 0   // ggml: 127/amax, not 1/d
             var q = [Int8](repeating: 0, count: 32)
             for j in 0..<32 { q[j] = Int8((x[32 * b + j] * id).rounded(.toNearestOrEven)) }
             let s0 = q[0..<16].reduce(0) { $0 + Int($1) }, s1 = q[16..<32].reduce(0) { $0 + Int($1) }

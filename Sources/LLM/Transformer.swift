@@ -37,9 +37,7 @@ final class Transformer {
     let att: UnsafeMutablePointer<Float>   // [maxBatch, qDim] attention output (before wo)
     let hb: UnsafeMutablePointer<Float>    // [maxBatch, hiddenDim] gate, then silu(gate)*up
     let hb2: UnsafeMutablePointer<Float>   // [maxBatch, hiddenDim] up
-    let kf: UnsafeMutablePointer<Float>    // [capacity, kvDim] this layer's keys as f32
-    let vf: UnsafeMutablePointer<Float>    // [capacity, kvDim] this layer's values as f32
-    let scores: [UnsafeMutablePointer<Float>] // per worker: [maxBatch, capacity] attention scores of one head
+    let attnScratch: [UnsafeMutablePointer<Float>] // per worker: scores and partial sums of one attention head
     let ropeCos: UnsafeMutablePointer<Float> // [capacity, ropeDim/2]
     let ropeSin: UnsafeMutablePointer<Float> // [capacity, ropeDim/2]
     let outRow: UnsafeMutablePointer<Float>  // [dim] final-normed row
@@ -52,9 +50,9 @@ final class Transformer {
         x = buf(maxBatch * c.dim); xb = buf(maxBatch * c.dim); xb2 = buf(maxBatch * c.dim)
         q = buf(maxBatch * c.qDim); kx = buf(maxBatch * c.kvDim); vx = buf(maxBatch * c.kvDim)
         att = buf(maxBatch * c.qDim); hb = buf(maxBatch * c.hiddenDim); hb2 = buf(maxBatch * c.hiddenDim)
-        kf = .allocate(capacity: capacity * c.kvDim); vf = .allocate(capacity: capacity * c.kvDim)
-        // not initialized: only the [n, T] corner of these is ever touched, so RSS grows with use
-        scores = (0..<pool.threads).map { _ in .allocate(capacity: maxBatch * capacity) }
+        attnScratch = (0..<pool.threads).map { _ in
+            buf(GGMLNumerics.scratchFloats(capacity: capacity, headDim: weights.config.headDim))
+        }
         let half = c.ropeDim / 2
         ropeCos = buf(capacity * half); ropeSin = buf(capacity * half)
         outRow = buf(c.dim)
@@ -70,7 +68,7 @@ final class Transformer {
     }
 
     deinit {
-        for p in [x, xb, xb2, q, kx, vx, att, hb, hb2, kf, vf, ropeCos, ropeSin, outRow] + scores { p.deallocate() }
+        for p in [x, xb, xb2, q, kx, vx, att, hb, hb2, ropeCos, ropeSin, outRow] + attnScratch { p.deallocate() }
     }
 
     // MARK: building blocks
@@ -106,8 +104,9 @@ final class Transformer {
             for i in 0..<half {
                 let (a, b) = c.ropeStyle == .adjacentPairs ? (2 * i, 2 * i + 1) : (i, i + half)
                 let x0 = base[a], x1 = base[b]
-                base[a] = x0 * cs[i] - x1 * sn[i]
-                base[b] = x0 * sn[i] + x1 * cs[i]
+                // ggml's rope as its C compiler contracts it: the first product of each line fused into an FMA
+                base[a] = (-(x1 * sn[i])).addingProduct(x0, cs[i])
+                base[b] = (x1 * cs[i]).addingProduct(x0, sn[i])
             }
         }
     }
@@ -180,10 +179,7 @@ final class Transformer {
                 linear(lw.gate, xb, n: n, hb); linear(lw.up, xb, n: n, hb2)
             }
             if let ad = w.adapter { ad.apply(layer: l, stem: 4, xb, n: n, hb); ad.apply(layer: l, stem: 5, xb, n: n, hb2) }
-            rows(n) { i in
-                let g = hb + i * hd, u = hb2 + i * hd
-                for j in 0..<hd { g[j] = g[j] / (1 + expf(-g[j])) * u[j] }
-            }
+            rows(n) { i in GGMLNumerics.siluMul(hb + i * hd, hb2 + i * hd, hd) }   // ggml's exp: bitwise as llama.cpp
             linear(lw.down, hb, n: n, xb2)
             w.adapter?.apply(layer: l, stem: 6, hb, n: n, xb2)
             tap?("ffn_out", l, xb2, n, dim)
@@ -206,53 +202,27 @@ final class Transformer {
         }
     }
 
-    /// att[i, head h] = softmax(q_h(i) · K_hᵀ / sqrt(headDim) over positions ≤ start+i) · V_h for the n rows,
-    /// with grouped-query sharing of K/V heads; the probabilities are rounded to f16 before the V product (ggml).
+    /// att[i, head h] = softmax(q_h(i) · K_hᵀ / sqrt(headDim) over positions ≤ start+i) · V_h for the n rows, with
+    /// grouped-query sharing of K/V heads, read directly from the f16 cache. Numerics as llama.cpp's (GGMLNumerics):
+    /// its exp, its summation orders (one token: ggml_vec_dot_f16; a batch: tinyBLAS) over its padded KV length,
+    /// probabilities rounded to f16.
     func attention(layer l: Int, n: Int, start: Int, cache: KVCache) {
         let T = start + n
-        let kvDim = c.kvDim, qDim = c.qDim, hs = c.headDim
-        let group = c.heads / c.kvHeads
+        let nkv = GGMLNumerics.paddedKV(T)
+        let hs = c.headDim, qDim = c.qDim, heads = c.heads, group = c.heads / c.kvHeads, stride = c.kvDim
         let scale = 1 / sqrtf(Float(hs))
-        convertHalfToFloat(cache.kRow(l, 0), kf, count: T * kvDim)
-        convertHalfToFloat(cache.vRow(l, 0), vf, count: T * kvDim)
-        if n == 1 {
-            // one query: the `group` heads sharing a K/V head are contiguous in q, so one small GEMM per K/V head
-            for g in 0..<c.kvHeads {
-                let s = scores[0]
-                BLAS.sgemm(transA: false, transB: true, m: group, n: T, k: hs, alpha: scale, a: q + g * group * hs, lda: hs,
-                           b: kf + g * hs, ldb: kvDim, beta: 0, c: s, ldc: T)
-                for r in 0..<group { Transformer.softmaxRoundHalf(s + r * T, valid: T, total: T) }
-                BLAS.sgemm(transA: false, transB: false, m: group, n: hs, k: T, alpha: 1, a: s, lda: T,
-                           b: vf + g * hs, ldb: kvDim, beta: 0, c: att + g * group * hs, ldc: hs)
-            }
-            return
-        }
-        // a batch: heads in parallel, each with single-threaded sgemms on its worker's score buffer
-        let (q, kf, vf, att, scores) = (self.q, self.kf, self.vf, self.att, self.scores)
-        pool.parallelFor(c.heads) { h0, h1, worker in
-            let s = scores[worker]
-            for h in h0..<h1 {
-                let g = h / group
-                // S[n, T] = Q_h[n, hs] · K_gᵀ · scale, causal: row i sees positions ≤ start + i
-                BLAS.sgemm(transA: false, transB: true, m: n, n: T, k: hs, alpha: scale, a: q + h * hs, lda: qDim,
-                           b: kf + g * hs, ldb: kvDim, beta: 0, c: s, ldc: T)
-                for i in 0..<n { Transformer.softmaxRoundHalf(s + i * T, valid: start + i + 1, total: T) }
-                // O_h[n, hs] = P[n, T] · V_g[T, hs]
-                BLAS.sgemm(transA: false, transB: false, m: n, n: hs, k: T, alpha: 1, a: s, lda: T,
-                           b: vf + g * hs, ldb: kvDim, beta: 0, c: att + h * hs, ldc: qDim)
+        let k0 = UnsafePointer(cache.kRow(l, 0)), v0 = UnsafePointer(cache.vRow(l, 0))
+        let (q, att, scratch) = (self.q, self.att, self.attnScratch)
+        let batch = n > 1
+        let body = { (j0: Int, j1: Int, worker: Int) in
+            for j in j0..<j1 {
+                let i = j / heads, h = j % heads, g = h / group
+                GGMLNumerics.attentionHead(q: q + i * qDim + h * hs, k: k0 + g * hs, v: v0 + g * hs, stride: stride,
+                                           headDim: hs, valid: start + i + 1, nkv: nkv, batch: batch, scale: scale,
+                                           scratch: scratch[worker], out: att + i * qDim + h * hs)
             }
         }
-    }
-
-    /// Softmax over the first `valid` entries (the rest of the `total` are masked to 0), then rounds to f16.
-    @inline(__always)
-    static func softmaxRoundHalf(_ s: UnsafeMutablePointer<Float>, valid: Int, total: Int) {
-        var m = -Float.infinity
-        for t in 0..<valid where s[t] > m { m = s[t] }
-        var sum = 0.0
-        for t in 0..<valid { let e = expf(s[t] - m); s[t] = e; sum += Double(e) }
-        let inv = Float(1 / sum)
-        for t in 0..<valid { s[t] = roundToHalf(s[t] * inv) }
-        for t in valid..<total { s[t] = 0 }
+        let jobs = n * heads
+        if jobs * T < 2048 { body(0, jobs, pool.currentWorker) } else { pool.parallelFor(jobs, body) }
     }
 }

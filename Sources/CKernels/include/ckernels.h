@@ -48,3 +48,15 @@ void ck_vec_dot_rows(int type, const void *w, size_t row_bytes, int cols, const 
                      float *y, int r0, int r1);
 // Dequantizes n elements of one row.
 void ck_dequantize_row(int type, const void *src, float *dst, int n);
+
+// ---- llama.cpp-compatible numerics (owner: llm; ggml_numerics.c). AVX2 only: call when ck_gg_available().
+int ck_gg_available(void);
+// y[i] = ggml_v_expf(x[i]) (the AVX-512 formula of ggml, lane by lane).
+void ck_gg_expf(const float *x, float *y, int n);
+// g[i] = silu(g[i]) * u[i] as ggml (vector SiLU for the first n & ~15 values, C expf for the rest).
+void ck_gg_silu_mul(float *g, const float *u, int n);
+// One attention head: q (hs floats, already rounded to f16) against positions 0..<valid of f16 K/V rows (stride
+// elements apart), nkv = llama.cpp's padded KV length (multiple of 32, >= valid); batch = 0: one-token numerics
+// (ggml_vec_dot_f16), 1: a batch's (tinyBLAS). scratch: nkv + 16 + 64 * hs floats. out: hs floats.
+void ck_gg_attn_head(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int hs, int valid, int nkv,
+                     int batch, float scale, float *scratch, float *out);

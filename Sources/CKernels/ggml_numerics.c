@@ -1,0 +1,211 @@
+// llama.cpp-compatible attention and activation numerics (owner: llm). These reproduce, bit for bit, what ggml's CPU
+// backend computes (llama.cpp c392e50 built with AVX-512, the build the oracles come from), using AVX2+FMA+F16C:
+//  * exp: ggml_v_expf's AVX-512 formula (FMA polynomial, then scalef), evaluated lane by lane;
+//  * SiLU: x / (1 + exp(0 - x)), then the product with the up projection;
+//  * attention of one head over f16 K/V, with the summation orders of ggml_vec_dot_f16 (one token: 4 accumulators of
+//    16 lanes, a tree reduction, then a double tail) or of llamafile's tinyBLAS (a batch: one 16-lane accumulator);
+//    the softmax sums 16-lane chunks in double, and the probabilities are rounded to f16 before the V product.
+// Products of two f16 values are exact in f32, so an FMA with an f16×f16 product equals a plain add of that product;
+// every other fused operation is written out explicitly (no compiler contraction in this file).
+// Only the AVX2 path lives here; the Swift twin (LLM.GGMLNumerics) is the portable path and the reference.
+#include "ckernels.h"
+#include <math.h>
+#include <string.h>
+#pragma clang fp contract(off)
+
+int ck_active_features(void);
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// 16 lanes (lo = 0..7, hi = 8..15) reduced as _mm512_reduce_add_ps: l+8, l+4, l+2, l+1.
+AVX2 static inline float reduce16(__m256 lo, __m256 hi) {
+    __m256 a = _mm256_add_ps(lo, hi);
+    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    b = _mm_add_ps(b, _mm_movehl_ps(b, b));
+    b = _mm_add_ss(b, _mm_movehdup_ps(b));
+    return _mm_cvtss_f32(b);
+}
+
+// 2^e for integer-valued e in [-126, 127] (as float lanes).
+AVX2 static inline __m256 pow2i(__m256 e) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(e), _mm256_set1_epi32(127)), 23));
+}
+
+// ggml_v_expf (AVX-512 variant): the same operations, 8 lanes.
+AVX2 static inline __m256 gg_expf8(__m256 x) {
+    const __m256 r = _mm256_set1_ps(0x1.8p23f);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+    const __m256 n = _mm256_sub_ps(z, r);
+    const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                      _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+    const __m256 u = _mm256_mul_ps(b, b);
+    const __m256 j = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+                        _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+        u, _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1f), b, _mm256_set1_ps(1.0f)));
+    // scalef(j, n) = j · 2^n, rounded once: split 2^n into two normal factors where n leaves [-126, 127]
+    const __m256 an = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), n);
+    if (_mm256_movemask_ps(_mm256_cmp_ps(an, _mm256_set1_ps(126), _CMP_GT_OQ)) == 0)
+        return _mm256_mul_ps(j, pow2i(n));
+    const __m256 lowm = _mm256_cmp_ps(n, _mm256_set1_ps(-126), _CMP_LT_OQ);
+    const __m256 highm = _mm256_cmp_ps(n, _mm256_set1_ps(127), _CMP_GT_OQ);
+    const __m256 nc = _mm256_max_ps(_mm256_min_ps(n, _mm256_set1_ps(192)), _mm256_set1_ps(-192));
+    __m256 ea = _mm256_blendv_ps(nc, _mm256_add_ps(nc, _mm256_set1_ps(100)), lowm);
+    ea = _mm256_blendv_ps(ea, _mm256_set1_ps(127), highm);
+    __m256 eb = _mm256_blendv_ps(_mm256_setzero_ps(), _mm256_set1_ps(-100), lowm);
+    eb = _mm256_blendv_ps(eb, _mm256_sub_ps(nc, _mm256_set1_ps(127)), highm);
+    __m256 res = _mm256_mul_ps(_mm256_mul_ps(j, pow2i(ea)), pow2i(eb));
+    // |n| > 192: 0 below, +inf above (NaN lanes stay NaN through the comparison being false)
+    const __m256 far = _mm256_cmp_ps(an, _mm256_set1_ps(192), _CMP_GT_OQ);
+    const __m256 alt = _mm256_blendv_ps(_mm256_set1_ps(INFINITY), _mm256_setzero_ps(),
+                                        _mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ));
+    return _mm256_blendv_ps(res, alt, far);
+}
+
+AVX2 static void expf_avx2(const float *x, float *y, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, gg_expf8(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+        float bx[8] = {0}, by[8];
+        memcpy(bx, x + i, (size_t)(n - i) * 4);
+        _mm256_storeu_ps(by, gg_expf8(_mm256_loadu_ps(bx)));
+        memcpy(y + i, by, (size_t)(n - i) * 4);
+    }
+}
+
+// g[i] = silu(g[i]) * u[i]; ggml's vector loop covers multiples of 16, the rest uses the C library's expf.
+AVX2 static void silu_mul_avx2(float *g, const float *u, int n) {
+    int i = 0;
+    const int nv = n & ~15;
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    for (; i < nv; i += 8) {
+        __m256 x = _mm256_loadu_ps(g + i);
+        __m256 s = _mm256_div_ps(x, _mm256_add_ps(one, gg_expf8(_mm256_sub_ps(zero, x))));
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
+    }
+    for (; i < n; i++) { float x = g[i]; float s = x / (1.0f + expf(-x)); g[i] = s * u[i]; }
+}
+
+AVX2 static inline __m256 ld16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+
+// q·k of one position: 4 accumulators × 16 lanes over steps of 64, tree reduction, double tail (ggml_vec_dot_f16).
+AVX2 static float dot_f16_decode(const float *q, const uint16_t *k, int hs) {
+    const int np = hs & ~63;
+    __m256 a[8];
+    for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_ps();
+    for (int i = 0; i < np; i += 64)
+        for (int j = 0; j < 8; j++) a[j] = _mm256_add_ps(a[j], _mm256_mul_ps(_mm256_loadu_ps(q + i + 8 * j), ld16(k + i + 8 * j)));
+    // accumulator j = lanes a[2j] (0..7), a[2j+1] (8..15); x0 += x2, x1 += x3, x0 += x1
+    __m256 lo = _mm256_add_ps(_mm256_add_ps(a[0], a[4]), _mm256_add_ps(a[2], a[6]));
+    __m256 hi = _mm256_add_ps(_mm256_add_ps(a[1], a[5]), _mm256_add_ps(a[3], a[7]));
+    double s = (double)reduce16(lo, hi);
+    for (int i = np; i < hs; i++) {
+        uint16_t h = k[i];
+        float kv = _cvtsh_ss(h);
+        s += (double)(q[i] * kv);
+    }
+    return (float)s;
+}
+
+// q·k of one position: one 16-lane accumulator over the row, then the tree (tinyBLAS); hs a multiple of 16.
+AVX2 static float dot_f16_batch(const float *q, const uint16_t *k, int hs) {
+    __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+    for (int i = 0; i < hs; i += 16) {
+        lo = _mm256_add_ps(lo, _mm256_mul_ps(_mm256_loadu_ps(q + i), ld16(k + i)));
+        hi = _mm256_add_ps(hi, _mm256_mul_ps(_mm256_loadu_ps(q + i + 8), ld16(k + i + 8)));
+    }
+    return reduce16(lo, hi);
+}
+
+AVX2 static inline float round_half(float x) {   // f32 -> nearest f16 (ties to even) -> f32
+    return _cvtsh_ss(_cvtss_sh(x, 0));
+}
+
+AVX2 static void attn_head_avx2(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int hs, int valid,
+                                int nkv, int batch, float scale, float *scratch, float *out) {
+    float *p = scratch;                       // [nkv] scores, then probabilities
+    float *part = scratch + ((nkv + 15) & ~15); // [64][hs] (decode) or [16][hs] (batch) partial sums
+    const int tiny = batch && hs % 16 == 0;   // tinyBLAS needs k % 16 == 0, else ggml_vec_dot_f16
+    float mx = -INFINITY;
+    for (int t = 0; t < valid; t++) {
+        float s = (tiny ? dot_f16_batch(q, k + t * stride, hs) : dot_f16_decode(q, k + t * stride, hs)) * scale;
+        p[t] = s;
+        if (s > mx) mx = s;
+    }
+    for (int t = valid; t < nkv; t++) p[t] = -INFINITY;
+    // softmax: exp in 16-lane chunks summed in double (C library expf past the last full chunk)
+    double sum = 0;
+    int t = 0;
+    const __m256 mv = _mm256_set1_ps(mx);
+    for (; t + 16 <= nkv; t += 16) {
+        __m256 e0 = gg_expf8(_mm256_sub_ps(_mm256_loadu_ps(p + t), mv));
+        __m256 e1 = gg_expf8(_mm256_sub_ps(_mm256_loadu_ps(p + t + 8), mv));
+        _mm256_storeu_ps(p + t, e0);
+        _mm256_storeu_ps(p + t + 8, e1);
+        sum += (double)reduce16(e0, e1);
+    }
+    for (; t < nkv; t++) { float e = expf(p[t] - mx); p[t] = e; sum += (double)e; }
+    const float inv = (float)(1.0 / sum);
+    for (t = 0; t < valid; t++) p[t] = round_half(p[t] * inv);
+
+    // V product: partial sums per lane class of the position, vectorized over the head dimension
+    const int lanes = batch ? 16 : 64;
+    const int np = batch ? valid : (nkv & ~63);   // decode: positions past np go to the double tail
+    const int simd_end = valid < np ? valid : np;
+    memset(part, 0, sizeof(float) * (size_t)lanes * (size_t)hs);
+    for (t = 0; t < simd_end; t++) {
+        const __m256 pv = _mm256_set1_ps(p[t]);
+        float *row = part + (size_t)(t % lanes) * (size_t)hs;
+        const uint16_t *vr = v + t * stride;
+        int d = 0;
+        for (; d + 8 <= hs; d += 8)
+            _mm256_storeu_ps(row + d, _mm256_add_ps(_mm256_loadu_ps(row + d), _mm256_mul_ps(pv, ld16(vr + d))));
+        for (; d < hs; d++) row[d] = row[d] + p[t] * _cvtsh_ss(vr[d]);
+    }
+    for (int d = 0; d < hs; d++) {
+        float a[16];
+        for (int l = 0; l < 16; l++) {
+            const float *c = part + d;
+            a[l] = batch ? c[l * hs]
+                         : (c[l * hs] + c[(32 + l) * hs]) + (c[(16 + l) * hs] + c[(48 + l) * hs]);
+        }
+        for (int l = 0; l < 8; l++) a[l] = a[l] + a[l + 8];
+        for (int l = 0; l < 4; l++) a[l] = a[l] + a[l + 4];
+        for (int l = 0; l < 2; l++) a[l] = a[l] + a[l + 2];
+        float r = a[0] + a[1];
+        if (batch) { out[d] = r; continue; }
+        double s = (double)r;
+        for (int tt = np; tt < valid; tt++) s += (double)(p[tt] * _cvtsh_ss(v[tt * stride + d]));
+        out[d] = (float)s;
+    }
+}
+#endif
+
+int ck_gg_available(void) {
+#if defined(__x86_64__)
+    return (ck_active_features() & 1) != 0;
+#else
+    return 0;
+#endif
+}
+
+void ck_gg_expf(const float *x, float *y, int n) {
+#if defined(__x86_64__)
+    expf_avx2(x, y, n);
+#endif
+}
+
+void ck_gg_silu_mul(float *g, const float *u, int n) {
+#if defined(__x86_64__)
+    silu_mul_avx2(g, u, n);
+#endif
+}
+
+void ck_gg_attn_head(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int hs, int valid, int nkv,
+                     int batch, float scale, float *scratch, float *out) {
+#if defined(__x86_64__)
+    attn_head_avx2(q, k, v, stride, hs, valid, nkv, batch, scale, scratch, out);
+#endif
+}

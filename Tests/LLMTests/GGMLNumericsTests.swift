@@ -1,0 +1,74 @@
+import XCTest
+@testable import LLM
+
+/// The C fast path of llama.cpp's numerics (ggml_numerics.c) against its Swift twin, bit for bit, and the twin
+/// against plain double-precision math (loosely: it is an approximation of exp and of attention).
+final class GGMLNumericsTests: XCTestCase {
+    struct LCG { var s: UInt64; mutating func next() -> Float { s = s &* 6364136223846793005 &+ 1442695040888963407; return Float(s >> 40) / Float(1 << 24) * 2 - 1 } }
+
+    func testExpTwinAndAccuracy() throws {
+        try XCTSkipUnless(GGMLNumerics.fast, "no AVX2: only the Swift path exists")
+        var xs: [Float] = [0, -0.0, 1, -1, 88.3, 88.8, -87.3, -100, -103.9, -110, -200, 200, -.infinity, .infinity, 1e-8, -1e-8]
+        var r = LCG(s: 1)
+        for _ in 0..<20000 { xs.append(r.next() * 120) }
+        let fast = GGMLNumerics.fastExpf(xs)
+        for (i, x) in xs.enumerated() {
+            let ref = GGMLNumerics.referenceExpf(x)
+            XCTAssertEqual(fast[i].bitPattern, ref.bitPattern, "exp(\(x)): C \(fast[i]) vs Swift \(ref)")
+            if x.isFinite && x > -87 && x < 88 {
+                let exact = Foundation.exp(Double(x))
+                XCTAssertLessThan(abs(Double(ref) - exact) / exact, 4e-7, "exp(\(x))")
+            }
+        }
+        XCTAssertEqual(GGMLNumerics.referenceExpf(-.infinity), 0)
+        XCTAssertEqual(GGMLNumerics.referenceExpf(0), 1)
+    }
+
+    func testSiluMulTwin() throws {
+        try XCTSkipUnless(GGMLNumerics.fast, "no AVX2: only the Swift path exists")
+        var r = LCG(s: 7)
+        for n in [1536, 40, 37, 16, 5] {
+            let g = (0..<n).map { _ in r.next() * 12 }, u = (0..<n).map { _ in r.next() * 3 }
+            var a = g, b = g
+            a.withUnsafeMutableBufferPointer { GGMLNumerics.siluMul($0.baseAddress!, u, n) }
+            b.withUnsafeMutableBufferPointer { GGMLNumerics.referenceSiluMul($0.baseAddress!, u, n) }
+            XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "n = \(n)")
+            for i in 0..<n {
+                let x = Double(g[i]), want = x / (1 + Foundation.exp(-x)) * Double(u[i])
+                XCTAssertEqual(Double(a[i]), want, accuracy: 1e-5 * max(1, abs(want)))
+            }
+        }
+    }
+
+    func testAttentionHeadTwinAndNaive() throws {
+        try XCTSkipUnless(GGMLNumerics.fast, "no AVX2: only the Swift path exists")
+        var r = LCG(s: 3)
+        let stride = 192
+        for hs in [64, 128, 48] {
+            for (valid, batch) in [(1, false), (5, true), (37, false), (64, false), (65, false), (83, true), (130, false), (200, true)] {
+                let nkv = GGMLNumerics.paddedKV(valid)
+                let k = (0..<(valid * stride)).map { _ in floatToHalfBits(r.next() * 2) }
+                let v = (0..<(valid * stride)).map { _ in floatToHalfBits(r.next()) }
+                let q = (0..<hs).map { _ in roundToHalf(r.next() * 3) }
+                let scale = 1 / Float(hs).squareRoot()
+                var fast = [Float](repeating: 0, count: hs), ref = fast
+                var scratch = [Float](repeating: 0, count: GGMLNumerics.scratchFloats(capacity: nkv, headDim: hs))
+                GGMLNumerics.attentionHead(q: q, k: k, v: v, stride: stride, headDim: hs, valid: valid, nkv: nkv,
+                                           batch: batch, scale: scale, scratch: &scratch, out: &fast)
+                GGMLNumerics.referenceAttentionHead(q: q, k: k, v: v, stride: stride, headDim: hs, valid: valid, nkv: nkv,
+                                                    batch: batch, scale: scale, out: &ref)
+                XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern), "hs \(hs) valid \(valid) batch \(batch)")
+                // naive double attention: equal up to the f16 rounding of the probabilities
+                var s = (0..<valid).map { t in (0..<hs).reduce(0.0) { $0 + Double(q[$1]) * Double(halfBitsToFloat(k[t * stride + $1])) } * Double(scale) }
+                let m = s.max()!
+                s = s.map { Foundation.exp($0 - m) }
+                let z = s.reduce(0, +)
+                for d in 0..<hs {
+                    let want = (0..<valid).reduce(0.0) { $0 + s[$1] / z * Double(halfBitsToFloat(v[$1 * stride + d])) }
+                    XCTAssertEqual(Double(ref[d]), want, accuracy: 2e-3, "hs \(hs) valid \(valid) d \(d)")
+                }
+            }
+        }
+    }
+}
+
