@@ -48,17 +48,39 @@ public enum Render {
             let label = " \(i + 1) \(t.rawValue) "
             x += buf.write(label, x: r.x + x, y: r.y, style: s.screen == t ? theme[.keybarKey] : theme[.status])
         }
-        var right: String
-        switch s.mode {
-        case .replay(let p): right = "REPLAY " + URL(fileURLWithPath: p).lastPathComponent
-        case .live(let p): right = "LIVE " + URL(fileURLWithPath: p).lastPathComponent
+        // The run's state first, most important first; the mode and file name only where they fit.
+        var flags: [String] = []
+        if s.paused { flags.append("⏸ PAUSED") }
+        if s.stopRequested && !s.finished { flags.append("■ stopping") }
+        else if s.finished { flags.append("■ done") } else if s.generating { flags.append("● generating") }
+        if s.pauseOnVerdict { flags.append("⏸verdict") }
+        if s.isLive, !s.finished, let eta = s.run.etaSeconds { flags.append("ETA " + durationText(eta)) }
+        let room = r.width - x - 1
+        var right = ""
+        for f in flags {
+            let next = right.isEmpty ? f : right + "  " + f
+            if next.displayWidth + 1 <= room { right = next } else { break }
         }
-        if s.paused { right += "  ⏸ PAUSED" }
-        if s.finished { right += "  ■ done" } else if s.generating { right += "  ● generating" }
-        if s.pauseOnVerdict { right += "  ⏸verdict" }
+        let kind: String, file: String
+        switch s.mode {
+        case .replay(let p): kind = "REPLAY"; file = URL(fileURLWithPath: p).lastPathComponent
+        case .live(let p): kind = "LIVE"; file = URL(fileURLWithPath: p).lastPathComponent
+        }
+        for prefix in [kind + " " + file, kind] {
+            let full = right.isEmpty ? prefix : prefix + "  " + right
+            if full.displayWidth + 1 <= room { right = full; break }
+        }
         right += " "
         let w = right.displayWidth
-        if r.width - x > w { buf.write(right, x: r.maxX - w, y: r.y, style: s.paused ? theme[.warning] : theme[.status]) }
+        if room >= w { buf.write(right, x: r.maxX - w, y: r.y, style: s.paused ? theme[.warning] : theme[.status]) }
+    }
+
+    /// "45s", "12m05s", "1h20m".
+    static func durationText(_ t: Double) -> String {
+        let s = Int(t.rounded())
+        if s >= 3600 { return "\(s / 3600)h\(String(format: "%02d", (s % 3600) / 60))m" }
+        if s >= 60 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
+        return "\(s)s"
     }
 
     static func statusLine(_ buf: inout CellBuffer, _ r: Rect, _ s: WorkbenchState, _ theme: Theme) {

@@ -51,6 +51,9 @@ public struct EpisodeView: Equatable, Sendable {
     public var dialogue: [(step: Int?, message: MessageRecord)] = []
     public var injected: [InjectedReflection] = []
     public var generations: [GenerationStats] = []
+    /// Times of the episode's episode_start and episode_end events.
+    public var startTime: Double?
+    public var endTime: Double?
 
     public var title: String { start.map { "\($0.taskId) \($0.taskType)" } ?? "episode \(number)" }
     public var failed: Bool { end.map { !$0.success } ?? false }
@@ -84,6 +87,20 @@ public struct RunModel: Sendable {
         return episodes.contains { $0.rounds.contains { $0.rl.map(RunModel.hasUpdate) ?? false } }
     }
     static func hasUpdate(_ r: RLRecord) -> Bool { r.updateApplied || r.actorLoss != nil || r.criticLoss != nil || r.kl != nil }
+    /// Seconds left for the run: the mean wall time of the finished episodes times the episodes still to run (at most
+    /// tasks × trials; fewer when tasks succeed early). Nil before the first finished episode or once the run ended.
+    public var etaSeconds: Double? {
+        guard runEnd == nil || runEnd?.interrupted == true, let rs = runStart else { return nil }
+        let times = episodes.compactMap { e -> Double? in
+            guard let a = e.startTime, let b = e.endTime, b >= a else { return nil }
+            return b - a
+        }
+        guard !times.isEmpty else { return nil }
+        let done = Set(episodes.filter { $0.end != nil }.compactMap { $0.start?.taskIndex }).count
+        let left = max(0, rs.taskCount - done)
+        guard left > 0 else { return nil }
+        return times.reduce(0, +) / Double(times.count) * Double(left)
+    }
     /// Every step's rl record over the run, in order.
     public var allRL: [RLRecord] { episodes.flatMap { $0.rounds.compactMap(\.rl) } }
     public var finished: Int { episodes.filter { $0.end != nil }.count }
@@ -102,9 +119,9 @@ public struct RunModel: Sendable {
         let i = episodeIndex(ep)
         switch e.body {
         case let .episodeStart(s):
-            episodes[i].start = s
+            episodes[i].start = s; episodes[i].startTime = e.time
         case let .episodeEnd(s):
-            episodes[i].end = s
+            episodes[i].end = s; episodes[i].endTime = e.time
         case let .memoryInjected(m):
             episodes[i].injected = m.reflections
         case let .message(m):

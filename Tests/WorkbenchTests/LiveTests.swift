@@ -73,11 +73,11 @@ final class LiveTests: XCTestCase {
         XCTAssertEqual(a.feedback?.source, .human)
     }
 
-    func testQuitInALiveRunStopsAtTheTaskBoundary() throws {
+    func testQuitInALiveRunRequestsAStopThenQuits() throws {
         var s = WorkbenchState(mode: .live(sessionPath: "x.jsonl"))
         XCTAssertEqual(press(&s, "q"), [.requestStop])
         XCTAssertTrue(s.stopRequested)
-        XCTAssertEqual(update(&s, .finished), [.quit])         // the run reached the boundary: quit
+        XCTAssertEqual(update(&s, .finished), [.quit])         // the run has stopped (run_end written): quit
         var t = WorkbenchState(mode: .live(sessionPath: "x.jsonl"))
         XCTAssertEqual(press(&t, "q q"), [.requestStop, .quit]) // q twice: quit now
         let gate = RunGate()
@@ -85,5 +85,8 @@ final class LiveTests: XCTestCase {
         gate.requestStop()
         XCTAssertTrue(gate.shouldStopRun)
         XCTAssertTrue(gate.passRoundBoundary())                 // a stop request releases the pause
+        XCTAssertFalse(gate.shouldContinueGenerating())         // and cancels generations from then on
+        XCTAssertFalse(gate.shouldContinueGenerating())
+        XCTAssertNil(gate.awaitVerdict())                       // a verdict wait does not block a stopping run
     }
 }

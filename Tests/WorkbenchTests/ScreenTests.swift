@@ -101,3 +101,26 @@ final class StatusLineTests: XCTestCase {
         XCTAssertEqual(status.trimmingCharacters(in: .whitespaces), "SmolLM2-135M-Instruct Q4_1 │ - tok/s │ ctx -/8192 │ ep -/60 │ ✔ 0/0")
     }
 }
+
+final class HeaderTests: XCTestCase {
+    func testLiveHeaderKeepsStateAndETAAt80Columns() {
+        var s = WorkbenchState(mode: .live(sessionPath: "sessions/live-20261125-191500.jsonl"))
+        s.size = (80, 24)
+        let evs = TuningFixture.events()
+        let firstEnd = evs.firstIndex { $0.kind == "episode_end" }!
+        for e in evs[...firstEnd] { _ = update(&s, .event(e)) }
+        _ = update(&s, .generating(true))
+        // Episode 0 took (end − start) seconds of event time; one task is left.
+        let d = evs[firstEnd].time - evs.first { $0.kind == "episode_start" }!.time
+        XCTAssertEqual(s.run.etaSeconds!, d, accuracy: 1e-9)
+        let header = String(render(s).split(separator: "\n")[0])
+        XCTAssertTrue(header.contains("● generating"), header)
+        XCTAssertTrue(header.contains("ETA \(Render.durationText(d))"), header)
+        XCTAssertTrue(header.contains("LIVE"), header)
+        _ = press(&s, "Space")
+        let paused = String(render(s).split(separator: "\n")[0])
+        XCTAssertTrue(paused.contains("⏸ PAUSED  ● generating"), paused)
+        XCTAssertEqual(Render.durationText(3725), "1h02m")
+        XCTAssertEqual(Render.durationText(125), "2m05s")
+    }
+}
