@@ -98,6 +98,11 @@ public struct ActorCriticConfig: Codable, Equatable, Sendable {
     public var maxGradNorm: Float = 1
     /// States longer than this keep their last tokens.
     public var maxStateTokens = 1024
+    /// The fast online step (`fastStep`): one forward pass over s' (which extends s + a) gives V(s), V(s') and the
+    /// action's logits; the actor's backward pass treats the state's keys/values as constants (stop-gradient), so it
+    /// runs over the action rows only; dropout is off. false: the exact step (critic forward, reference forward,
+    /// full forward and backward over s + a).
+    public var fastStep = false
     public var seed: UInt64 = 42
     public init() {}
 }
@@ -118,6 +123,11 @@ public final class ActorCriticTrainer {
     public func restoreNormalizer(count: Int, mean: Double, m2: Double) {
         deltaCount = max(0, count); deltaMean = mean; deltaM2 = max(0, m2)
     }
+
+    /// Reference log-probabilities log π_base(· | tokens[..<p+1]) for each p in `positions`, row-major [positions][vocab]
+    /// (for the KL penalty). nil: the training forward with the adapter switched off. The online tuner plugs in the
+    /// inference engine on the base weights, whose KV cache keeps the shared prefix of successive steps.
+    public var referenceLogProbs: ((_ tokens: [Int], _ positions: [Int]) throws -> [Float])?
 
     public init(model: TrainingModel, lora: LoRAWeights, valueHead: ValueHead? = nil, config: ActorCriticConfig = ActorCriticConfig()) {
         self.model = model; self.lora = lora; self.config = config
@@ -199,7 +209,10 @@ public final class ActorCriticTrainer {
         let kc = klCoef ?? config.klCoef
         // Reference log-probabilities with the adapter off.
         var ref: [Float] = []
-        if kc != 0 {
+        if kc != 0, let r = referenceLogProbs {
+            ref = try r(tokens, pos)
+            guard ref.count == n * V else { throw TuningError("reference log-probabilities: \(ref.count) values, expected \(n * V)") }
+        } else if kc != 0 {
             ref = [Float](repeating: 0, count: n * V)
             model.loraEnabled = false
             model.training = false
@@ -232,7 +245,17 @@ public final class ActorCriticTrainer {
     /// `nextState` nil = terminal. Metrics: rl/reward, rl/value, rl/next_value, rl/td_error, rl/advantage,
     /// rl/actor_loss, rl/logp, rl/kl.
     public func step(state: [Int], action: [Int], reward: Float, nextState: [Int]?) throws -> Metrics {
+        if config.fastStep { return try fastStep(state: state, action: action, reward: reward, nextState: nextState) }
         let (v, vn, delta) = try criticStep(state: state, reward: reward, nextState: nextState)
+        let adv = advantage(delta)
+        let (loss, lp, kl) = try actorStep(state: state, action: action, advantage: adv)
+        return ["rl/reward": Double(reward), "rl/value": Double(v), "rl/next_value": Double(vn), "rl/td_error": Double(delta),
+                "rl/advantage": Double(adv), "rl/actor_loss": Double(loss), "rl/logp": Double(lp), "rl/kl": Double(kl),
+                "rl/critic_loss": Double(0.5 * delta * delta)]
+    }
+
+    /// Records δ in the running statistics; returns the advantage (δ / running std, clipped).
+    private func advantage(_ delta: Float) -> Float {
         deltaCount += 1
         let d = Double(delta) - deltaMean
         deltaMean += d / Double(deltaCount)
@@ -242,10 +265,78 @@ public final class ActorCriticTrainer {
             let sd = (deltaM2 / Double(deltaCount - 1)).squareRoot()
             if sd > 1e-6 { adv = Float(Double(delta) / sd) }
         }
-        adv = min(config.advantageClip, max(-config.advantageClip, adv))
-        let (loss, lp, kl) = try actorStep(state: state, action: action, advantage: adv)
+        return min(config.advantageClip, max(-config.advantageClip, adv))
+    }
+
+    /// The fast online step (see `ActorCriticConfig.fastStep`): critic TD(0) and actor update from one forward pass.
+    public func fastStep(state: [Int], action: [Int], reward: Float, nextState: [Int]?) throws -> Metrics {
+        guard !action.isEmpty else { throw TuningError("empty action") }
+        guard !state.isEmpty else { throw TuningError("empty state") }
+        // Cut long states to their last maxStateTokens tokens, the same cut for s and s' so that s' still extends s + a.
+        let cut = max(0, state.count - config.maxStateTokens)
+        let s = Array(state[cut...]), sa = s + action
+        var tokens = sa
+        var nextEnd: Int? = nil
+        var vNextSeparate: Float? = nil
+        if let ns = nextState, !ns.isEmpty {
+            if ns.count > cut, ns.count - cut > sa.count, Array(ns[cut..<(cut + sa.count)]) == sa {
+                tokens = Array(ns[cut...]); nextEnd = tokens.count
+            } else {
+                vNextSeparate = try value(state: ns)   // s' does not extend s + a (trimmed dialogue): its own forward
+            }
+        }
+        let pos = Array((s.count - 1)..<(sa.count - 1))
+        let V = model.config.vocabSize, n = pos.count, kc = config.klCoef
+        var ref: [Float] = []
+        if kc != 0 {
+            if let r = referenceLogProbs {
+                ref = try r(sa, pos)
+                guard ref.count == n * V else { throw TuningError("reference log-probabilities: \(ref.count) values, expected \(n * V)") }
+            } else {
+                ref = [Float](repeating: 0, count: n * V)
+                model.loraEnabled = false
+                defer { model.loraEnabled = true }
+                model.training = false
+                try ref.withUnsafeMutableBufferPointer { rp in
+                    try model.run(tokens: sa, positions: pos, backward: false) { k, row, V in
+                        let lse = Losses.logSumExp(row, V)
+                        for i in 0..<V { rp[k * V + i] = row[i] - lse }
+                        return 0
+                    }
+                }
+            }
+        }
+        var v: Float = 0, vn: Float = 0, delta: Float = 0, adv: Float = 0
+        lora.zeroGrad()
+        model.training = false   // no dropout: the stop-gradient backward needs the forward's exact activations
+        defer { model.training = true }
+        var lpSum: Float = 0, klSum: Float = 0
+        let w = 1 / Float(n)
+        let loss = try ref.withUnsafeBufferPointer { rp in
+            try model.run(tokens: tokens, positions: pos, backward: true, contextRows: s.count,
+                          hiddenRows: [s.count - 1] + (nextEnd.map { [$0 - 1] } ?? []),
+                          onHidden: { hs in
+                              v = self.valueHead.value(hs[0])
+                              vn = hs.count > 1 ? self.valueHead.value(hs[1]) : (vNextSeparate ?? 0)
+                              delta = reward + self.config.gamma * vn - v
+                              self.valueHead.zeroGrad()
+                              self.valueHead.backward(hs[0], coef: -delta)
+                              self.valueHead.params.withUnsafeMutableBufferPointer { p in
+                                  self.valueHead.grads.withUnsafeMutableBufferPointer { g in
+                                      _ = self.criticOptimizer.update(params: p.baseAddress!, grads: g.baseAddress!, lr: self.config.criticLR)
+                                  }
+                              }
+                              adv = self.advantage(delta)
+                          }) { k, row, V in
+                let (l, lp, kl) = Losses.policyGradient(row, V, target: tokens[pos[k] + 1], coef: adv * w,
+                                                        refLogProbs: kc != 0 ? rp.baseAddress! + k * V : nil, klCoef: kc * w)
+                lpSum += lp; klSum += kl
+                return l
+            }
+        }
+        actorOptimizer.update(params: lora.params, grads: lora.grads, lr: config.actorLR)
         return ["rl/reward": Double(reward), "rl/value": Double(v), "rl/next_value": Double(vn), "rl/td_error": Double(delta),
-                "rl/advantage": Double(adv), "rl/actor_loss": Double(loss), "rl/logp": Double(lp), "rl/kl": Double(kl),
+                "rl/advantage": Double(adv), "rl/actor_loss": Double(loss), "rl/logp": Double(lpSum * w), "rl/kl": Double(klSum * w),
                 "rl/critic_loss": Double(0.5 * delta * delta)]
     }
 

@@ -19,8 +19,12 @@ public struct OnlineTuningOptions: Sendable {
     /// Save every N updates (0 = only when `save()` is called).
     public var saveEvery = 10
     public var threads = 2
+    /// Reference log-probabilities for the KL penalty from the inference engine on the base weights (a session whose
+    /// KV cache keeps the prefix shared by successive steps) instead of a training forward with the adapter off.
+    public var engineReference = true
     public init() {
         actorCritic.maxStateTokens = 1024
+        actorCritic.fastStep = true
     }
 }
 
@@ -70,7 +74,34 @@ public final class OnlineTuner {
         let tok = model.tokenizer
         endID = model.template.stopStrings.lazy.compactMap { tok.id(of: $0) }.first ?? tok.eotID ?? tok.eosID ?? 0
         model.adapter = try lora.inferenceAdapter()
+        if options.engineReference && options.actorCritic.klCoef != 0 {
+            let refModel = try LLM.Model(path: model.path, contextLength: model.contextLength)
+            let session = Session(model: refModel, threads: options.threads, contextLength: model.contextLength)
+            referenceSession = session
+            trainer.referenceLogProbs = { tokens, positions in
+                guard let first = positions.first else { return [] }
+                let e = try session.evaluate(tokens, logits: .from(first))
+                let V = refModel.config.vocabSize
+                var out = [Float](repeating: 0, count: positions.count * V)
+                out.withUnsafeMutableBufferPointer { o in
+                    for (k, p) in positions.enumerated() {
+                        let row = e.logits(at: p)
+                        var m = -Float.infinity
+                        for x in row where x > m { m = x }
+                        var sum: Float = 0
+                        for x in row { sum += expf(x - m) }
+                        let lse = m + logf(sum)
+                        var i = k * V
+                        for x in row { o[i] = x - lse; i += 1 }
+                    }
+                }
+                return out
+            }
+        }
     }
+
+    /// The engine session on the base weights that gives the KL reference (nil: the training forward does).
+    public private(set) var referenceSession: Session?
 
     /// `adapters/x/online.gguf` → `adapters/x/online.critic.gguf`.
     public static func criticPath(_ adapterPath: String) -> String {

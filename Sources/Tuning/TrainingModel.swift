@@ -64,6 +64,7 @@ public final class TrainingModel {
     private let ropeCos = FloatBuffer(), ropeSin = FloatBuffer()
     private let bufA = FloatBuffer(), bufB = FloatBuffer(), bufC = FloatBuffer(), bufD = FloatBuffer()
     private let bufE = FloatBuffer(), bufF = FloatBuffer(), bufG = FloatBuffer()
+    private let bufH = FloatBuffer(), bufI = FloatBuffer(), bufJ = FloatBuffer(), bufK = FloatBuffer()   // stop-gradient backward
     private let scores = FloatBuffer(), dScores = FloatBuffer()
     private let loraTmp = FloatBuffer(), dropTmp = FloatBuffer()
     private let headX = FloatBuffer(), headLogits = FloatBuffer()
@@ -256,7 +257,9 @@ public final class TrainingModel {
     }
 
     /// From dAtt [T, qDim]: dQ [T, qDim], dK, dV [T, kvDim] (overwritten).
-    private func attentionBackward(_ a: LayerActivations, T: Int, dAtt: UnsafePointer<Float>, dQ: UnsafeMutablePointer<Float>,
+    /// With `from` > 0 only query rows from..<T are differentiated (dQ rows before `from` are left alone); dK/dV get
+    /// the contributions of those rows for every key position.
+    private func attentionBackward(_ a: LayerActivations, T: Int, from: Int = 0, dAtt: UnsafePointer<Float>, dQ: UnsafeMutablePointer<Float>,
                                    dK: UnsafeMutablePointer<Float>, dV: UnsafeMutablePointer<Float>) {
         let c = config, hd = c.headDim, group = c.heads / c.kvHeads
         let scale = 1 / Float(hd).squareRoot()
@@ -265,7 +268,7 @@ public final class TrainingModel {
         dK.update(repeating: 0, count: T * c.kvDim); dV.update(repeating: 0, count: T * c.kvDim)
         for h in 0..<c.heads {
             let g = h / group
-            var i0 = 0
+            var i0 = from
             while i0 < T {
                 let i1 = min(T, i0 + B), nb = i1 - i0
                 let qb = a.q + i0 * c.qDim + h * hd, dOb = dAtt + i0 * c.qDim + h * hd
@@ -300,10 +303,23 @@ public final class TrainingModel {
     /// Runs the model on `tokens` and applies `loss` at `positions` (the logits at position p predict token p+1).
     /// With `backward`, accumulates dLoss/dLoRA into `lora.grads` (scaled by `gradScale`). Returns the summed loss.
     @discardableResult
-    public func run(tokens: [Int], positions: [Int], backward: Bool, gradScale: Float = 1, loss: LossFunction) throws -> Float {
+    ///
+    /// `contextRows` > 0 (the fast online path): positions before it are context whose keys and values are treated
+    /// as constants in the backward pass (stop-gradient), so the backward pass runs over rows contextRows..<T only:
+    /// the gradient through the action tokens' own computations. Needs every loss position ≥ contextRows − 1 … the
+    /// row contextRows − 1 itself is included (it predicts the first action token). Dropout must be inactive.
+    /// `onHidden` receives the final normalized hidden states of `hiddenRows` after the forward pass, before any loss
+    /// is computed (the value head reads them).
+    public func run(tokens: [Int], positions: [Int], backward: Bool, gradScale: Float = 1, contextRows: Int = 0,
+                    hiddenRows: [Int] = [], onHidden: (([[Float]]) throws -> Void)? = nil,
+                    loss: LossFunction) throws -> Float {
         try forwardBlocks(tokens)
         let c = config, T = tokens.count, D = c.dim, V = c.vocabSize
         for p in positions where p < 0 || p >= T { throw TuningError("loss position \(p) is outside the sequence of \(T) tokens") }
+        if let onHidden {
+            for r in hiddenRows where r < 0 || r >= T { throw TuningError("hidden row \(r) is outside the sequence of \(T) tokens") }
+            try onHidden(hiddenRows.map { Array(UnsafeBufferPointer(start: xf.pointer + $0 * D, count: D)) })
+        }
         let dXf = bufD.pointer
         if backward { dXf.update(repeating: 0, count: T * D) }
         let C = max(1, headChunk)
@@ -327,48 +343,74 @@ public final class TrainingModel {
             start += n
         }
         mark("head")
-        if backward { try backwardBlocks(T: T, dXf: dXf) }
+        if backward {
+            var from = max(0, min(contextRows - 1, T - 1))
+            if let p = positions.min() { from = min(from, p) }
+            if from > 0, training, let lw = activeLoRA, lw.config.dropout > 0 {
+                throw TuningError("the stop-gradient backward pass needs dropout off (set training = false)")
+            }
+            try backwardBlocks(T: T, from: from, dXf: dXf)
+        }
         mark("other")
         return total
     }
 
-    private func backwardBlocks(T: Int, dXf: UnsafeMutablePointer<Float>) throws {
+    /// Backward over rows from..<T (rows before `from` carry no gradient; with from = 0, the exact backward pass).
+    private func backwardBlocks(T fullT: Int, from R: Int = 0, dXf fullDXf: UnsafeMutablePointer<Float>) throws {
         let c = config, D = c.dim, H = c.hiddenDim
+        let T = fullT - R                     // rows differentiated; the row-wise buffers below are offset by R rows
+        let dXf = fullDXf + R * D
         // Buffers: dX (running gradient wrt the block output / input), and scratch.
         let dX = bufE.pointer
         dX.update(repeating: 0, count: T * D)
         base.outputNorm.withUnsafeBufferPointer {
-            Ops.rmsNormBackward(xFinal.pointer, $0.baseAddress!, rmsF.pointer, dXf, dX, rows: T, n: D)
+            Ops.rmsNormBackward(xFinal.pointer + R * D, $0.baseAddress!, rmsF.pointer + R, dXf, dX, rows: T, n: D)
         }
         // dXf is free now: reuse bufD as a scratch.
         let xn = bufA.pointer, act = bufB.pointer, dAct = bufC.pointer, dTmp = bufD.pointer
         let dG = bufF.pointer, big = bufG.pointer  // big: dUp, later dV
         // Blocks below the lowest adapted layer carry no trainable parameter: stop there.
         let lowest = activeLoRA?.slots.map(\.layer).min() ?? c.layers
+        let r = lora?.config.rank ?? 0
+        let hd2 = c.headDim / 2
         for l in stride(from: c.layers - 1, through: lowest, by: -1) {
             let a = acts[l], L = base.layers[l]
+            // Saved activations and LoRA intermediates of rows R..<fullT (row-major, so an offset of R rows).
+            func u(_ t: LoRATarget) -> UnsafePointer<Float>? { a.loraU[ordinal(t)].map { UnsafePointer($0 + R * r) } }
+            let g = a.g + R * H, up = a.u + R * H, h = a.h + R * D, x = a.x + R * D, att = a.att + R * c.qDim
+            let rms1 = a.rms1 + R, rms2 = a.rms2 + R
             // ---- feed-forward: out = h + down(silu(g)·u) ; dX is dOut.
-            Ops.swiglu(a.g, a.u, act, count: T * H)
-            projectBackward(l, .down, x: act, u: a.loraU[ordinal(.down)].map { UnsafePointer($0) }, dy: dX, T: T, dx: dAct, accumulate: false)
-            Ops.swigluBackward(a.g, a.u, dAct, dG, big, count: T * H)
-            L.ffnNorm.withUnsafeBufferPointer { Ops.rmsNormApply(a.h, $0.baseAddress!, a.rms2, xn, rows: T, n: D) }
-            projectBackward(l, .gate, x: xn, u: a.loraU[ordinal(.gate)].map { UnsafePointer($0) }, dy: dG, T: T, dx: dTmp, accumulate: false)
-            projectBackward(l, .up, x: xn, u: a.loraU[ordinal(.up)].map { UnsafePointer($0) }, dy: big, T: T, dx: dTmp, accumulate: true)
+            Ops.swiglu(g, up, act, count: T * H)
+            projectBackward(l, .down, x: act, u: u(.down), dy: dX, T: T, dx: dAct, accumulate: false)
+            Ops.swigluBackward(g, up, dAct, dG, big, count: T * H)
+            L.ffnNorm.withUnsafeBufferPointer { Ops.rmsNormApply(h, $0.baseAddress!, rms2, xn, rows: T, n: D) }
+            projectBackward(l, .gate, x: xn, u: u(.gate), dy: dG, T: T, dx: dTmp, accumulate: false)
+            projectBackward(l, .up, x: xn, u: u(.up), dy: big, T: T, dx: dTmp, accumulate: true)
             // dH = dOut + rmsnorm'(dHn)
-            L.ffnNorm.withUnsafeBufferPointer { Ops.rmsNormBackward(a.h, $0.baseAddress!, a.rms2, dTmp, dX, rows: T, n: D) }
+            L.ffnNorm.withUnsafeBufferPointer { Ops.rmsNormBackward(h, $0.baseAddress!, rms2, dTmp, dX, rows: T, n: D) }
             // ---- attention: h = x + o(att) ; dX is dH.
-            projectBackward(l, .o, x: a.att, u: a.loraU[ordinal(.o)].map { UnsafePointer($0) }, dy: dX, T: T, dx: dAct, accumulate: false)
-            let dQ = dG, dK = act, dV = big
+            projectBackward(l, .o, x: att, u: u(.o), dy: dX, T: T, dx: dAct, accumulate: false)
             mark("other")
-            attentionBackward(a, T: T, dAtt: dAct, dQ: dQ, dK: dK, dV: dV)
+            let dQ: UnsafeMutablePointer<Float>, dK: UnsafeMutablePointer<Float>, dV: UnsafeMutablePointer<Float>
+            if R == 0 {
+                dQ = dG; dK = act; dV = big
+                attentionBackward(a, T: fullT, dAtt: dAct, dQ: dQ, dK: dK, dV: dV)
+            } else {
+                // Full-length views: dAct holds rows R..<fullT; attention works in absolute rows.
+                let dAttFull = bufH.ensure(fullT * c.qDim), dQFull = bufI.ensure(fullT * c.qDim)
+                let dKFull = bufJ.ensure(fullT * c.kvDim), dVFull = bufK.ensure(fullT * c.kvDim)
+                (dAttFull + R * c.qDim).update(from: dAct, count: T * c.qDim)
+                attentionBackward(a, T: fullT, from: R, dAtt: dAttFull, dQ: dQFull, dK: dKFull, dV: dVFull)
+                dQ = dQFull + R * c.qDim; dK = dKFull + R * c.kvDim; dV = dVFull + R * c.kvDim   // keys before R: constants
+            }
             mark("attention")
-            Ops.rope(dQ, rows: T, heads: c.heads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer, sin: ropeSin.pointer, inverse: true)
-            Ops.rope(dK, rows: T, heads: c.kvHeads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer, sin: ropeSin.pointer, inverse: true)
-            L.attnNorm.withUnsafeBufferPointer { Ops.rmsNormApply(a.x, $0.baseAddress!, a.rms1, xn, rows: T, n: D) }
-            projectBackward(l, .q, x: xn, u: a.loraU[ordinal(.q)].map { UnsafePointer($0) }, dy: dQ, T: T, dx: dTmp, accumulate: false)
-            projectBackward(l, .k, x: xn, u: a.loraU[ordinal(.k)].map { UnsafePointer($0) }, dy: dK, T: T, dx: dTmp, accumulate: true)
-            projectBackward(l, .v, x: xn, u: a.loraU[ordinal(.v)].map { UnsafePointer($0) }, dy: dV, T: T, dx: dTmp, accumulate: true)
-            L.attnNorm.withUnsafeBufferPointer { Ops.rmsNormBackward(a.x, $0.baseAddress!, a.rms1, dTmp, dX, rows: T, n: D) }
+            Ops.rope(dQ, rows: T, heads: c.heads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer + R * hd2, sin: ropeSin.pointer + R * hd2, inverse: true)
+            Ops.rope(dK, rows: T, heads: c.kvHeads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer + R * hd2, sin: ropeSin.pointer + R * hd2, inverse: true)
+            L.attnNorm.withUnsafeBufferPointer { Ops.rmsNormApply(x, $0.baseAddress!, rms1, xn, rows: T, n: D) }
+            projectBackward(l, .q, x: xn, u: u(.q), dy: dQ, T: T, dx: dTmp, accumulate: false)
+            projectBackward(l, .k, x: xn, u: u(.k), dy: dK, T: T, dx: dTmp, accumulate: true)
+            projectBackward(l, .v, x: xn, u: u(.v), dy: dV, T: T, dx: dTmp, accumulate: true)
+            L.attnNorm.withUnsafeBufferPointer { Ops.rmsNormBackward(x, $0.baseAddress!, rms1, dTmp, dX, rows: T, n: D) }
         }
     }
 

@@ -20,6 +20,8 @@ struct TuneOptions: ParsableArguments {
     @Option(name: .customLong("tune-alpha"), help: "LoRA alpha of a new adapter.") var tuneAlpha: Float = 16
     @Option(name: .customLong("tune-layers"), help: "Layers of a new adapter, e.g. 24-29 (default: all).") var tuneLayers: String?
     @Option(name: .customLong("max-state-tokens"), help: "States longer than this are cut to their last tokens for the updates.") var maxStateTokens: Int = 1024
+    @Flag(name: .customLong("tune-exact"), help: "The exact (slow) update: full backward pass through the state and a training forward for the KL reference, instead of the stop-gradient step with the engine's reference.")
+    var tuneExact = false
 
     func validate() throws {
         guard lrActor >= 0, lrCritic >= 0, lrActor.isFinite, lrCritic.isFinite else { throw ValidationError("--lr-actor and --lr-critic must be ≥ 0") }
@@ -32,7 +34,8 @@ struct TuneOptions: ParsableArguments {
     /// The settings as run_start's `config.extra` keeps them (so `--resume` continues with them).
     func record(savePath: String) -> [String: String] {
         ["tune": "on", "lrActor": String(lrActor), "lrCritic": String(lrCritic), "gamma": String(gamma), "kl": String(kl),
-         "saveAdapter": savePath, "saveEvery": String(saveEvery), "maxStateTokens": String(maxStateTokens)]
+         "saveAdapter": savePath, "saveEvery": String(saveEvery), "maxStateTokens": String(maxStateTokens),
+         "tuneExact": tuneExact ? "on" : "off"]
     }
 
     /// Back from run_start's `config.extra` (values given again on the command line are ignored on resume).
@@ -46,6 +49,7 @@ struct TuneOptions: ParsableArguments {
         if let v = e["saveAdapter"] { saveAdapter = v }
         if let v = e["saveEvery"].flatMap(Int.init) { saveEvery = v }
         if let v = e["maxStateTokens"].flatMap(Int.init) { maxStateTokens = v }
+        if e["tuneExact"] == "on" { tuneExact = true }
     }
 
     static func defaultSavePath(out: String) -> String {
@@ -60,6 +64,8 @@ struct TuneOptions: ParsableArguments {
         o.actorCritic.klCoef = kl
         o.actorCritic.maxStateTokens = maxStateTokens
         o.saveEvery = saveEvery
+        o.actorCritic.fastStep = !tuneExact
+        o.engineReference = !tuneExact
         o.threads = threads
         var layers: [Int]? = nil
         if let s = tuneLayers { layers = try parseLayers(s) }

@@ -261,3 +261,34 @@ final class OnlineTunerTests: XCTestCase {
         XCTAssertTrue(lines[0].contains(#""tune":"on""#), String(lines[0]))
     }
 }
+
+final class OnlineReferenceTests: XCTestCase {
+    /// The KL reference from the engine on the base weights equals the training forward's with the adapter off.
+    func testEngineReferenceMatchesTrainingReference() throws {
+        let path = try TinyEngine.write("online-ref.gguf", contextLength: 1024)
+        var figures: [[String: Double]] = []
+        var params: [[Float]] = []
+        for engine in [true, false] {
+            var o = OnlineTuningOptions()
+            o.engineReference = engine
+            o.actorCritic.actorLR = 1e-2; o.actorCritic.klCoef = 0.5
+            o.lora = LoRAConfig(rank: 4, alpha: 8)
+            o.saveEvery = 0
+            let tuner = try OnlineTuner(model: try LLM.Model(path: path), start: nil, savePath: nil, options: o)
+            XCTAssertEqual(tuner.referenceSession != nil, engine)
+            Tiny.randomize(tuner.lora, seed: 4, scale: 0.2)   // a policy away from the base: KL > 0
+            let s: [ChatMessage] = [.system("You act."), .user("the task")]
+            var m = try tuner.update(state: s, action: "the tea", reward: 1, nextState: s + [.assistant("the tea"), .user("ok")])
+            // A second step whose state extends the first: the engine session reuses its cached prefix.
+            let s2 = s + [.assistant("the tea"), .user("ok")]
+            let m2 = try tuner.update(state: s2, action: "then", reward: -1, nextState: nil)
+            m["rl/kl2"] = m2["rl/kl"]
+            figures.append(m); params.append(tuner.lora.parameterArray)
+        }
+        XCTAssertGreaterThan(figures[1]["rl/kl"]!, 1e-3)
+        for k in ["rl/kl", "rl/kl2", "rl/actor_loss", "rl/logp", "rl/value"] {
+            XCTAssertEqual(figures[0][k]!, figures[1][k]!, accuracy: 2e-3 + 2e-2 * abs(figures[1][k]!), k)
+        }
+        XCTAssertLessThan(zip(params[0], params[1]).map { abs($0 - $1) }.max()!, 1e-3)
+    }
+}

@@ -18,9 +18,22 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(help: "Only the SFT benchmark (LoRA rank 8 on all projections, AdamW, 512-token sequences): sft_tok_s, sft_step_s, sft_peak_rss_mb.")
     var sft = false
+    @Flag(name: .customLong("online-step"), help: "Only the online CMAT step benchmark (Assistant + model Checker + critic and actor updates, first DB dev tasks): online_step_s and its parts.")
+    var onlineStep = false
+    @Option(name: .customLong("online-tasks"), help: "DB dev tasks for --online-step.") var onlineTasks: Int = 3
+    @Option(name: .customLong("online-max-tokens"), help: "Assistant reply budget for --online-step.") var onlineMaxTokens: Int = 128
     @OptionGroup var adapterOptions: AdapterOptions
+    @OptionGroup var tuneOptions: TuneOptions
 
     func run() throws {
+        if onlineStep {
+            for (k, v) in try OnlineStepBenchmark.run(modelPath: model ?? DefaultPaths.model, threads: threads, tasks: onlineTasks,
+                                                      maxTokens: onlineMaxTokens, adapter: adapterOptions,
+                                                      tune: tuneOptions) {
+                print(String(format: "%@=%.2f", k, v))
+            }
+            return
+        }
         if sft {
             if adapterOptions.adapter != nil { throw ValidationError("--adapter does not apply to --sft (the SFT benchmark trains its own adapter)") }
             do {

@@ -1,0 +1,60 @@
+import Foundation
+import Agents
+import ChatModel
+import Environments
+import Sessions
+
+/// `cmat bench --online-step`: the wall time of one online CMAT step on the default model: the Assistant's proposal,
+/// the model Checker's review (rules first), the environment, and the critic and actor updates (`--tune`), on the
+/// first DB dev tasks with one proposal per round (no Checker retries), the way `cmat run --tune --checker model` runs
+/// them. Prints `online_step_s` (mean wall seconds per executed step, everything included), its parts
+/// (`online_assistant_s`, `online_checker_s`, `online_update_s`), `online_steps` and `peak_rss_mb`.
+enum OnlineStepBenchmark {
+    static func run(modelPath: String, threads: Int, tasks: Int, maxTokens: Int, adapter: AdapterOptions,
+                    tune options: TuneOptions) throws -> [(String, Double)] {
+        let path = DefaultPaths.shared + "/agentbench/dbbench/dev.jsonl"
+        var all: [BenchTask]
+        do { all = try TaskLoader.load(path) } catch { throw UserFacingError("\(error)") }
+        all = Array(all.prefix(max(1, tasks)))
+        let (assistant, checker) = try ModelLoader.load(path: modelPath, threads: threads, contextLength: nil, separateChecker: true,
+                                                        adapter: adapter, checkerAdapter: nil, checkerOwnWeights: true)
+        var tune = options
+        tune.tune = true
+        tune.saveEvery = 0
+        let learner = try OnlineLearner.make(assistant: assistant, checker: checker, options: tune, start: adapter.adapter,
+                                             savePath: FileManager.default.temporaryDirectory
+                                                .appendingPathComponent("cmat-bench-online-\(getpid()).gguf").path,
+                                             threads: threads)
+        var config = AgentConfig()
+        config.checker = .model
+        config.maxRetries = 0
+        config.assistantSampling.maxTokens = maxTokens
+        let sink = MemorySink()
+        let runner = EpisodeRunner(config: config, assistantModel: assistant, checkerModel: checker, memory: nil,
+                                   run: "bench", sink: sink)
+        runner.learner = learner
+        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+        var wall = 0.0
+        for (i, task) in all.enumerated() {
+            let env: Environment
+            do { env = try Environments.make(task) } catch { throw UserFacingError("\(path): task \(task.id): \(error)") }
+            let t0 = now()
+            _ = runner.runEpisode(task: task, env: env, episode: i, trial: 1)
+            wall += now() - t0
+        }
+        let events = sink.events
+        var steps = 0, updateMs = 0.0, assistantMs = 0.0, checkerMs = 0.0
+        for e in events {
+            switch e.body {
+            case let .rl(r): steps += 1; updateMs += r.updateMs ?? 0
+            case let .generation(g) where g.role == .assistant: assistantMs += g.ms
+            case let .generation(g) where g.role == .checker: checkerMs += g.ms
+            default: break
+            }
+        }
+        guard steps > 0 else { throw UserFacingError("the benchmark episodes executed no step") }
+        let n = Double(steps)
+        return [("online_step_s", wall / n), ("online_assistant_s", assistantMs / 1000 / n), ("online_checker_s", checkerMs / 1000 / n),
+                ("online_update_s", updateMs / 1000 / n), ("online_steps", n), ("peak_rss_mb", BenchCommand.peakRSSMB())]
+    }
+}
