@@ -78,9 +78,12 @@ public final class OnlineTuner {
             let refModel = try LLM.Model(path: model.path, contextLength: model.contextLength)
             let session = Session(model: refModel, threads: options.threads, contextLength: model.contextLength)
             referenceSession = session
-            trainer.referenceLogProbs = { tokens, positions in
+            trainer.referenceLogProbs = { [unowned self] tokens, positions in
                 guard let first = positions.first else { return [] }
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                defer { self.referenceMs += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6 }
                 let e = try session.evaluate(tokens, logits: .from(first))
+                self.referenceReused += e.reused
                 let V = refModel.config.vocabSize
                 var out = [Float](repeating: 0, count: positions.count * V)
                 out.withUnsafeMutableBufferPointer { o in
@@ -102,6 +105,10 @@ public final class OnlineTuner {
 
     /// The engine session on the base weights that gives the KL reference (nil: the training forward does).
     public private(set) var referenceSession: Session?
+    /// Wall ms spent in the engine reference, and the cached prefix tokens it reused (since the last update).
+    private var referenceMs = 0.0, referenceReused = 0
+    /// `CMAT_PROFILE=1`: each update prints its phases to stderr.
+    private let profiling = ProcessInfo.processInfo.environment["CMAT_PROFILE"] == "1"
 
     /// `adapters/x/online.gguf` → `adapters/x/online.critic.gguf`.
     public static func criticPath(_ adapterPath: String) -> String {
@@ -124,7 +131,16 @@ public final class OnlineTuner {
         let s = stateTokens(state), a = actionTokens(action)
         let ns = nextState.map(stateTokens)
         defer { changed() }
+        referenceMs = 0; referenceReused = 0
+        trainer.model.profiling = profiling
+        trainer.model.resetProfile()
         var m = try trainer.step(state: s, action: a, reward: Float(reward), nextState: ns)
+        if profiling {
+            let phases = trainer.model.profile.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f", $0.key, $0.value * 1000) }
+            FileHandle.standardError.write(Data(String(format: "[online update: state %d, action %d, next %d tokens; reference %.0f ms (%d reused); training ms: %@; total %.0f ms]\n",
+                s.count, a.count, ns?.count ?? 0, referenceMs, referenceReused, phases.joined(separator: ", "),
+                Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6).utf8))
+        }
         updates += 1
         m["rl/action_tokens"] = Double(a.count)
         m["rl/gamma"] = Double(trainer.config.gamma)
