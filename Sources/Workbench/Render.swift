@@ -75,6 +75,33 @@ public enum Render {
         if room >= w { buf.write(right, x: r.maxX - w, y: r.y, style: s.paused ? theme[.warning] : theme[.status]) }
     }
 
+    /// "greedy" or "T 0.70 · top-k 40 · top-p 0.90 · seed 7" (settings that are off are left out).
+    public static func samplingText(_ r: SamplingRecord) -> String {
+        var p: [String] = []
+        if r.temperature <= 0 { p.append("greedy") } else {
+            p.append(String(format: "T %.2f", r.temperature))
+            if r.topK > 0 { p.append("top-k \(r.topK)") }
+            if r.topP < 1 { p.append(String(format: "top-p %.2f", r.topP)) }
+            if r.minP > 0 { p.append(String(format: "min-p %.2f", r.minP)) }
+            p.append("seed \(r.seed)")
+        }
+        if r.repetitionPenalty != 1 { p.append(String(format: "rep %.2f", r.repetitionPenalty)) }
+        return p.joined(separator: " · ")
+    }
+
+    /// The run's settings as the help screen lists them.
+    static func runSettings(_ s: WorkbenchState) -> [String] {
+        guard let rs = s.run.runStart else { return [] }
+        let c = rs.config
+        var out = ["Run: \(c.env) · \(URL(fileURLWithPath: c.tasksFile).lastPathComponent) · \(rs.taskCount) tasks × \(c.trials) trial(s) · mode \(c.mode) · Checker \(c.checker) · memory \(c.memory ? "on" : "off")"]
+        var line = "Model: " + (rs.model.map(modelLabel) ?? "?")
+        if let m = rs.model { line += " · ctx \(m.contextLength)" }
+        if let sm = c.sampling { line += " · " + samplingText(sm) + " · max \(sm.maxTokens) tokens" }
+        line += " · tuning " + (s.run.isTuning ? "on" : "off")
+        out.append(line)
+        return out
+    }
+
     /// "45s", "12m05s", "1h20m".
     static func durationText(_ t: Double) -> String {
         let s = Int(t.rounded())
@@ -199,7 +226,9 @@ public enum Render {
                     }
                 }
                 if let g = a.generation {
-                    lines.append(StyledLine(String(format: "%d→%d tokens · %.0f ms · %.1f tok/s · %@", g.tokensIn, g.tokensOut, g.ms, g.tokensPerSecond, g.stopReason), .muted))
+                    var t = String(format: "%d→%d tokens · %.0f ms · %.1f tok/s · %@", g.tokensIn, g.tokensOut, g.ms, g.tokensPerSecond, g.stopReason)
+                    if let sm = g.sampling { t += " · " + samplingText(sm) }
+                    lines += Layout.wrap(t, width: inner.width, role: .muted)
                 }
             }
         }
@@ -572,6 +601,8 @@ public enum Render {
         lines.append(StyledLine("", .text))
         lines.append(StyledLine("Feedback editor: Tab/↑/↓ field · ←/→ change verdict or score · type the critique · C-u clear · Enter save · Esc cancel", .muted))
         lines.append(StyledLine("Search: / then text, Enter; the search-next key jumps to the next match; Esc clears", .muted))
+        lines.append(StyledLine("Memory screen: w switches panes · j/k select a reflection · e edit · d delete (y confirms)", .muted))
+        for l in runSettings(s) { lines.append(StyledLine(l, .text)) }
         if lines.count > inner.height, inner.width >= 70 {
             // Two columns of key bindings, the notes below them.
             let keys = Array(lines.prefix(s.keymap.bindings.count))

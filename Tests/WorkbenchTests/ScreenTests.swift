@@ -124,3 +124,16 @@ final class HeaderTests: XCTestCase {
         XCTAssertEqual(Render.durationText(125), "2m05s")
     }
 }
+
+final class SettingsTextTests: XCTestCase {
+    func testSamplingAndRunSettingsAreShown() {
+        XCTAssertEqual(Render.samplingText(SamplingRecord(temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, seed: 42, maxTokens: 96)), "greedy")
+        XCTAssertEqual(Render.samplingText(SamplingRecord(temperature: 0.7, topK: 40, topP: 0.9, minP: 0, repetitionPenalty: 1.1, seed: 7, maxTokens: 96)),
+                       "T 0.70 · top-k 40 · top-p 0.90 · seed 7 · rep 1.10")
+        var s = demoState(width: 120, height: 40)
+        _ = press(&s, "?")
+        let text = render(s)
+        XCTAssertTrue(text.contains("Run: db"), text)
+        XCTAssertTrue(text.contains("tuning off"), text)
+    }
+}

@@ -25,6 +25,12 @@ struct WorkbenchCommand: ParsableCommand {
     @Option(help: "Attempts per task.") var trials: Int = 1
     @Option(help: "Only the first N tasks.") var limit: Int?
     @Option(name: .customLong("max-tokens"), help: "Token budget of one Assistant reply.") var maxTokens: Int = 256
+    @Option(help: "Assistant sampling temperature (0 = greedy).") var temperature: Float = 0
+    @Option(name: .customLong("top-k"), help: "Top-k (0 = off).") var topK: Int = 0
+    @Option(name: .customLong("top-p"), help: "Top-p (1 = off).") var topP: Float = 1
+    @Option(name: .customLong("min-p"), help: "Min-p (0 = off).") var minP: Float = 0
+    @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty (1 = off).") var repeatPenalty: Float = 1
+    @Option(help: "Sampling seed.") var seed: UInt64 = 42
     @Option(help: "Threads for the engine.") var threads: Int = 2
     @Option(help: "Context window in tokens (default: the model's, capped by the engine).") var ctx: Int?
     @Option(help: "Session log to write (default: sessions/live-TIME.jsonl).") var out: String?
@@ -75,6 +81,17 @@ struct WorkbenchCommand: ParsableCommand {
         config.checker = settings.checker; config.memory = settings.memory; config.trials = settings.trials
         config.maxRetries = settings.maxRetries
         config.assistantSampling.maxTokens = settings.maxTokens
+        // Sampling: the flags for a new run, the recorded settings for a resumed one.
+        guard temperature >= 0, topK >= 0, topP > 0, topP <= 1, minP >= 0, minP < 1, repeatPenalty > 0 else {
+            throw UserFacingError("sampling: need --temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1, 0 ≤ --min-p < 1, --repeat-penalty > 0")
+        }
+        let rec = previous?.runStart?.config.sampling
+        config.assistantSampling.temperature = rec?.temperature ?? temperature
+        config.assistantSampling.topK = rec?.topK ?? topK
+        config.assistantSampling.topP = rec?.topP ?? topP
+        config.assistantSampling.minP = rec?.minP ?? minP
+        config.assistantSampling.repetitionPenalty = rec?.repetitionPenalty ?? repeatPenalty
+        config.assistantSampling.seed = rec?.seed ?? seed
 
         // The model: the engine on the GGUF file; if the engine cannot load it and no model was asked for by name,
         // the gold reference agent runs instead and the workbench says so.
@@ -158,7 +175,9 @@ struct WorkbenchCommand: ParsableCommand {
         if let e = writer.lastError { throw UserFacingError("writing the session failed: \(e)") }
         if let learner { print(try learner.finish()) }
         let state = (try? SessionReader.read(path: outPath))?.runState
-        print("session: \(outPath)" + (state == .interrupted ? " (stopped; `cmat workbench` continues it)" : ""))
+        let auto = out == nil && outPath.hasPrefix("sessions/live-")
+        print("session: \(outPath)" + (state == .interrupted
+            ? " (stopped; `cmat workbench\(auto ? "" : " --resume \(outPath)")` continues it)" : ""))
     }
 
     static func gold(_ tasks: [BenchTask]) -> (LanguageModel, LanguageModel) {
