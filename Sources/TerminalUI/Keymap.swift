@@ -55,7 +55,7 @@ public enum Key: Hashable, Sendable, CustomStringConvertible {
 /// Every named action the workbench understands. Text fields (search, critique editor) take keys directly.
 public enum Action: String, CaseIterable, Sendable {
     case stepBack, stepForward, scrollUp, scrollDown, pageUp, pageDown, firstStep, lastStep
-    case prevEpisode, nextEpisode, nextFailure, prevFailure
+    case prevEpisode, nextEpisode, nextFailure, prevFailure, largestTD
     case togglePause, editFeedback, deleteItem, approve, togglePauseOnVerdict, search, searchNext
     case dialogue, memory, rewards, episodes, nextScreen, filterOutcome, focusNext, select
     case cycleTheme, help, cancel, quit
@@ -74,6 +74,7 @@ public enum Action: String, CaseIterable, Sendable {
         case .nextEpisode: return "next episode"
         case .nextFailure: return "next failed step or episode"
         case .prevFailure: return "previous failed step or episode"
+        case .largestTD: return "step with the largest |δ| (again: the next largest)"
         case .togglePause: return "pause / resume the run"
         case .editFeedback: return "edit the Checker's feedback (Memory: the reflection)"
         case .deleteItem: return "delete the selected reflection (Memory)"
@@ -140,6 +141,7 @@ public struct Keymap: Sendable {
         (.nextEpisode, [.char("L")]),
         (.nextFailure, [.char("n")]),
         (.prevFailure, [.char("N")]),
+        (.largestTD, [.char(">")]),
         (.togglePause, [.char(" ")]),
         (.editFeedback, [.char("e")]),
         (.deleteItem, [.char("d")]),

@@ -508,8 +508,9 @@ public enum Render {
 
         // Critic lens for the current step.
         inner = pane(&buf, rows[2], "Critic lens", role: .title, focused: false, theme: theme,
-                     right: ep.map { "ep \($0.number + 1) · step \((s.currentRound?.step ?? 0) + 1)" } ?? "")
+                     right: (ep.map { "ep \($0.number + 1) · step \((s.currentRound?.step ?? 0) + 1)" } ?? "") + (tuning ? "" : " · tuning off"))
         var lines: [StyledLine] = []
+        if let strip = tdStrip(s, width: inner.width) { lines.append(strip) }
         if let round = s.currentRound {
             if let c = round.finalChecker?.feedback {
                 lines += Layout.wrap(c.critique, width: inner.width, role: .checker,
@@ -524,6 +525,35 @@ public enum Render {
         }
         if !tuning { lines.append(StyledLine("tuning off: no critic or actor updates in this run (--tune trains live)", .muted)) }
         buf.lines(lines, in: inner, offset: 0, theme: theme)
+    }
+
+    /// |δ| of every step of the run as block characters (the step on screen marked), newest at the right: where the
+    /// critic was most surprised. Nil when no step has a δ.
+    static func tdStrip(_ s: WorkbenchState, width: Int) -> StyledLine? {
+        var cells: [(d: Double, here: Bool)] = []
+        for (e, ep) in s.run.episodes.enumerated() {
+            for (r, round) in ep.rounds.enumerated() {
+                guard let d = round.rl?.tdError, d.isFinite else { continue }
+                cells.append((abs(d), e == s.cursor.episode && r == s.cursor.round))
+            }
+        }
+        guard !cells.isEmpty else { return nil }
+        let label = "|δ| "
+        let tail = "  > largest"
+        let room = max(1, width - label.count - tail.count)
+        // Keep the step on screen visible: the window of `room` steps that ends at the newest or contains the cursor.
+        var start = max(0, cells.count - room)
+        if let here = cells.firstIndex(where: \.here), here < start { start = here }
+        let shown = cells[start..<min(cells.count, start + room)]
+        let hi = cells.map(\.d).max() ?? 1
+        let blocks = Array("▁▂▃▄▅▆▇█")
+        var spans = [Span(label, .muted)]
+        for c in shown {
+            let i = hi > 0 ? min(7, Int((c.d / hi * 7).rounded())) : 0
+            spans.append(Span(String(blocks[i]), c.here ? .selection : .tdError))
+        }
+        spans.append(Span(tail, .muted))
+        return StyledLine(spans)
     }
 
     /// "A +0.52  actor 0.123  critic 0.0021  KL 0.00042  log π −1.23  12 tok  310 ms  human feedback"; nil without figures.

@@ -104,6 +104,8 @@ public struct WorkbenchState {
     public var filter: OutcomeFilter = .all
     public var episodeListSelection = 0
     public var memorySelection = 0
+    /// Rank (0 = largest) of the |δ| step the last `>` jumped to.
+    public var tdRank = -1
     /// Memory screen: which pane j/k act on (0 short-term window, 1 long-term reflections).
     public var memoryFocus = 0
     /// The long-term store as it is now (nil: no store attached, the reflections seen in the session are shown).
@@ -493,6 +495,20 @@ func perform(_ s: inout WorkbenchState, _ a: Action) -> [Effect] {
         let order = a == .nextFailure ? Array(steps.indices.filter { $0 > here }) : Array(steps.indices.filter { $0 < here }.reversed())
         if let f = order.first(where: isFail) { moveTo(&s, steps[f].e, steps[f].r); s.follow = false; s.screen = s.screen == .episodes ? .dialogue : s.screen }
         else { s.message = ("no \(a == .nextFailure ? "later" : "earlier") failure", false) }
+    case .largestTD:
+        // Steps by |δ|, largest first; each press goes one further down the list (wrapping).
+        var ranked: [(e: Int, r: Int, d: Double)] = []
+        for (e, ep) in eps.enumerated() {
+            for (r, round) in ep.rounds.enumerated() { if let d = round.rl?.tdError, d.isFinite { ranked.append((e, r, abs(d))) } }
+        }
+        guard !ranked.isEmpty else { s.message = ("no step has a TD error (δ) yet", false); return [] }
+        ranked.sort { $0.d != $1.d ? $0.d > $1.d : ($0.e, $0.r) < ($1.e, $1.r) }
+        s.tdRank = (s.tdRank + 1) % ranked.count
+        let t = ranked[s.tdRank]
+        moveTo(&s, t.e, t.r); s.follow = false
+        if s.screen == .episodes || s.screen == .help { s.screen = .rewards }
+        s.message = (String(format: "|δ| %.3f: #%d of %d steps by |δ| (> for the next)", t.d, s.tdRank + 1, ranked.count), false)
+        return []
     case .scrollUp, .scrollDown, .pageUp, .pageDown:
         let key = scrollKey(s)
         let page = max(1, s.size.height - 8)

@@ -171,3 +171,21 @@ final class KeyScriptTests: XCTestCase {
         XCTAssertFalse(render(s).contains("▌"))
     }
 }
+
+final class LargestTDTests: XCTestCase {
+    func testGreaterThanJumpsThroughStepsByDescendingAbsTD() {
+        var s = demoState(width: 120, height: 40)
+        // Expected order, from the events themselves.
+        var steps: [(ep: Int, step: Int, d: Double)] = []
+        for e in DemoSession.events() { if case let .rl(r) = e.body, let d = r.tdError { steps.append((e.episode!, e.step!, abs(d))) } }
+        steps.sort { $0.d != $1.d ? $0.d > $1.d : ($0.ep, $0.step) < ($1.ep, $1.step) }
+        for k in 0..<3 {
+            _ = press(&s, ">")
+            XCTAssertEqual(s.currentEpisode?.number, steps[k].ep)
+            XCTAssertEqual(s.currentRound?.step, steps[k].step)
+        }
+        XCTAssertTrue(s.message?.text.hasPrefix(String(format: "|δ| %.3f: #3 of %d", steps[2].d, steps.count)) == true, s.message?.text ?? "")
+        _ = press(&s, "3")
+        XCTAssertTrue(render(s).contains("|δ| "), render(s))
+    }
+}

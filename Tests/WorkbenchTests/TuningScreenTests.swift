@@ -97,7 +97,7 @@ final class TuningScreenTests: XCTestCase {
         XCTAssertFalse(s.run.isTuning)
         XCTAssertTrue(render(s).contains("tuning off"), render(s))
         _ = press(&s, "3")
-        XCTAssertTrue(render(s).contains("tuning off: no critic or actor updates"), render(s))
+        XCTAssertTrue(render(s).contains("ep 4 · step 1 · tuning off"), render(s))
         XCTAssertFalse(render(s).contains("Tuning: losses"))
     }
 }
