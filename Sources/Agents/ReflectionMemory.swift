@@ -16,7 +16,9 @@ import Sessions
 
 public final class ReflectionMemory {
     public let path: String?
-    public private(set) var records: [ReflectionRecord] = []
+    private var stored: [ReflectionRecord] = []
+    /// The reflections held now (a copy, safe to read from any thread).
+    public var records: [ReflectionRecord] { lock.withLock { stored } }
     private let lock = NSLock()
 
     /// In-memory only (no file).
@@ -25,7 +27,7 @@ public final class ReflectionMemory {
     /// Loads `path` if it exists (a torn last line is ignored; any other bad line throws naming file and line).
     public init(path: String) throws {
         self.path = path
-        records = try Self.load(path: path, cutTornTail: true)
+        stored = try Self.load(path: path, cutTornTail: true)
     }
 
     /// The records of a memory file (none if it does not exist).
@@ -49,7 +51,7 @@ public final class ReflectionMemory {
     }
 
     /// The reflection with this id (the newest, should ids repeat).
-    public func record(id: String) -> ReflectionRecord? { lock.withLock { records.last { $0.id == id } } }
+    public func record(id: String) -> ReflectionRecord? { lock.withLock { stored.last { $0.id == id } } }
 
     /// Replaces the text of reflection `id` (every record with that id), stamping editor and time. Returns the
     /// record before and after the change; nil when no reflection has that id. An empty `text` (blank after trimming)
@@ -66,7 +68,7 @@ public final class ReflectionMemory {
                 all[i].text = t; all[i].editedBy = editor; all[i].editedAt = time
             }
             try persist(all)
-            records = all
+            stored = all
             return (before, all.last { $0.id == id }!)
         }
     }
@@ -79,14 +81,14 @@ public final class ReflectionMemory {
             guard let gone = all.last(where: { $0.id == id }) else { return nil }
             all.removeAll { $0.id == id }
             try persist(all)
-            records = all
+            stored = all
             return gone
         }
     }
 
     /// What the store holds now: the file as it is on disk (another process may have appended), else memory.
     private func current() throws -> [ReflectionRecord] {
-        guard let path else { return records }
+        guard let path else { return stored }
         return try Self.load(path: path, cutTornTail: false)
     }
 
@@ -139,7 +141,7 @@ public final class ReflectionMemory {
                 try h.seekToEnd()
                 try h.write(contentsOf: line)
             }
-            records.append(r)
+            stored.append(r)
         }
         return true
     }
@@ -170,7 +172,7 @@ public final class ReflectionMemory {
     public func retrieve(env: String, taskType: String, taskId: String, taskText: String,
                          limit: Int = 2, minSimilarity: Double = 0.1) -> [InjectedReflection] {
         let q = Self.tokens(taskText)
-        let all = lock.withLock { records }
+        let all = lock.withLock { stored }
         var scored: [(InjectedReflection, Int)] = []
         for (i, r) in all.enumerated() where r.env == env && r.taskType == taskType {
             let sim = r.taskId == taskId ? 1.0 : Self.jaccard(q, Self.tokens(r.taskText))
