@@ -55,7 +55,7 @@ public enum Key: Hashable, Sendable, CustomStringConvertible {
 /// Every named action the workbench understands. Text fields (search, critique editor) take keys directly.
 public enum Action: String, CaseIterable, Sendable {
     case stepBack, stepForward, scrollUp, scrollDown, pageUp, pageDown, firstStep, lastStep
-    case prevEpisode, nextEpisode, nextFailure, prevFailure, largestTD
+    case prevEpisode, nextEpisode, nextFailure, prevFailure, largestTD, stepFilter
     case togglePause, editFeedback, deleteItem, approve, togglePauseOnVerdict, search, searchNext
     case dialogue, memory, rewards, episodes, nextScreen, filterOutcome, focusNext, select
     case cycleTheme, help, cancel, quit
@@ -75,6 +75,7 @@ public enum Action: String, CaseIterable, Sendable {
         case .nextFailure: return "next failed step or episode"
         case .prevFailure: return "previous failed step or episode"
         case .largestTD: return "step with the largest |δ| (again: the next largest)"
+        case .stepFilter: return "h/l visit only steps of a kind (send-back, correction, invalid, r<0)"
         case .togglePause: return "pause / resume the run"
         case .editFeedback: return "edit the Checker's feedback (Memory: the reflection)"
         case .deleteItem: return "delete the selected reflection (Memory)"
@@ -142,6 +143,7 @@ public struct Keymap: Sendable {
         (.nextFailure, [.char("n")]),
         (.prevFailure, [.char("N")]),
         (.largestTD, [.char(">")]),
+        (.stepFilter, [.char("F")]),
         (.togglePause, [.char(" ")]),
         (.editFeedback, [.char("e")]),
         (.deleteItem, [.char("d")]),

@@ -54,6 +54,7 @@ public enum Render {
         if s.stopRequested && !s.finished { flags.append("■ stopping") }
         else if s.finished { flags.append("■ done") } else if s.generating { flags.append("● generating") }
         if s.pauseOnVerdict { flags.append("⏸verdict") }
+        if s.stepFilter != .all { flags.append("only " + s.stepFilter.rawValue) }
         if s.isLive, !s.finished, let eta = s.run.etaSeconds { flags.append("ETA " + durationText(eta)) }
         let room = r.width - x - 1
         var right = ""

@@ -37,6 +37,25 @@ public enum OutcomeFilter: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+/// Which steps `h`/`l` visit: every step, or only those with an event of one kind.
+public enum StepFilter: String, CaseIterable, Equatable, Sendable {
+    case all = "all steps"
+    case sendBack = "Checker send-backs"
+    case corrected = "human corrections"
+    case invalid = "invalid actions"
+    case negative = "negative rewards"
+
+    public func matches(_ r: RoundView) -> Bool {
+        switch self {
+        case .all: return true
+        case .sendBack: return r.attempts.contains { $0.checker.map { $0.verdict != .approve } ?? false }
+        case .corrected: return r.attempts.contains { $0.checker?.source == .human }
+        case .invalid: return r.attempts.contains { $0.action.map { !$0.valid } ?? false }
+        case .negative: return (r.rl?.reward ?? 0) < 0
+        }
+    }
+}
+
 /// The annotation editor's draft of a Checker feedback correction.
 public struct AnnotationDraft: Equatable, Sendable {
     public enum Field: Int, CaseIterable, Sendable { case verdict, score, critique }
@@ -104,6 +123,7 @@ public struct WorkbenchState {
     public var filter: OutcomeFilter = .all
     public var episodeListSelection = 0
     public var memorySelection = 0
+    public var stepFilter: StepFilter = .all
     /// Rank (0 = largest) of the |δ| step the last `>` jumped to.
     public var tdRank = -1
     /// Memory screen: which pane j/k act on (0 short-term window, 1 long-term reflections).
@@ -460,6 +480,20 @@ func perform(_ s: inout WorkbenchState, _ a: Action) -> [Effect] {
         if s.screen == .help { s.screen = s.previousScreen; return [] }
         if s.generating { s.message = ("generation cancelled", false); return [.cancelGeneration] }
         if !s.searchHits.isEmpty { s.searchHits = []; s.searchQuery = "" }
+    case .stepForward where s.stepFilter != .all && s.screen != .episodes, .stepBack where s.stepFilter != .all:
+        let steps = s.run.allSteps
+        let here = steps.firstIndex { $0.e == s.cursor.episode && $0.r == s.cursor.round } ?? (a == .stepForward ? -1 : steps.count)
+        let order = a == .stepForward ? Array(steps.indices.filter { $0 > here }) : Array(steps.indices.filter { $0 < here }.reversed())
+        if let i = order.first(where: { s.stepFilter.matches(eps[steps[$0].e].rounds[steps[$0].r]) }) {
+            moveTo(&s, steps[i].e, steps[i].r); s.follow = false
+        } else {
+            s.message = ("no \(a == .stepForward ? "later" : "earlier") step with \(s.stepFilter.rawValue) (F changes the filter)", false)
+        }
+    case .stepFilter:
+        let all = StepFilter.allCases
+        s.stepFilter = all[((all.firstIndex(of: s.stepFilter) ?? 0) + 1) % all.count]
+        let n = s.run.allSteps.filter { s.stepFilter.matches(eps[$0.e].rounds[$0.r]) }.count
+        s.message = ("h/l visit: \(s.stepFilter.rawValue) (\(n) steps)", false)
     case .stepForward:
         if s.screen == .episodes { return perform(&s, .select) }
         guard let ep = s.currentEpisode else { return [] }

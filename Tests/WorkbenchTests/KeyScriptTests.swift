@@ -189,3 +189,34 @@ final class LargestTDTests: XCTestCase {
         XCTAssertTrue(render(s).contains("|δ| "), render(s))
     }
 }
+
+final class StepFilterTests: XCTestCase {
+    func testStepFilterMakesHAndLVisitOnlyMatchingSteps() {
+        var s = demoState(width: 120, height: 40)
+        _ = press(&s, "F")                                   // Checker send-backs
+        XCTAssertEqual(s.stepFilter, .sendBack)
+        // The send-back steps of the demo, from the events: (episode, step) of every revise/reject verdict.
+        var expected: [(Int, Int)] = []
+        for e in DemoSession.events() {
+            if case let .checker(c) = e.body, c.verdict != .approve, !expected.contains(where: { $0 == (e.episode!, e.step!) }) {
+                expected.append((e.episode!, e.step!))
+            }
+        }
+        XCTAssertGreaterThan(expected.count, 1)
+        _ = press(&s, "H H H g")                             // the very first step
+        var visited: [(Int, Int)] = []
+        if StepFilter.sendBack.matches(s.currentRound!) { visited.append((s.currentEpisode!.number, s.currentRound!.step)) }
+        for _ in 0..<expected.count + 1 {
+            _ = press(&s, "l")
+            let here = (s.currentEpisode!.number, s.currentRound!.step)
+            if !visited.contains(where: { $0 == here }) { visited.append(here) }
+        }
+        XCTAssertEqual(visited.map { "\($0.0)/\($0.1)" }, expected.map { "\($0.0)/\($0.1)" })
+        XCTAssertEqual(s.message?.text, "no later step with Checker send-backs (F changes the filter)")
+        XCTAssertTrue(render(s).contains("only Checker send-backs"), render(s))
+        _ = press(&s, "h")
+        XCTAssertEqual("\(s.currentEpisode!.number)/\(s.currentRound!.step)", expected.dropLast().last.map { "\($0.0)/\($0.1)" })
+        _ = press(&s, "F F F F")                             // back to all steps
+        XCTAssertEqual(s.stepFilter, .all)
+    }
+}
