@@ -56,7 +56,7 @@ public enum Key: Hashable, Sendable, CustomStringConvertible {
 public enum Action: String, CaseIterable, Sendable {
     case stepBack, stepForward, scrollUp, scrollDown, pageUp, pageDown, firstStep, lastStep
     case prevEpisode, nextEpisode, nextFailure, prevFailure, largestTD, stepFilter
-    case togglePause, editFeedback, deleteItem, approve, togglePauseOnVerdict, search, searchNext
+    case togglePause, editFeedback, deleteItem, exportCorrections, approve, togglePauseOnVerdict, search, searchNext
     case dialogue, memory, rewards, episodes, nextScreen, filterOutcome, focusNext, select
     case cycleTheme, help, cancel, quit
 
@@ -79,6 +79,7 @@ public enum Action: String, CaseIterable, Sendable {
         case .togglePause: return "pause / resume the run"
         case .editFeedback: return "edit the Checker's feedback (Memory: the reflection)"
         case .deleteItem: return "delete the selected reflection (Memory)"
+        case .exportCorrections: return "human corrections → Checker training data (FILE.checker-sft.jsonl)"
         case .approve: return "approve the pending verdict"
         case .togglePauseOnVerdict: return "pause on every Checker verdict"
         case .search: return "search messages"
@@ -147,6 +148,7 @@ public struct Keymap: Sendable {
         (.togglePause, [.char(" ")]),
         (.editFeedback, [.char("e")]),
         (.deleteItem, [.char("d")]),
+        (.exportCorrections, [.char("X")]),
         (.approve, [.char("a")]),
         (.togglePauseOnVerdict, [.char("A")]),
         (.search, [.char("/")]),

@@ -322,6 +322,19 @@ public final class WorkbenchApp {
                     guard let (before, after) = try store.update(id: id, text: text, editor: state.annotator) else { return nil }
                     return MemoryWrite(reflection: after, action: .edit, previousText: before.text, editor: state.annotator)
                 }
+            case .exportCorrections:
+                let session: String
+                switch state.mode { case .live(let p): session = p; case .replay(let p): session = p }
+                let out = (session.hasSuffix(".jsonl") ? String(session.dropLast(6)) : session) + ".checker-sft.jsonl"
+                do {
+                    let log = try SessionReader.read(path: session)
+                    var o = ExportOptions(); o.humanOnly = true
+                    let lines = try SessionExport.export([log], format: .checkerSFT, options: o)
+                    try (lines.map { $0 + "\n" }.joined()).write(toFile: out, atomically: true, encoding: .utf8)
+                    state.message = ("\(lines.count) corrected Checker example(s) written to \(out) (cmat train sft --data FILE trains on them)", false)
+                } catch {
+                    state.message = ("cannot export the corrections: \(error)", true)
+                }
             case .deleteReflection(let id):
                 changeReflection(id: id) { store in
                     guard let gone = try store.delete(id: id) else { return nil }

@@ -206,6 +206,8 @@ public enum Effect: Equatable {
     case requestStop
     /// Replace the text of a long-term reflection (store and session log).
     case editReflection(id: String, text: String)
+    /// Write the session's human-corrected Checker feedback as Checker SFT examples.
+    case exportCorrections
     case deleteReflection(id: String)
 }
 
@@ -489,6 +491,12 @@ func perform(_ s: inout WorkbenchState, _ a: Action) -> [Effect] {
         } else {
             s.message = ("no \(a == .stepForward ? "later" : "earlier") step with \(s.stepFilter.rawValue) (F changes the filter)", false)
         }
+    case .exportCorrections:
+        let corrected = s.run.episodes.flatMap(\.rounds).flatMap(\.attempts).filter { $0.checker?.source == .human }.count
+        guard corrected > 0 else {
+            s.message = ("no human correction in this session yet (e edits a Checker feedback)", false); return []
+        }
+        return [.exportCorrections]
     case .stepFilter:
         let all = StepFilter.allCases
         s.stepFilter = all[((all.firstIndex(of: s.stepFilter) ?? 0) + 1) % all.count]

@@ -97,3 +97,37 @@ final class AppTests: XCTestCase {
         XCTAssertFalse(app.state.finished)
     }
 }
+
+final class ExportCorrectionsTests: XCTestCase {
+    func testXWritesHumanCorrectionsAsCheckerTrainingData() throws {
+        let path = try temporaryDemoCopy()
+        var s = WorkbenchState(mode: .replay(path: path))
+        for e in DemoSession.events() { _ = update(&s, .event(e)) }
+        let before = press(&s, "X")
+        XCTAssertEqual(before, [])                           // nothing corrected yet: it says so
+        XCTAssertTrue(s.message?.text.hasPrefix("no human correction") == true)
+
+        let term = HeadlessTerminal(width: 120, height: 40)
+        let app = WorkbenchApp(state: WorkbenchState(mode: .replay(path: path), annotator: "ana"), terminal: term,
+                               source: try ReplaySource(path: path, speed: 0), themes: ThemeSet(directory: nil))
+        let scripts = ["H H e Up Up Right Right Down Down C-u \"Location is the street; use City or town.\" Enter", "X", "q"]
+        var next = 0
+        var screens: [String] = []
+        app.run(keyTimeoutMs: 1) { s in
+            guard s.finished, term.pendingKeys == 0 else { return false }
+            if next > 0 { screens.append(term.screenText) }
+            if next == scripts.count { return true }
+            term.send(try! parseKeyScript(scripts[next])); next += 1
+            return false
+        }
+        let out = String(path.dropLast(6)) + ".checker-sft.jsonl"
+        XCTAssertTrue(screens[1].contains("1 corrected Checker example(s) written to"), screens[1])
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 1)
+        let obj = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: [[String: String]]]
+        let reply = obj["messages"]!.last!
+        XCTAssertEqual(reply["role"], "assistant")
+        XCTAssertTrue(reply["content"]!.contains("Verdict: reject"), reply["content"]!)
+        XCTAssertTrue(reply["content"]!.contains("Location is the street; use City or town."), reply["content"]!)
+    }
+}
