@@ -32,6 +32,14 @@ public final class KVCache {
         return i
     }
 
+    /// Copies the keys (after RoPE) and values of positions 0..<n of `layer` as fp32 into k, v ([n, kvDim] each): the
+    /// tuning layer reads the states the engine already computed instead of recomputing them (owner: tuning).
+    public func copyFloat(layer: Int, positions n: Int, k kOut: UnsafeMutablePointer<Float>, v vOut: UnsafeMutablePointer<Float>) {
+        precondition(layer >= 0 && layer < layers && n >= 0 && n <= count, "KVCache.copyFloat: layer \(layer), \(n) of \(count) positions")
+        convertHalfToFloat(kRow(layer, 0), kOut, count: n * kvDim)
+        convertHalfToFloat(vRow(layer, 0), vOut, count: n * kvDim)
+    }
+
     /// Forgets every position from `n` on (their K/V are overwritten by later evaluations).
     public func truncate(to n: Int) { if n < tokens.count { tokens.removeLast(tokens.count - n) } }
     public func clear() { tokens.removeAll(keepingCapacity: true) }

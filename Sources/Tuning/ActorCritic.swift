@@ -128,6 +128,12 @@ public final class ActorCriticTrainer {
     /// (for the KL penalty). nil: the training forward with the adapter switched off. The online tuner plugs in the
     /// inference engine on the base weights, whose KV cache keeps the shared prefix of successive steps.
     public var referenceLogProbs: ((_ tokens: [Int], _ positions: [Int]) throws -> [Float])?
+    /// Keys/values of a prefix of `tokens` (at most `maxRows` rows) that are already computed with the current adapter
+    /// (the engine's KV cache of the Assistant's generation), so the fast step's forward pass skips those rows. nil or
+    /// a nil answer: the forward pass computes every row.
+    public var contextProvider: ((_ tokens: [Int], _ maxRows: Int) -> ContextKV?)?
+    /// Rows the last fast step took from `contextProvider`.
+    public private(set) var lastContextRows = 0
 
     public init(model: TrainingModel, lora: LoRAWeights, valueHead: ValueHead? = nil, config: ActorCriticConfig = ActorCriticConfig()) {
         self.model = model; self.lora = lora; self.config = config
@@ -306,6 +312,8 @@ public final class ActorCriticTrainer {
                 }
             }
         }
+        let context = cut == 0 ? contextProvider?(tokens, s.count - 1) : nil
+        lastContextRows = context?.rows ?? 0
         var v: Float = 0, vn: Float = 0, delta: Float = 0, adv: Float = 0
         lora.zeroGrad()
         model.training = false   // no dropout: the stop-gradient backward needs the forward's exact activations
@@ -327,7 +335,7 @@ public final class ActorCriticTrainer {
                                   }
                               }
                               adv = self.advantage(delta)
-                          }) { k, row, V in
+                          }, context: context) { k, row, V in
                 let (l, lp, kl) = Losses.policyGradient(row, V, target: tokens[pos[k] + 1], coef: adv * w,
                                                         refLogProbs: kc != 0 ? rp.baseAddress! + k * V : nil, klCoef: kc * w)
                 lpSum += lp; klSum += kl

@@ -103,6 +103,20 @@ public final class OnlineTuner {
         }
     }
 
+    /// The Assistant's engine session on `model`: after its generation its KV cache holds the state just evaluated
+    /// with the current adapter, which the fast step reuses instead of recomputing (nil: recompute every row).
+    public var contextSession: Session? {
+        didSet {
+            guard let session = contextSession else { trainer.contextProvider = nil; return }
+            trainer.contextProvider = { tokens, maxRows in
+                let cache = session.cache
+                let rows = min(cache.commonPrefix(tokens), maxRows)
+                guard rows >= 16 else { return nil }
+                return ContextKV(rows: rows) { layer, k, v in cache.copyFloat(layer: layer, positions: rows, k: k, v: v) }
+            }
+        }
+    }
+
     /// The engine session on the base weights that gives the KL reference (nil: the training forward does).
     public private(set) var referenceSession: Session?
     /// Wall ms spent in the engine reference, and the cached prefix tokens it reused (since the last update).
@@ -137,8 +151,8 @@ public final class OnlineTuner {
         var m = try trainer.step(state: s, action: a, reward: Float(reward), nextState: ns)
         if profiling {
             let phases = trainer.model.profile.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f", $0.key, $0.value * 1000) }
-            FileHandle.standardError.write(Data(String(format: "[online update: state %d, action %d, next %d tokens; reference %.0f ms (%d reused); training ms: %@; total %.0f ms]\n",
-                s.count, a.count, ns?.count ?? 0, referenceMs, referenceReused, phases.joined(separator: ", "),
+            FileHandle.standardError.write(Data(String(format: "[online update: state %d, action %d, next %d tokens; %d context rows from the engine; reference %.0f ms (%d reused); training ms: %@; total %.0f ms]\n",
+                s.count, a.count, ns?.count ?? 0, trainer.lastContextRows, referenceMs, referenceReused, phases.joined(separator: ", "),
                 Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6).utf8))
         }
         updates += 1

@@ -43,6 +43,16 @@ final class LayerActivations {
 /// the row with dLoss/dLogits.
 public typealias LossFunction = (_ k: Int, _ logits: UnsafeMutablePointer<Float>, _ vocab: Int) -> Float
 
+/// Keys (after RoPE) and values of positions 0..<rows computed elsewhere (the inference engine's KV cache, with the
+/// same adapter), so the forward pass computes only rows ≥ `rows`. `fill(layer, k, v)` writes [rows, kvDim] fp32 each.
+public struct ContextKV {
+    public let rows: Int
+    public let fill: (_ layer: Int, _ k: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>) -> Void
+    public init(rows: Int, fill: @escaping (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        self.rows = rows; self.fill = fill
+    }
+}
+
 public final class TrainingModel {
     public let base: BaseWeights
     public var config: TrainModelConfig { base.config }
@@ -55,7 +65,7 @@ public final class TrainingModel {
     /// Advanced on every forward pass; seeds the dropout masks.
     public var dropoutSeed: UInt64 = 1
 
-    private var acts: [LayerActivations] = []
+    private(set) var acts: [LayerActivations] = []   // internal read for tests
     private var actsT = 0
     private let xFinal = FloatBuffer()   // [T, dim] output of the last block
     private let rmsF = FloatBuffer()     // [T]
@@ -173,47 +183,60 @@ public final class TrainingModel {
 
     /// Runs the blocks over `tokens` (positions 0..<T), saving activations; leaves the final normalized hidden
     /// states in `xf`.
-    private func forwardBlocks(_ tokens: [Int]) throws {
+    /// With `context`, rows 0..<context.rows are not computed: their keys/values come from `context` and every other
+    /// saved activation of those rows is left undefined (only rows ≥ context.rows may carry losses or hidden reads).
+    private func forwardBlocks(_ tokens: [Int], context: ContextKV? = nil) throws {
         let c = config, T = tokens.count
         guard T > 0 else { throw TuningError("empty token sequence") }
         for t in tokens where t < 0 || t >= c.vocabSize {
             throw TuningError("token id \(t) is outside the vocabulary (0..<\(c.vocabSize))")
         }
+        let P = context?.rows ?? 0
+        guard P >= 0, P < T else { throw TuningError("context of \(P) rows for a sequence of \(T) tokens (expected fewer)") }
+        if P > 0, training, let lw = activeLoRA, lw.config.dropout > 0 {
+            throw TuningError("a forward pass over given context rows needs dropout off (set training = false)")
+        }
         prepare(T: T)
         BLAS.setThreads(threads)
         dropoutSeed &+= 1
-        let D = c.dim, H = c.hiddenDim
+        let D = c.dim, H = c.hiddenDim, n = T - P, r = lora?.config.rank ?? 0, hd2 = c.headDim / 2
         let x0 = acts[0].x
-        for (i, tok) in tokens.enumerated() { base.embedding.row(tok, into: x0 + i * D) }
+        for i in P..<T { base.embedding.row(tokens[i], into: x0 + i * D) }
         let xn = bufA.pointer, tmp = bufB.pointer, act = bufC.pointer
+        let cosP = ropeCos.pointer + P * hd2, sinP = ropeSin.pointer + P * hd2
         for l in 0..<c.layers {
             let a = acts[l], L = base.layers[l]
+            // Rows P..<T of the saved activations (row-major: an offset of P rows).
+            func u(_ t: LoRATarget) -> UnsafeMutablePointer<Float>? { a.loraU[ordinal(t)].map { $0 + P * r } }
+            let x = a.x + P * D, q = a.q + P * c.qDim, k = a.k + P * c.kvDim, v = a.v + P * c.kvDim
+            let h = a.h + P * D, g = a.g + P * H, up = a.u + P * H, att = a.att + P * c.qDim
             // attention
-            L.attnNorm.withUnsafeBufferPointer { Ops.rmsNorm(a.x, $0.baseAddress!, xn, a.rms1, rows: T, n: D, eps: c.rmsEps) }
-            project(l, .q, xn, T: T, a.q, saveU: a.loraU[ordinal(.q)])
-            project(l, .k, xn, T: T, a.k, saveU: a.loraU[ordinal(.k)])
-            project(l, .v, xn, T: T, a.v, saveU: a.loraU[ordinal(.v)])
+            L.attnNorm.withUnsafeBufferPointer { Ops.rmsNorm(x, $0.baseAddress!, xn, a.rms1 + P, rows: n, n: D, eps: c.rmsEps) }
+            project(l, .q, xn, T: n, q, saveU: u(.q))
+            project(l, .k, xn, T: n, k, saveU: u(.k))
+            project(l, .v, xn, T: n, v, saveU: u(.v))
             if let bq = L.qBias, let bk = L.kBias, let bv = L.vBias {
-                addBias(a.q, bq, T: T); addBias(a.k, bk, T: T); addBias(a.v, bv, T: T)
+                addBias(q, bq, T: n); addBias(k, bk, T: n); addBias(v, bv, T: n)
             }
-            Ops.rope(a.q, rows: T, heads: c.heads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer, sin: ropeSin.pointer, inverse: false)
-            Ops.rope(a.k, rows: T, heads: c.kvHeads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer, sin: ropeSin.pointer, inverse: false)
+            Ops.rope(q, rows: n, heads: c.heads, headDim: c.headDim, neox: c.ropeNeox, cos: cosP, sin: sinP, inverse: false)
+            Ops.rope(k, rows: n, heads: c.kvHeads, headDim: c.headDim, neox: c.ropeNeox, cos: cosP, sin: sinP, inverse: false)
+            if let context, P > 0 { context.fill(l, a.k, a.v) }
             mark("other")
-            attentionForward(a, T: T)
+            attentionForward(a, T: T, from: P)
             mark("attention")
-            project(l, .o, a.att, T: T, tmp, saveU: a.loraU[ordinal(.o)])
-            for i in 0..<(T * D) { a.h[i] = a.x[i] + tmp[i] }
+            project(l, .o, att, T: n, tmp, saveU: u(.o))
+            for i in 0..<(n * D) { h[i] = x[i] + tmp[i] }
             // feed-forward
-            L.ffnNorm.withUnsafeBufferPointer { Ops.rmsNorm(a.h, $0.baseAddress!, xn, a.rms2, rows: T, n: D, eps: c.rmsEps) }
-            project(l, .gate, xn, T: T, a.g, saveU: a.loraU[ordinal(.gate)])
-            project(l, .up, xn, T: T, a.u, saveU: a.loraU[ordinal(.up)])
-            Ops.swiglu(a.g, a.u, act, count: T * H)
-            project(l, .down, act, T: T, tmp, saveU: a.loraU[ordinal(.down)])
-            let out = l + 1 < c.layers ? acts[l + 1].x : xFinal.pointer
-            for i in 0..<(T * D) { out[i] = a.h[i] + tmp[i] }
+            L.ffnNorm.withUnsafeBufferPointer { Ops.rmsNorm(h, $0.baseAddress!, xn, a.rms2 + P, rows: n, n: D, eps: c.rmsEps) }
+            project(l, .gate, xn, T: n, g, saveU: u(.gate))
+            project(l, .up, xn, T: n, up, saveU: u(.up))
+            Ops.swiglu(g, up, act, count: n * H)
+            project(l, .down, act, T: n, tmp, saveU: u(.down))
+            let out = (l + 1 < c.layers ? acts[l + 1].x : xFinal.pointer) + P * D
+            for i in 0..<(n * D) { out[i] = h[i] + tmp[i] }
         }
         base.outputNorm.withUnsafeBufferPointer {
-            Ops.rmsNorm(xFinal.pointer, $0.baseAddress!, xf.pointer, rmsF.pointer, rows: T, n: D, eps: c.rmsEps)
+            Ops.rmsNorm(xFinal.pointer + P * D, $0.baseAddress!, xf.pointer + P * D, rmsF.pointer + P, rows: n, n: D, eps: c.rmsEps)
         }
     }
 
@@ -226,15 +249,15 @@ public final class TrainingModel {
     /// skips most of the masked upper triangle.
     public var attentionBlock = 64
 
-    /// Causal grouped-query attention; writes a.att and a.lse.
-    private func attentionForward(_ a: LayerActivations, T: Int) {
+    /// Causal grouped-query attention for query rows from..<T over keys 0...i; writes those rows of a.att and a.lse.
+    private func attentionForward(_ a: LayerActivations, T: Int, from: Int = 0) {
         let c = config, hd = c.headDim, group = c.heads / c.kvHeads
         let scale = 1 / Float(hd).squareRoot()
         let S = scores.pointer
         let B = max(1, attentionBlock)
         for h in 0..<c.heads {
             let g = h / group
-            var i0 = 0
+            var i0 = from
             while i0 < T {
                 let i1 = min(T, i0 + B), nb = i1 - i0
                 // S[nb, i1] = Q[i0..<i1] K[0..<i1]^T · scale
@@ -312,8 +335,15 @@ public final class TrainingModel {
     /// is computed (the value head reads them).
     public func run(tokens: [Int], positions: [Int], backward: Bool, gradScale: Float = 1, contextRows: Int = 0,
                     hiddenRows: [Int] = [], onHidden: (([[Float]]) throws -> Void)? = nil,
-                    loss: LossFunction) throws -> Float {
-        try forwardBlocks(tokens)
+                    context: ContextKV? = nil, loss: LossFunction) throws -> Float {
+        let P = context?.rows ?? 0
+        for p in positions + hiddenRows where p < P {
+            throw TuningError("loss or hidden row \(p) lies in the \(P) context rows that are not computed")
+        }
+        if backward && P > 0 && contextRows < P + 1 {
+            throw TuningError("a backward pass over given context rows needs contextRows > \(P)")
+        }
+        try forwardBlocks(tokens, context: context)
         let c = config, T = tokens.count, D = c.dim, V = c.vocabSize
         for p in positions where p < 0 || p >= T { throw TuningError("loss position \(p) is outside the sequence of \(T) tokens") }
         if let onHidden {

@@ -109,6 +109,7 @@ final class OnlineLearner: StepLearner {
                                     options: try options.tuningOptions(threads: threads))
         } catch let e as TuningError { throw UserFacingError(e.description) }
         tuner.onAdapterChanged.append { engine.session.reset() }
+        tuner.contextSession = engine.session
         if let c = checker as? EngineLanguageModel, c !== engine, c.model === engine.model {
             tuner.onAdapterChanged.append { c.session.reset() }
         }

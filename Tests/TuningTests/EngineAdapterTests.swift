@@ -292,3 +292,42 @@ final class OnlineReferenceTests: XCTestCase {
         XCTAssertLessThan(zip(params[0], params[1]).map { abs($0 - $1) }.max()!, 1e-3)
     }
 }
+
+final class OnlineContextTests: XCTestCase {
+    /// With the Assistant's engine session as context, the update reuses the state's keys/values from the engine's
+    /// cache (computed with the same adapter) and gives the figures of the update that recomputes them.
+    func testUpdateReusesTheEngineCacheOfTheGeneration() throws {
+        let path = try TinyEngine.write("online-context.gguf", contextLength: 1024)
+        var results: [([String: Double], [Float], Int)] = []
+        for useContext in [true, false] {
+            let model = try LLM.Model(path: path)
+            var o = OnlineTuningOptions()
+            o.actorCritic.actorLR = 1e-2; o.actorCritic.klCoef = 0.2
+            o.lora = LoRAConfig(rank: 4, alpha: 8)
+            o.saveEvery = 0
+            let tuner = try OnlineTuner(model: model, start: nil, savePath: nil, options: o)
+            Tiny.randomize(tuner.lora, seed: 6, scale: 0.2)
+            let engine = EngineLanguageModel(model: model, threads: 1)
+            tuner.onAdapterChanged.append { engine.session.reset() }
+            if useContext { tuner.contextSession = engine.session }
+            let s: [ChatMessage] = [.system("You act in the world of tea."), .user("the task: make the tea")]
+            var opts = SamplingOptions.greedy
+            opts.maxTokens = 6
+            let g = try engine.generate(s, options: opts) { _ in true }
+            let m = try tuner.update(state: s, action: g.text, reward: 1, nextState: s + [.assistant(g.text), .user("ok")])
+            results.append((m, tuner.lora.gradientArray, tuner.trainer.lastContextRows))
+        }
+        let stateTokens = results[0].2 + 1
+        XCTAssertGreaterThan(results[0].2, 16)        // the state's rows but its last came from the engine
+        XCTAssertEqual(results[1].2, 0)
+        XCTAssertGreaterThan(stateTokens, 30)
+        for k in ["rl/value", "rl/next_value", "rl/td_error", "rl/actor_loss", "rl/logp", "rl/kl"] {
+            XCTAssertEqual(results[0].0[k]!, results[1].0[k]!, accuracy: 2e-3 + 2e-2 * abs(results[1].0[k]!), k)
+        }
+        // The gradients (Adam's first step is ≈ lr·sign(g), so compare before it): equal up to the engine's f16 K/V.
+        let a = results[0].1, b = results[1].1
+        let diff = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot(), norm = b.map { $0 * $0 }.reduce(0, +).squareRoot()
+        XCTAssertGreaterThan(norm, 1e-4)
+        XCTAssertLessThan(diff / norm, 2e-2)
+    }
+}

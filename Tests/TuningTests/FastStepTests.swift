@@ -77,3 +77,43 @@ final class FastStepTests: XCTestCase {
         }
     }
 }
+
+/// The forward pass over given context rows (keys/values computed elsewhere) and its full twin.
+final class ContextForwardTests: XCTestCase {
+    func testForwardOverGivenContextRowsMatchesTheFullForward() throws {
+        let base = try Tiny.base()
+        let lw = try LoRAWeights(config: LoRAConfig(rank: 3, alpha: 6), modelConfig: base.config)
+        Tiny.randomize(lw)
+        let m = TrainingModel(base: base, lora: lw)
+        m.training = false
+        let tokens = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3]
+        let ctx = 10, P = ctx - 1, pos = Array((ctx - 1)..<(tokens.count - 1))
+        func loss(_ k: Int, _ row: UnsafeMutablePointer<Float>, _ V: Int) -> Float {
+            Losses.crossEntropy(row, V, target: tokens[pos[k] + 1], weight: 0.5)
+        }
+        // Full forward, stop-gradient backward from the context.
+        lw.zeroGrad()
+        var hFull: [[Float]] = []
+        let lFull = try m.run(tokens: tokens, positions: pos, backward: true, contextRows: ctx, hiddenRows: [P, tokens.count - 1],
+                              onHidden: { hFull = $0 }, loss: loss)
+        let gFull = lw.gradientArray
+        let kv = m.acts.map { a in (Array(UnsafeBufferPointer(start: a.k, count: P * base.config.kvDim)),
+                                    Array(UnsafeBufferPointer(start: a.v, count: P * base.config.kvDim))) }
+        // The same with rows 0..<P given (as the engine's cache would give them).
+        let context = ContextKV(rows: P) { l, k, v in
+            kv[l].0.withUnsafeBufferPointer { k.update(from: $0.baseAddress!, count: $0.count) }
+            kv[l].1.withUnsafeBufferPointer { v.update(from: $0.baseAddress!, count: $0.count) }
+        }
+        lw.zeroGrad()
+        var hCtx: [[Float]] = []
+        let lCtx = try m.run(tokens: tokens, positions: pos, backward: true, contextRows: ctx, hiddenRows: [P, tokens.count - 1],
+                             onHidden: { hCtx = $0 }, context: context, loss: loss)
+        XCTAssertEqual(lCtx, lFull, accuracy: 1e-5)
+        for (a, b) in zip(hCtx.joined(), hFull.joined()) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        let gCtx = lw.gradientArray
+        XCTAssertGreaterThan(gFull.map(abs).max()!, 1e-4)
+        for i in 0..<gFull.count { XCTAssertEqual(gCtx[i], gFull[i], accuracy: 1e-5 + 1e-4 * abs(gFull[i])) }
+        // Losses inside the context rows are refused.
+        XCTAssertThrowsError(try m.run(tokens: tokens, positions: [2], backward: false, context: context, loss: loss))
+    }
+}
