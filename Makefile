@@ -21,6 +21,8 @@ test: setup
 
 bench: build
 	$(BIN) bench
+	$(BIN) bench --online-step
+	$(BIN) bench --sft
 
 clean:
 	rm -rf .build

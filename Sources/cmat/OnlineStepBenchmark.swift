@@ -7,7 +7,8 @@ import Sessions
 /// `cmat bench --online-step`: the wall time of one online CMAT step on the default model: the Assistant's proposal,
 /// the model Checker's review (rules first), the environment, and the critic and actor updates (`--tune`), on the
 /// first DB dev tasks with one proposal per round (no Checker retries), the way `cmat run --tune --checker model` runs
-/// them. Prints `online_step_s` (mean wall seconds per executed step, everything included), its parts
+/// them. The first task is a warm-up (pages in the weights, allocates the training buffers) and is not counted.
+/// Prints `online_step_s` (mean wall seconds per executed step, everything included), its parts
 /// (`online_assistant_s`, `online_checker_s`, `online_update_s`), `online_steps` and `peak_rss_mb`.
 enum OnlineStepBenchmark {
     static func run(modelPath: String, threads: Int, tasks: Int, maxTokens: Int, adapter: AdapterOptions,
@@ -15,7 +16,7 @@ enum OnlineStepBenchmark {
         let path = DefaultPaths.shared + "/agentbench/dbbench/dev.jsonl"
         var all: [BenchTask]
         do { all = try TaskLoader.load(path) } catch { throw UserFacingError("\(error)") }
-        all = Array(all.prefix(max(1, tasks)))
+        all = Array(all.prefix(max(1, tasks) + 1))
         let (assistant, checker) = try ModelLoader.load(path: modelPath, threads: threads, contextLength: nil, separateChecker: true,
                                                         adapter: adapter, checkerAdapter: nil, checkerOwnWeights: true)
         var tune = options
@@ -35,14 +36,16 @@ enum OnlineStepBenchmark {
         runner.learner = learner
         func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         var wall = 0.0
+        var firstCounted = 0
         for (i, task) in all.enumerated() {
             let env: Environment
             do { env = try Environments.make(task) } catch { throw UserFacingError("\(path): task \(task.id): \(error)") }
+            if i == 1 { firstCounted = sink.events.count }
             let t0 = now()
             _ = runner.runEpisode(task: task, env: env, episode: i, trial: 1)
-            wall += now() - t0
+            if i > 0 { wall += now() - t0 }
         }
-        let events = sink.events
+        let events = sink.events.dropFirst(firstCounted)
         var steps = 0, updateMs = 0.0, assistantMs = 0.0, checkerMs = 0.0
         for e in events {
             switch e.body {

@@ -20,7 +20,7 @@ struct BenchCommand: ParsableCommand {
     var sft = false
     @Flag(name: .customLong("online-step"), help: "Only the online CMAT step benchmark (Assistant + model Checker + critic and actor updates, first DB dev tasks): online_step_s and its parts.")
     var onlineStep = false
-    @Option(name: .customLong("online-tasks"), help: "DB dev tasks for --online-step.") var onlineTasks: Int = 3
+    @Option(name: .customLong("online-tasks"), help: "DB dev tasks measured by --online-step (after one warm-up task).") var onlineTasks: Int = 3
     @Option(name: .customLong("online-max-tokens"), help: "Assistant reply budget for --online-step.") var onlineMaxTokens: Int = 128
     @OptionGroup var adapterOptions: AdapterOptions
     @OptionGroup var tuneOptions: TuneOptions
