@@ -77,4 +77,32 @@ enum LlamaMatvec {
             }
         }
     }
+
+    /// Y[n, m.rows] = X[n, m.cols] · mᵀ with exactly the numerics of n separate `matvec`s (llama.cpp's: every element
+    /// is its ggml vec_dot), as one pool job: the n activation rows are quantized once, and each worker takes a chunk
+    /// of weight rows and runs it against every activation row while the chunk is in L1.
+    static func matmul(_ m: QuantizedMatrix, _ x: UnsafePointer<Float>, n: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let r = rounding(m.type)
+        guard r != .none, FastKernels.supports(m.type), n > 1 else {
+            for i in 0..<n { matvec(m, x + i * m.cols, y + i * m.rows, pool: pool) }
+            return
+        }
+        let cols = m.cols, rows = m.rows, nb = cols / 32
+        let xq = UnsafeMutablePointer<FastKernels.Q8Block>.allocate(capacity: n * nb)
+        defer { xq.deallocate() }
+        pool.parallelFor(n, grain: 8) { a, b, _ in
+            for i in a..<b {
+                FastKernels.quantizeActivations(x + i * cols, count: cols, into: xq + i * nb)
+                patch(xq + i * nb, count: nb, r)
+            }
+        }
+        let xqc = UnsafePointer(xq)
+        let chunk = 16
+        pool.parallelFor((rows + chunk - 1) / chunk) { c0, c1, _ in
+            for c in c0..<c1 {
+                let r0 = c * chunk, r1 = min(rows, r0 + chunk)
+                for i in 0..<n { FastKernels.dotRows(m, xqc + i * nb, nil, y + i * rows + r0, r0, r1) }
+            }
+        }
+    }
 }

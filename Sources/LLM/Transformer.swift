@@ -79,7 +79,7 @@ final class Transformer {
         if n == 1 {
             LlamaMatvec.matvec(m, xin, y, pool: pool)
         } else if batchPath == .quantized || n < floatPathMinBatch {
-            for i in 0..<n { LlamaMatvec.matvec(m, xin + i * m.cols, y + i * m.rows, pool: pool) }
+            LlamaMatvec.matmul(m, xin, n: n, y, pool: pool)
         } else {
             Matmul.matmul(m, xin, n: n, y, pool: pool)
         }

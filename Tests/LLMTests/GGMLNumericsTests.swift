@@ -1,4 +1,5 @@
 import XCTest
+import Kernels
 @testable import LLM
 
 /// The C fast path of llama.cpp's numerics (ggml_numerics.c) against its Swift twin, bit for bit, and the twin
@@ -70,5 +71,23 @@ final class GGMLNumericsTests: XCTestCase {
             }
         }
     }
-}
 
+    /// The batched exact path (one job, activations quantized once) equals n separate matvecs bitwise.
+    func testBatchedQuantizedMatmulEqualsMatvecs() {
+        var r = LCG(s: 11)
+        let pool = ThreadPool(threads: 2)
+        for type in [GGMLType.q4_1, .q4_0, .q8_0, .f32] {
+            let rows = 70, cols = 96, n = 9
+            let m = QuantizedMatrix(floats: (0..<(rows * cols)).map { _ in r.next() }, rows: rows, cols: cols, type: type)
+            let x = (0..<(n * cols)).map { _ in r.next() * 4 }
+            var a = [Float](repeating: 0, count: n * rows), b = a
+            LlamaMatvec.matmul(m, x, n: n, &a, pool: pool)
+            for i in 0..<n {
+                x.withUnsafeBufferPointer { xp in
+                    b.withUnsafeMutableBufferPointer { LlamaMatvec.matvec(m, xp.baseAddress! + i * cols, $0.baseAddress! + i * rows, pool: pool) }
+                }
+            }
+            XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), type.name)
+        }
+    }
+}

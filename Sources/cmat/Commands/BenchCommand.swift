@@ -16,6 +16,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Repetitions (the mean is printed).") var reps: Int = 3
     @Option(help: "Batched matmul path for the prompt: float (sgemm) or quantized (8-bit activations).") var path: String = "float"
 
+    @Flag(help: "Skip the kernel micro-benchmarks (kernel_* lines).") var noKernels = false
+
     @Flag(help: "Only the SFT benchmark (LoRA rank 8 on all projections, AdamW, 512-token sequences): sft_tok_s, sft_step_s, sft_peak_rss_mb.")
     var sft = false
     @Flag(name: .customLong("online-step"), help: "Only the online CMAT step benchmark (Assistant + model Checker + critic and actor updates, first DB dev tasks): online_step_s and its parts.")
@@ -96,6 +98,7 @@ struct BenchCommand: ParsableCommand {
         if let a = adapterOptions.adapter { print("adapter=\(a)") }
         print(String(format: "kv_cache_mb=%.1f", Double(session.cache.bytes) / 1_048_576))
         print(String(format: "peak_rss_mb=%.1f", Self.peakRSSMB()))
+        if !noKernels { for line in EngineBench.kernelFigures(model: m, threads: threads) { print(line) } }
     }
 
     /// VmHWM from /proc/self/status, in MB (MiB).
