@@ -181,6 +181,65 @@ AVX2 static void attn_head_avx2(const float *q, const uint16_t *k, const uint16_
         out[d] = (float)s;
     }
 }
+
+// ---- Q4_1 × Q8_1 for a batch: every element exactly as the one-row kernel (ggml_vec_dot_q4_1_q8_1): per block,
+// acc += (d_w·d_x) · (8 int32 lanes of Σ w·x over 4 bytes), side += m_w · ds_x; result hsum(acc) + side.
+// Tiles of 2 weight rows × 4 activation rows share the unpacked weights and the activation loads.
+AVX2 static inline __m256i q41_nibbles(const uint8_t *qs) {
+    __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    b = _mm256_srlv_epi32(b, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
+    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+}
+AVX2 static inline float hsum8(__m256 v) {
+    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+#define GG_RT 2
+#define GG_CT 4
+AVX2 static void gemm_q4_1_tile(const uint8_t *w, size_t rb, int nb, const ck_q8_block *x, int nbx, int nr, int nc,
+                               float *y, size_t ldy) {
+    __m256 acc[GG_RT][GG_CT];
+    float side[GG_RT][GG_CT];
+    for (int r = 0; r < GG_RT; r++) for (int c = 0; c < GG_CT; c++) { acc[r][c] = _mm256_setzero_ps(); side[r][c] = 0; }
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int b = 0; b < nb; b++) {
+        __m256i wq[GG_RT];
+        float dw[GG_RT], mw[GG_RT];
+        for (int r = 0; r < GG_RT; r++) {
+            const uint8_t *p = w + (size_t)(r < nr ? r : 0) * rb + 20 * (size_t)b;
+            uint16_t hd, hm;
+            memcpy(&hd, p, 2); memcpy(&hm, p + 2, 2);
+            dw[r] = _cvtsh_ss(hd); mw[r] = _cvtsh_ss(hm);
+            wq[r] = q41_nibbles(p + 4);
+        }
+        for (int c = 0; c < GG_CT; c++) {
+            const ck_q8_block *xb = x + (size_t)(c < nc ? c : 0) * (size_t)nbx + b;
+            const __m256i xq = _mm256_loadu_si256((const __m256i *)xb->qs);
+            const float xd = xb->d, xds = xb->ds;
+            for (int r = 0; r < GG_RT; r++) {
+                __m256i dv = _mm256_madd_epi16(_mm256_maddubs_epi16(wq[r], xq), ones);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw[r] * xd), _mm256_cvtepi32_ps(dv), acc[r][c]);
+                side[r][c] = side[r][c] + mw[r] * xds;
+            }
+        }
+    }
+    for (int r = 0; r < nr; r++) for (int c = 0; c < nc; c++) y[(size_t)c * ldy + (size_t)r] = hsum8(acc[r][c]) + side[r][c];
+}
+
+AVX2 static void gemm_q4_1_avx2(const uint8_t *w, size_t rb, int cols, const ck_q8_block *x, int n, float *y, size_t ldy,
+                               int r0, int r1) {
+    const int nb = cols / 32;
+    for (int c = 0; c < n; c += GG_CT) {
+        const int nc = n - c < GG_CT ? n - c : GG_CT;
+        for (int r = r0; r < r1; r += GG_RT) {
+            const int nr = r1 - r < GG_RT ? r1 - r : GG_RT;
+            gemm_q4_1_tile(w + (size_t)r * rb, rb, nb, x + (size_t)c * nb, nb, nr, nc, y + (size_t)c * ldy + r, ldy);
+        }
+    }
+}
 #endif
 
 int ck_gg_available(void) {
@@ -207,5 +266,12 @@ void ck_gg_attn_head(const float *q, const uint16_t *k, const uint16_t *v, size_
                      int batch, float scale, float *scratch, float *out) {
 #if defined(__x86_64__)
     attn_head_avx2(q, k, v, stride, hs, valid, nkv, batch, scale, scratch, out);
+#endif
+}
+
+void ck_gg_gemm_q4_1(const void *w, size_t row_bytes, int cols, const ck_q8_block *x, int n, float *y, size_t ldy,
+                     int r0, int r1) {
+#if defined(__x86_64__)
+    gemm_q4_1_avx2((const uint8_t *)w, row_bytes, cols, x, n, y, ldy, r0, r1);
 #endif
 }

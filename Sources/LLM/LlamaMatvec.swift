@@ -1,3 +1,4 @@
+import CKernels
 import Kernels
 
 /// Matrix-vector products with llama.cpp's exact activation rounding, on engine-core's integer-dot kernels.
@@ -97,11 +98,16 @@ enum LlamaMatvec {
             }
         }
         let xqc = UnsafePointer(xq)
+        let gemm = m.type == .q4_1 && GGMLNumerics.fast && FastKernels.isa != "scalar"   // tiled kernel, same bits
         let chunk = 16
         pool.parallelFor((rows + chunk - 1) / chunk) { c0, c1, _ in
             for c in c0..<c1 {
                 let r0 = c * chunk, r1 = min(rows, r0 + chunk)
-                for i in 0..<n { FastKernels.dotRows(m, xqc + i * nb, nil, y + i * rows + r0, r0, r1) }
+                if gemm {
+                    ck_gg_gemm_q4_1(m.data, m.rowBytes, Int32(cols), xqc, Int32(n), y, rows, Int32(r0), Int32(r1))
+                } else {
+                    for i in 0..<n { FastKernels.dotRows(m, xqc + i * nb, nil, y + i * rows + r0, r0, r1) }
+                }
             }
         }
     }

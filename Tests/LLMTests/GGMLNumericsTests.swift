@@ -77,7 +77,7 @@ final class GGMLNumericsTests: XCTestCase {
         var r = LCG(s: 11)
         let pool = ThreadPool(threads: 2)
         for type in [GGMLType.q4_1, .q4_0, .q8_0, .f32] {
-            let rows = 70, cols = 96, n = 9
+            let rows = 71, cols = 96, n = 9
             let m = QuantizedMatrix(floats: (0..<(rows * cols)).map { _ in r.next() }, rows: rows, cols: cols, type: type)
             let x = (0..<(n * cols)).map { _ in r.next() * 4 }
             var a = [Float](repeating: 0, count: n * rows), b = a

@@ -60,3 +60,7 @@ void ck_gg_silu_mul(float *g, const float *u, int n);
 // (ggml_vec_dot_f16), 1: a batch's (tinyBLAS). scratch: nkv + 16 + 64 * hs floats. out: hs floats.
 void ck_gg_attn_head(const float *q, const uint16_t *k, const uint16_t *v, size_t stride, int hs, int valid, int nkv,
                      int batch, float scale, float *scratch, float *out);
+// Y[c * ldy + r] = dot(Q4_1 row r, activation row c) for r in [r0, r1), c in [0, n): bitwise what ck_vec_dot_rows
+// gives for each activation row (x: n rows of cols/32 blocks with ggml's f16-rounded d and ds).
+void ck_gg_gemm_q4_1(const void *w, size_t row_bytes, int cols, const ck_q8_block *x, int n, float *y, size_t ldy,
+                     int r0, int r1);
