@@ -184,7 +184,8 @@ AVX2 static void attn_head_avx2(const float *q, const uint16_t *k, const uint16_
 
 // ---- Q4_1 × Q8_1 for a batch: every element exactly as the one-row kernel (ggml_vec_dot_q4_1_q8_1): per block,
 // acc += (d_w·d_x) · (8 int32 lanes of Σ w·x over 4 bytes), side += m_w · ds_x; result hsum(acc) + side.
-// Tiles of 2 weight rows × 4 activation rows share the unpacked weights and the activation loads.
+// Tiles of 1 weight row × 4 activation rows share the unpacked weights (1×4 measured fastest here: 60 GFLOP/s a core
+// in thread CPU time vs 43 for the one-row kernel; 2×4 and wider tiles spill registers).
 AVX2 static inline __m256i q41_nibbles(const uint8_t *qs) {
     __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
     b = _mm256_srlv_epi32(b, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
@@ -197,46 +198,58 @@ AVX2 static inline float hsum8(__m256 v) {
     return _mm_cvtss_f32(lo);
 }
 
-#define GG_RT 2
+#define GG_RT 1
 #define GG_CT 4
 AVX2 static void gemm_q4_1_tile(const uint8_t *w, size_t rb, int nb, const ck_q8_block *x, int nbx, int nr, int nc,
                                float *y, size_t ldy) {
     __m256 acc[GG_RT][GG_CT];
-    float side[GG_RT][GG_CT];
-    for (int r = 0; r < GG_RT; r++) for (int c = 0; c < GG_CT; c++) { acc[r][c] = _mm256_setzero_ps(); side[r][c] = 0; }
+    __m128 side[GG_RT][GG_CT];   // lane 1: Σ m_w·ds_x in block order (lane 0 unused), as the one-row kernel
+    for (int r = 0; r < GG_RT; r++) for (int c = 0; c < GG_CT; c++) { acc[r][c] = _mm256_setzero_ps(); side[r][c] = _mm_setzero_ps(); }
     const __m256i ones = _mm256_set1_epi16(1);
+    const uint8_t *wr[GG_RT];
+    const ck_q8_block *xr[GG_CT];
+    for (int r = 0; r < GG_RT; r++) wr[r] = w + (size_t)(r < nr ? r : 0) * rb;
+    for (int c = 0; c < GG_CT; c++) xr[c] = x + (size_t)(c < nc ? c : 0) * (size_t)nbx;
     for (int b = 0; b < nb; b++) {
         __m256i wq[GG_RT];
-        float dw[GG_RT], mw[GG_RT];
+        __m128 ws[GG_RT];
         for (int r = 0; r < GG_RT; r++) {
-            const uint8_t *p = w + (size_t)(r < nr ? r : 0) * rb + 20 * (size_t)b;
-            uint16_t hd, hm;
-            memcpy(&hd, p, 2); memcpy(&hm, p + 2, 2);
-            dw[r] = _cvtsh_ss(hd); mw[r] = _cvtsh_ss(hm);
+            const uint8_t *p = wr[r] + 20 * (size_t)b;
+            uint32_t h;
+            memcpy(&h, p, 4);
+            ws[r] = _mm_cvtph_ps(_mm_cvtsi32_si128((int)h));   // [d_w, m_w, 0, 0]
             wq[r] = q41_nibbles(p + 4);
         }
         for (int c = 0; c < GG_CT; c++) {
-            const ck_q8_block *xb = x + (size_t)(c < nc ? c : 0) * (size_t)nbx + b;
+            const ck_q8_block *xb = xr[c] + b;
             const __m256i xq = _mm256_loadu_si256((const __m256i *)xb->qs);
-            const float xd = xb->d, xds = xb->ds;
+            const __m128 xs = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)xb));   // [d_x, ds_x, ...]
             for (int r = 0; r < GG_RT; r++) {
+                const __m128 sc = _mm_mul_ps(ws[r], xs);
                 __m256i dv = _mm256_madd_epi16(_mm256_maddubs_epi16(wq[r], xq), ones);
-                acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw[r] * xd), _mm256_cvtepi32_ps(dv), acc[r][c]);
-                side[r][c] = side[r][c] + mw[r] * xds;
+                acc[r][c] = _mm256_fmadd_ps(_mm256_broadcastss_ps(sc), _mm256_cvtepi32_ps(dv), acc[r][c]);
+                side[r][c] = _mm_add_ps(side[r][c], sc);
             }
         }
     }
-    for (int r = 0; r < nr; r++) for (int c = 0; c < nc; c++) y[(size_t)c * ldy + (size_t)r] = hsum8(acc[r][c]) + side[r][c];
+    for (int r = 0; r < nr; r++)
+        for (int c = 0; c < nc; c++)
+            y[(size_t)c * ldy + (size_t)r] = hsum8(acc[r][c]) + _mm_cvtss_f32(_mm_shuffle_ps(side[r][c], side[r][c], 1));
 }
 
 AVX2 static void gemm_q4_1_avx2(const uint8_t *w, size_t rb, int cols, const ck_q8_block *x, int n, float *y, size_t ldy,
                                int r0, int r1) {
     const int nb = cols / 32;
-    for (int c = 0; c < n; c += GG_CT) {
-        const int nc = n - c < GG_CT ? n - c : GG_CT;
+    // activation rows in groups of 32 (≤ 48 KB of blocks at 1536 columns) so that they stay in L2 while every weight
+    // row of [r0, r1) passes over them
+    for (int g = 0; g < n; g += 32) {
+        const int ge = n - g < 32 ? n : g + 32;
         for (int r = r0; r < r1; r += GG_RT) {
             const int nr = r1 - r < GG_RT ? r1 - r : GG_RT;
-            gemm_q4_1_tile(w + (size_t)r * rb, rb, nb, x + (size_t)c * nb, nb, nr, nc, y + (size_t)c * ldy + r, ldy);
+            for (int c = g; c < ge; c += GG_CT) {
+                const int nc = ge - c < GG_CT ? ge - c : GG_CT;
+                gemm_q4_1_tile(w + (size_t)r * rb, rb, nb, x + (size_t)c * nb, nb, nr, nc, y + (size_t)c * ldy + r, ldy);
+            }
         }
     }
 }

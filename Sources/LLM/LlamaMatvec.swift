@@ -99,7 +99,7 @@ enum LlamaMatvec {
         }
         let xqc = UnsafePointer(xq)
         let gemm = m.type == .q4_1 && GGMLNumerics.fast && FastKernels.isa != "scalar"   // tiled kernel, same bits
-        let chunk = 16
+        let chunk = gemm ? 64 : 16
         pool.parallelFor((rows + chunk - 1) / chunk) { c0, c1, _ in
             for c in c0..<c1 {
                 let r0 = c * chunk, r1 = min(rows, r0 + chunk)
