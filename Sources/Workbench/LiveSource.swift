@@ -62,3 +62,19 @@ public final class LiveSource: EventSource {
         try writer.append(SessionEvent(run: run, body: body))
     }
 }
+
+/// Live sessions on disk (what `make run` continues).
+public enum LiveSessions {
+    /// The newest `live-*.jsonl` in `dir` if q stopped it (run_end interrupted) and it ran `env` on `tasks`; nil when
+    /// the newest one finished, is still open (running or killed), or is of another environment or task file.
+    public static func newestInterrupted(in dir: String, env: String, tasks: String) -> String? {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return nil }
+        for name in names.filter({ $0.hasPrefix("live-") && $0.hasSuffix(".jsonl") }).sorted().reversed() {
+            let path = dir + "/" + name
+            guard let log = try? SessionReader.read(path: path), let c = log.runStart?.config else { continue }
+            if log.runState == .interrupted, c.env == env, c.tasksFile == tasks { return path }
+            return nil   // only the newest session counts
+        }
+        return nil
+    }
+}

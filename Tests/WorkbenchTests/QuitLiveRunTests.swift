@@ -97,4 +97,29 @@ final class QuitLiveRunTests: XCTestCase {
         XCTAssertEqual(r.tasks, 2); XCTAssertEqual(r.successes, 2)
         XCTAssertEqual(r.outcomes["Error"], 0); XCTAssertEqual(r.interruptedTasks, 0)
     }
+
+    func testMakeRunContinuesOnlyTheNewestStoppedSession() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cmat-live-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        func write(_ name: String, _ end: RunEnd?, tasks: String = "dev.jsonl", resumed: Bool = false) throws {
+            let w = try SessionWriter(creating: dir + "/" + name)
+            try w.append(SessionEvent(run: "r", body: .runStart(RunStart(
+                config: RunConfig(env: "db", tasksFile: tasks, mode: "react", checker: "rules", memory: true, trials: 1),
+                model: nil, env: "db", taskCount: 3))))
+            if let end { try w.append(SessionEvent(run: "r", body: .runEnd(end))) }
+            if resumed { try w.append(SessionEvent(run: "r", body: .runResumed(RunResumed(note: "", resumedEpisodes: [], abandonedEpisodes: [])))) }
+        }
+        XCTAssertNil(LiveSessions.newestInterrupted(in: dir, env: "db", tasks: "dev.jsonl"))
+        try write("live-20261125-100000.jsonl", RunEnd(episodes: 1, successes: 0, seconds: 1, interrupted: true))
+        XCTAssertEqual(LiveSessions.newestInterrupted(in: dir, env: "db", tasks: "dev.jsonl"), dir + "/live-20261125-100000.jsonl")
+        XCTAssertNil(LiveSessions.newestInterrupted(in: dir, env: "os", tasks: "dev.jsonl"))
+        XCTAssertNil(LiveSessions.newestInterrupted(in: dir, env: "db", tasks: "other.jsonl"))
+        // A newer session that finished, or one still open (running or killed), is not continued by default.
+        try write("live-20261125-110000.jsonl", RunEnd(episodes: 3, successes: 1, seconds: 9))
+        XCTAssertNil(LiveSessions.newestInterrupted(in: dir, env: "db", tasks: "dev.jsonl"))
+        try write("live-20261125-120000.jsonl", RunEnd(episodes: 1, successes: 0, seconds: 1, interrupted: true), resumed: true)
+        XCTAssertNil(LiveSessions.newestInterrupted(in: dir, env: "db", tasks: "dev.jsonl"))
+        try write("live-20261125-130000.jsonl", RunEnd(episodes: 1, successes: 0, seconds: 1, interrupted: true))
+        XCTAssertEqual(LiveSessions.newestInterrupted(in: dir, env: "db", tasks: "dev.jsonl"), dir + "/live-20261125-130000.jsonl")
+    }
 }

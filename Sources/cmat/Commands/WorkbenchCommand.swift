@@ -57,7 +57,7 @@ struct WorkbenchCommand: ParsableCommand {
         // Continue a session stopped with q (or killed): --resume FILE, or by default the newest live session that q stopped.
         var previous: SessionLog?
         var resumeNote: String?
-        if let path = resume ?? (out == nil && !new ? Self.newestInterrupted(env: env, tasks: tasksPath) : nil) {
+        if let path = resume ?? (out == nil && !new ? LiveSessions.newestInterrupted(in: "sessions", env: env, tasks: tasksPath) : nil) {
             let log = try wrap { try SessionReader.read(path: path) }
             guard let start = log.runStart else { throw UserFacingError("\(path): no run_start event; cannot resume") }
             guard log.runState != .finished else { throw UserFacingError("\(path): that run already finished") }
@@ -184,19 +184,6 @@ struct WorkbenchCommand: ParsableCommand {
         let g = GoldLanguageModel(tasks: tasks)
         g.delay = 0.4   // slow enough to watch
         return (g, g)
-    }
-
-    /// The newest `sessions/live-*.jsonl` that q stopped, of this environment and task file.
-    static func newestInterrupted(env: String, tasks: String) -> String? {
-        let dir = "sessions"
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return nil }
-        for name in names.filter({ $0.hasPrefix("live-") && $0.hasSuffix(".jsonl") }).sorted().reversed() {
-            let path = dir + "/" + name
-            guard let log = try? SessionReader.read(path: path), let c = log.runStart?.config else { continue }
-            if log.runState == .interrupted, c.env == env, c.tasksFile == tasks { return path }
-            return nil   // only the newest session counts
-        }
-        return nil
     }
 
     static func stamp() -> String {
