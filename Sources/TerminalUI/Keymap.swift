@@ -164,7 +164,7 @@ public struct Keymap: Sendable {
         (.cycleTheme, [.char("t")]),
         (.help, [.char("?"), .function(1)]),
         (.cancel, [.escape]),
-        (.quit, [.char("q")]),
+        (.quit, [.char("q"), .ctrl("c")]),
     ])
 
     public init(bindings: [(action: Action, keys: [Key])]) { self.bindings = bindings }
