@@ -233,6 +233,13 @@ public enum Render {
                 }
             }
         }
+        // The compared run's action at this step, where it differs.
+        if let cmp = s.comparison, let ep, let round, let o = cmp.pair(ep).other, o.rounds.indices.contains(s.cursor.round) {
+            let theirs = o.rounds[s.cursor.round].observation?.executedAction ?? o.rounds[s.cursor.round].action?.content
+            if let theirs, theirs != (round.observation?.executedAction ?? round.action?.content) {
+                lines += Layout.wrap(theirs, width: inner.width, role: .muted, prefix: Span("other run → ", .annotation))
+            }
+        }
         var liveOffset: Int? = nil
         if let st = s.streaming, st.role == .assistant, let ep, st.episode == ep.number,
            round == nil || round!.step == st.step {
@@ -600,9 +607,10 @@ public enum Render {
 
     static func episodes(_ buf: inout CellBuffer, _ body: Rect, _ s: WorkbenchState, _ theme: Theme) {
         let vis = s.visibleEpisodes
+        if let cmp = s.comparison { return compareEpisodes(&buf, body, s, cmp, vis, theme) }
         let inner = pane(&buf, body, "Episodes · filter: \(s.filter) (f)", role: .title, focused: true, theme: theme,
                          right: "\(vis.count) of \(s.run.episodes.count)")
-        let header = "  #  task           type      outcome                  rounds  score  return"
+        let header = "   #  task           type      outcome                  rounds  score  return"
         buf.write(header, x: inner.x, y: inner.y, style: theme[.title], maxWidth: inner.width)
         let list = Rect(x: inner.x, y: inner.y + 1, width: inner.width, height: inner.height - 1)
         let top = max(0, min(s.episodeListSelection - list.height / 2, vis.count - list.height))
@@ -616,6 +624,37 @@ public enum Render {
                 + String(format: "%6d  %5.2f  %+6.2f", e.rounds.count, e.end?.score ?? 0, e.episodeReturn)
             let selected = i == s.episodeListSelection
             let role: Role = selected ? .selection : (e.end == nil ? .text : e.end!.success ? .accept : .reject)
+            buf.writePadded((selected ? "▶" : " ") + line, x: list.x, y: list.y + row, width: list.width, style: theme[role])
+        }
+        if vis.isEmpty { buf.write("no episode matches the filter", x: list.x + 2, y: list.y, style: theme[.muted]) }
+    }
+
+    /// The episode list beside another run's: both outcomes, who did better, and the first step where the executed
+    /// actions part.
+    static func compareEpisodes(_ buf: inout CellBuffer, _ body: Rect, _ s: WorkbenchState, _ cmp: RunComparison,
+                                _ vis: [Int], _ theme: Theme) {
+        let pairs = vis.map { cmp.pair(s.run.episodes[$0]) }
+        let better = pairs.filter { $0.delta > 0 }.count, worse = pairs.filter { $0.delta < 0 }.count
+        let inner = pane(&buf, body, "Episodes vs \(URL(fileURLWithPath: cmp.path).lastPathComponent) · filter: \(s.filter)",
+                         role: .title, focused: true, theme: theme, right: "other better \(better) · worse \(worse)")
+        let header = "   #  task           this run           other run          Δ  actions part"
+        buf.write(header, x: inner.x, y: inner.y, style: theme[.title], maxWidth: inner.width)
+        let list = Rect(x: inner.x, y: inner.y + 1, width: inner.width, height: inner.height - 1)
+        let top = max(0, min(s.episodeListSelection - list.height / 2, vis.count - list.height))
+        func outcome(_ e: EpisodeView?) -> String {
+            guard let e else { return "— (no such task)" }
+            return e.end.map { ($0.success ? "✔ " : "✗ ") + $0.outcome.label } ?? "… running"
+        }
+        for row in 0..<list.height {
+            let i = top + row
+            guard i < vis.count else { break }
+            let e = s.run.episodes[vis[i]], p = pairs[i]
+            let part = p.other == nil ? "" : p.divergesAt.map { "at step \($0 + 1)" } ?? "never"
+            let line = String(format: "%3d  ", e.number + 1) + (e.start?.taskId ?? "?").padded(toWidth: 14) + " "
+                + outcome(e).clipped(toWidth: 18).padded(toWidth: 18) + " " + outcome(p.other).clipped(toWidth: 18).padded(toWidth: 18)
+                + " " + (p.delta > 0 ? "+" : p.delta < 0 ? "−" : "=").padded(toWidth: 2) + " " + part
+            let selected = i == s.episodeListSelection
+            let role: Role = selected ? .selection : p.delta > 0 ? .accept : p.delta < 0 ? .reject : .text
             buf.writePadded((selected ? "▶" : " ") + line, x: list.x, y: list.y + row, width: list.width, style: theme[role])
         }
         if vis.isEmpty { buf.write("no episode matches the filter", x: list.x + 2, y: list.y, style: theme[.muted]) }

@@ -217,3 +217,34 @@ public struct RunModel: Sendable {
         return out
     }
 }
+
+/// Two runs paired by task and trial: the other run's episode for each of ours, and where their actions part.
+public struct RunComparison: Sendable {
+    public var path: String
+    public var other: RunModel
+    public init(path: String, other: RunModel) { self.path = path; self.other = other }
+
+    public struct Pair: Equatable, Sendable {
+        public var other: EpisodeView?
+        /// Index of the first round whose executed action differs (or that only one run has); nil when identical.
+        public var divergesAt: Int?
+        /// +1: the other run succeeded where this one did not; −1: the reverse; 0: the same (or unknown).
+        public var delta: Int
+    }
+
+    public func pair(_ e: EpisodeView) -> Pair {
+        guard let st = e.start,
+              let o = other.episodes.first(where: { $0.start?.taskId == st.taskId && $0.start?.trial == st.trial }) else {
+            return Pair(other: nil, divergesAt: nil, delta: 0)
+        }
+        var div: Int?
+        for i in 0..<max(e.rounds.count, o.rounds.count) {
+            let a = e.rounds.indices.contains(i) ? e.rounds[i].observation?.executedAction ?? e.rounds[i].action?.content : nil
+            let b = o.rounds.indices.contains(i) ? o.rounds[i].observation?.executedAction ?? o.rounds[i].action?.content : nil
+            if a != b { div = i; break }
+        }
+        var delta = 0
+        if let x = e.end, let y = o.end, x.success != y.success { delta = y.success ? 1 : -1 }
+        return Pair(other: o, divergesAt: div, delta: delta)
+    }
+}

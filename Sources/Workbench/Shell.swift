@@ -245,6 +245,13 @@ public final class WorkbenchApp {
         }
     }
 
+    /// Compares this run with the recorded run `events` (from `path`), paired by task and trial.
+    public func compare(with path: String, events: [SessionEvent]) {
+        var m = RunModel()
+        for e in events { m.ingest(e) }
+        state.comparison = RunComparison(path: path, other: m)
+    }
+
     /// Turns pause-on-verdict on or off before or during the run.
     public func setPauseOnVerdict(_ on: Bool) {
         state.pauseOnVerdict = on

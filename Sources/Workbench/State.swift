@@ -124,6 +124,8 @@ public struct WorkbenchState {
     public var episodeListSelection = 0
     public var memorySelection = 0
     public var stepFilter: StepFilter = .all
+    /// Another run to compare with, paired by task (`cmat replay A --compare B`).
+    public var comparison: RunComparison?
     /// Rank (0 = largest) of the |δ| step the last `>` jumped to.
     public var tdRank = -1
     /// Memory screen: which pane j/k act on (0 short-term window, 1 long-term reflections).

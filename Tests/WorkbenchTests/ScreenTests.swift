@@ -137,3 +137,37 @@ final class SettingsTextTests: XCTestCase {
         XCTAssertTrue(text.contains("tuning off"), text)
     }
 }
+
+final class CompareTests: XCTestCase {
+    /// The demo against a variant of itself: episode 3 (invalid format) solved, and episode 1's second action changed.
+    static func variant() -> [SessionEvent] {
+        DemoSession.events().map { e in
+            var e = e
+            if e.episode == 3, case var .episodeEnd(end) = e.body {
+                end.outcome = .completed; end.success = true; end.score = 1; e.body = .episodeEnd(end)
+            }
+            if e.episode == 1, e.step == 1, case var .observation(o) = e.body { o.executedAction = "[\"1\"]"; e.body = .observation(o) }
+            return e
+        }
+    }
+
+    func testEpisodesScreenComparesTwoRunsByTask() {
+        for (w, h) in [(80, 24), (120, 40)] {
+            var s = demoState(width: w, height: h)
+            var other = RunModel()
+            for e in Self.variant() { other.ingest(e) }
+            s.comparison = RunComparison(path: "sessions/variant.jsonl", other: other)
+            let pairs = s.run.episodes.map { s.comparison!.pair($0) }
+            XCTAssertEqual(pairs.map(\.delta), [0, 0, 0, 1])
+            XCTAssertEqual(pairs.map(\.divergesAt), [nil, 1, nil, nil])
+            _ = press(&s, "4")
+            let text = render(s)
+            XCTAssertTrue(text.contains("other better 1 · worse 0"), text)
+            assertSnapshot(text, "episodes-compare-\(w)x\(h)")
+            if w == 120 {
+                _ = press(&s, "1 H H l")               // episode 1, step 2: the other run's action is shown
+                XCTAssertTrue(render(s).contains("other run → [\"1\"]"), render(s))
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import Agents
 import ArgumentParser
 import Foundation
+import Sessions
 import TerminalUI
 import TerminalNcurses
 import Workbench
@@ -59,6 +60,8 @@ struct ReplayCommand: ParsableCommand {
     var session: String
     @Option(help: "Playback speed: 1 = recorded pace, 4 = four times faster, 0 = all at once.")
     var speed: Double = 1
+    @Option(help: "Another session to compare with, paired by task and trial (Episodes screen: both outcomes and where the actions part).")
+    var compare: String?
     @Option(name: .customLong("memory-file"), help: "Reflection store the Memory screen edits (default: the run's own, from its run_start, if it exists).")
     var memoryFile: String?
     @OptionGroup var ui: WorkbenchUIOptions
@@ -88,6 +91,14 @@ struct ReplayCommand: ParsableCommand {
         } else {
             note = "the run kept no memory file; --memory-file PATH"
         }
-        try ui.runApp(mode: .replay(path: session), source: source) { app in app.attachReflections(store, note: note) }
+        var other: [SessionEvent]?
+        if let compare {
+            guard FileManager.default.fileExists(atPath: compare) else { throw UserFacingError("no session file at \(compare)") }
+            other = try wrap { try SessionReader.read(path: compare).events }
+        }
+        try ui.runApp(mode: .replay(path: session), source: source) { app in
+            app.attachReflections(store, note: note)
+            if let compare, let other { app.compare(with: compare, events: other) }
+        }
     }
 }
