@@ -134,6 +134,8 @@ public final class ActorCriticTrainer {
     public var contextProvider: ((_ tokens: [Int], _ maxRows: Int) -> ContextKV?)?
     /// Rows the last fast step took from `contextProvider`.
     public private(set) var lastContextRows = 0
+    /// The last fast step's s' did not extend s + a and needed its own forward pass.
+    public private(set) var lastNextSeparate = false
 
     public init(model: TrainingModel, lora: LoRAWeights, valueHead: ValueHead? = nil, config: ActorCriticConfig = ActorCriticConfig()) {
         self.model = model; self.lora = lora; self.config = config
@@ -284,11 +286,13 @@ public final class ActorCriticTrainer {
         var tokens = sa
         var nextEnd: Int? = nil
         var vNextSeparate: Float? = nil
+        lastNextSeparate = false
         if let ns = nextState, !ns.isEmpty {
             if ns.count > cut, ns.count - cut > sa.count, Array(ns[cut..<(cut + sa.count)]) == sa {
                 tokens = Array(ns[cut...]); nextEnd = tokens.count
             } else {
                 vNextSeparate = try value(state: ns)   // s' does not extend s + a (trimmed dialogue): its own forward
+                lastNextSeparate = true
             }
         }
         let pos = Array((s.count - 1)..<(sa.count - 1))

@@ -315,6 +315,7 @@ final class OnlineContextTests: XCTestCase {
             opts.maxTokens = 6
             let g = try engine.generate(s, options: opts) { _ in true }
             let m = try tuner.update(state: s, action: g.text, reward: 1, nextState: s + [.assistant(g.text), .user("ok")])
+            XCTAssertFalse(tuner.trainer.lastNextSeparate, "s' rendered by the template extends s + a")
             results.append((m, tuner.lora.gradientArray, tuner.trainer.lastContextRows))
         }
         let stateTokens = results[0].2 + 1
@@ -329,5 +330,27 @@ final class OnlineContextTests: XCTestCase {
         let diff = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot(), norm = b.map { $0 * $0 }.reduce(0, +).squareRoot()
         XCTAssertGreaterThan(norm, 1e-4)
         XCTAssertLessThan(diff / norm, 2e-2)
+    }
+}
+
+/// On the real model's tokenizer and template, the next state's prompt starts with the state's prompt followed by the
+/// action's tokens (reply + <|im_end|>), so the fast step reads V(s), V(s') and the action from one forward pass.
+final class RealTemplatePrefixTests: XCTestCase {
+    func testNextStateExtendsStatePlusActionOnSmolLM2() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("\(path) is missing (make test installs it)") }
+        let model = try LLM.Model(path: path)
+        let tok = model.tokenizer
+        let end = try XCTUnwrap(tok.id(of: "<|im_end|>"))
+        let s: [ChatMessage] = [.system("You are the Assistant."), .user("I will ask you a question, then you should help me operate a MySQL database with SQL to answer the question.\nWhat is the total?"),
+                                .assistant("Ok."), .user("Table: `t`")]
+        for reply in ["Thought: count them.\nAction: Operation\n```sql\nSELECT COUNT(*) FROM `t`;\n```",
+                      "I think the answer is 42.", "Action: Answer\nFinal Answer: [\"42\"]", " leading space\n\n"] {
+            let st = EngineLanguageModel.promptTokens(model: model, s)
+            let a = tok.encode(reply, parseSpecial: false) + [end]
+            let next = EngineLanguageModel.promptTokens(model: model, s + [.assistant(reply), .user("[(42,)]")])
+            XCTAssertEqual(Array(next.prefix(st.count + a.count)), st + a, reply)
+        }
     }
 }
