@@ -53,7 +53,7 @@ struct RunCommand: ParsableCommand {
             if start.config.env != env || start.config.tasksFile != tasks {
                 throw UserFacingError("\(out) was a run of --env \(start.config.env) --tasks \(start.config.tasksFile); resume it with the same")
             }
-            if log.events.contains(where: { if case .runEnd = $0.body { return true }; return false }) {
+            if log.runState == .finished {   // a run the user stopped (run_end interrupted) may go on
                 throw UserFacingError("\(out): that run already finished")
             }
             let c = start.config
