@@ -223,6 +223,7 @@ final class Transformer {
             }
         }
         let jobs = n * heads
-        if jobs * T < 2048 { body(0, jobs, pool.currentWorker) } else { pool.parallelFor(jobs, body) }
+        // one token: heads in parallel once the cache is long enough to pay for the job (about 64 positions)
+        if jobs * T < 576 { body(0, jobs, pool.currentWorker) } else { pool.parallelFor(jobs, body) }
     }
 }
