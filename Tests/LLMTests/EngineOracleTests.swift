@@ -195,8 +195,13 @@ final class EngineOracleTests: XCTestCase {
         let lm = EngineLanguageModel(model: m)
         var o = SamplingOptions.greedy; o.maxTokens = 60
         let r = try lm.generate([.user("Write a SQL query that counts the rows of table users.")], options: o)
-        print("[chat] \(r.text)")
-        // a 135M model: a SQL query over `users` is what "sensible" can mean here (it does not always COUNT)
+        print("[chat default prefill] \(r.text)")
+        lm.session.reset(); lm.session.prefillPath = .quantized   // llama.cpp's numerics: what llama-cli would print
+        let e = try lm.generate([.user("Write a SQL query that counts the rows of table users.")], options: o)
+        print("[chat exact prefill] \(e.text)")
+        XCTAssertTrue(e.text.uppercased().contains("SELECT") && e.text.lowercased().contains("users"), e.text)
+        // a 135M model: a SQL query over `users` is what "sensible" can mean here; greedily it answers `SELECT * FROM users
+        // WHERE ...` (not COUNT) on both prefill paths, and the exact path is what llama.cpp prints with the same settings
         XCTAssertTrue(r.text.uppercased().contains("SELECT") && r.text.lowercased().contains("users"), r.text)
         XCTAssertEqual(r.stopReason == .endOfText || r.stopReason == .maxTokens || r.stopReason == .stopString, true)
     }
