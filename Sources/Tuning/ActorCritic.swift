@@ -1,5 +1,5 @@
 // The critic (value head, TD(0), eq. 4-5), the actor (δ-weighted policy gradient through LoRA with a KL penalty
-// against the base, eq. 3) and the reflection term (a supervised step toward a corrected action that succeeded,
+// against a frozen reference policy: the adapter the run started from, or the base, eq. 3) and the reflection term (a supervised step toward a corrected action that succeeded,
 // eq. 7-8). Metrics under rl/*.
 import Foundation
 import GGUF
@@ -87,7 +87,7 @@ public struct ActorCriticConfig: Codable, Equatable, Sendable {
     public var criticLR: Float = 1e-3
     /// Actor learning rate (α in eq. 3; Adam on the LoRA parameters).
     public var actorLR: Float = 5e-5
-    /// Weight of KL(π ‖ π_base) per action token.
+    /// Weight of KL(π ‖ π_ref) per action token (π_ref: `referenceLogProbs`, else `referenceLoRA`, else the base).
     public var klCoef: Float = 0.05
     /// Scale δ by a running standard deviation of δ before the actor step (reward normalization).
     public var normalizeAdvantage = true
@@ -124,9 +124,19 @@ public final class ActorCriticTrainer {
         deltaCount = max(0, count); deltaMean = mean; deltaM2 = max(0, m2)
     }
 
-    /// Reference log-probabilities log π_base(· | tokens[..<p+1]) for each p in `positions`, row-major [positions][vocab]
-    /// (for the KL penalty). nil: the training forward with the adapter switched off. The online tuner plugs in the
-    /// inference engine on the base weights, whose KV cache keeps the shared prefix of successive steps.
+    /// Reference log-probabilities log π_ref(· | tokens[..<p+1]) for each p in `positions`, row-major [positions][vocab]
+    /// (for the KL penalty). nil: the training forward with `referenceLoRA` (or the adapter switched off). The online
+    /// tuner plugs in the inference engine on its own copy of the weights with the frozen reference adapter, whose KV
+    /// cache keeps the shared prefix of successive steps.
+    /// The frozen reference policy's adapter for the training-forward reference (same LoRA shape as `lora`; e.g. a
+    /// frozen copy of the adapter the run started from). nil: the base model (adapter off).
+    public var referenceLoRA: LoRAWeights? {
+        didSet {
+            if let r = referenceLoRA, r.config != lora.config || r.count != lora.count {
+                preconditionFailure("referenceLoRA must have the trained adapter's shape")
+            }
+        }
+    }
     public var referenceLogProbs: ((_ tokens: [Int], _ positions: [Int]) throws -> [Float])?
     /// Keys/values of a prefix of `tokens` (at most `maxRows` rows) that are already computed with the current adapter
     /// (the engine's KV cache of the Assistant's generation), so the fast step's forward pass skips those rows. nil or
@@ -209,31 +219,37 @@ public final class ActorCriticTrainer {
         return (tokens, Array((s.count - 1)..<(tokens.count - 1)))
     }
 
+    /// log π_ref at `positions` of `tokens`, [positions][vocab]: `referenceLogProbs` if set, else a training forward with
+    /// `referenceLoRA` in place of the trained adapter (or with the adapter off).
+    func referenceLogProbs(_ tokens: [Int], _ pos: [Int]) throws -> [Float] {
+        let V = model.config.vocabSize, n = pos.count
+        if let r = referenceLogProbs {
+            let ref = try r(tokens, pos)
+            guard ref.count == n * V else { throw TuningError("reference log-probabilities: \(ref.count) values, expected \(n * V)") }
+            return ref
+        }
+        var ref = [Float](repeating: 0, count: n * V)
+        let wasTraining = model.training
+        if let frozen = referenceLoRA { model.lora = frozen } else { model.loraEnabled = false }
+        model.training = false
+        defer { model.lora = lora; model.loraEnabled = true; model.training = wasTraining }
+        try ref.withUnsafeMutableBufferPointer { rp in
+            try model.run(tokens: tokens, positions: pos, backward: false) { k, row, V in
+                let lse = Losses.logSumExp(row, V)
+                for i in 0..<V { rp[k * V + i] = row[i] - lse }
+                return 0
+            }
+        }
+        return ref
+    }
+
     /// The actor update with a given advantage: minimizes Σ_t [−adv·log π(a_t) + klCoef·KL_t] / n over the action
     /// tokens through LoRA. Returns (loss, mean log π before the update, mean KL).
     public func actorStep(state: [Int], action: [Int], advantage: Float, klCoef: Float? = nil) throws -> (Float, Float, Float) {
         let (tokens, pos) = try sequence(state: state, action: action)
-        let V = model.config.vocabSize, n = pos.count
+        let n = pos.count
         let kc = klCoef ?? config.klCoef
-        // Reference log-probabilities with the adapter off.
-        var ref: [Float] = []
-        if kc != 0, let r = referenceLogProbs {
-            ref = try r(tokens, pos)
-            guard ref.count == n * V else { throw TuningError("reference log-probabilities: \(ref.count) values, expected \(n * V)") }
-        } else if kc != 0 {
-            ref = [Float](repeating: 0, count: n * V)
-            model.loraEnabled = false
-            model.training = false
-            try ref.withUnsafeMutableBufferPointer { rp in
-                try model.run(tokens: tokens, positions: pos, backward: false) { k, row, V in
-                    let lse = Losses.logSumExp(row, V)
-                    for i in 0..<V { rp[k * V + i] = row[i] - lse }
-                    return 0
-                }
-            }
-            model.loraEnabled = true
-            model.training = true
-        }
+        let ref = kc != 0 ? try referenceLogProbs(tokens, pos) : []
         lora.zeroGrad()
         var lpSum: Float = 0, klSum: Float = 0
         let w = 1 / Float(n)
@@ -296,26 +312,8 @@ public final class ActorCriticTrainer {
             }
         }
         let pos = Array((s.count - 1)..<(sa.count - 1))
-        let V = model.config.vocabSize, n = pos.count, kc = config.klCoef
-        var ref: [Float] = []
-        if kc != 0 {
-            if let r = referenceLogProbs {
-                ref = try r(sa, pos)
-                guard ref.count == n * V else { throw TuningError("reference log-probabilities: \(ref.count) values, expected \(n * V)") }
-            } else {
-                ref = [Float](repeating: 0, count: n * V)
-                model.loraEnabled = false
-                defer { model.loraEnabled = true }
-                model.training = false
-                try ref.withUnsafeMutableBufferPointer { rp in
-                    try model.run(tokens: sa, positions: pos, backward: false) { k, row, V in
-                        let lse = Losses.logSumExp(row, V)
-                        for i in 0..<V { rp[k * V + i] = row[i] - lse }
-                        return 0
-                    }
-                }
-            }
-        }
+        let n = pos.count, kc = config.klCoef
+        let ref = kc != 0 ? try referenceLogProbs(sa, pos) : []
         let context = cut == 0 ? contextProvider?(tokens, s.count - 1) : nil
         lastContextRows = context?.rows ?? 0
         var v: Float = 0, vn: Float = 0, delta: Float = 0, adv: Float = 0

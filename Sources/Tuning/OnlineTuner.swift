@@ -10,8 +10,19 @@ import ChatModel
 import GGUF
 import LLM
 
+/// The reference policy of the actor's KL penalty.
+public enum KLReference: String, CaseIterable, Sendable {
+    /// A frozen copy of the adapter the run started from (`start`, or the one a saved online state started from); the
+    /// base when the run starts from a new adapter (B = 0, so the same policy).
+    case start
+    /// The base model (adapter off), whatever the run started from.
+    case base
+}
+
 public struct OnlineTuningOptions: Sendable {
     public var actorCritic = ActorCriticConfig()
+    /// What the KL penalty holds the policy to.
+    public var klReference = KLReference.start
     /// LoRA shape when no adapter is given to start from.
     public var lora = LoRAConfig(rank: 8, alpha: 16)
     /// Most steps of one successful episode that get a reflection step.
@@ -19,8 +30,9 @@ public struct OnlineTuningOptions: Sendable {
     /// Save every N updates (0 = only when `save()` is called).
     public var saveEvery = 10
     public var threads = 2
-    /// Reference log-probabilities for the KL penalty from the inference engine on the base weights (a session whose
-    /// KV cache keeps the prefix shared by successive steps) instead of a training forward with the adapter off.
+    /// Reference log-probabilities for the KL penalty from the inference engine on its own copy of the weights with the
+    /// frozen reference adapter (a session whose KV cache keeps the prefix shared by successive steps) instead of a
+    /// training forward.
     public var engineReference = true
     public init() {
         actorCritic.maxStateTokens = 1024
@@ -40,6 +52,10 @@ public final class OnlineTuner {
     public private(set) var updates = 0
     /// Where the tuner started from: "new", an adapter path, or a saved online state.
     public let startedFrom: String
+    /// The KL penalty's reference policy: "base" or the path of the frozen adapter.
+    public let klReference: String
+    /// The frozen reference adapter (nil: the base).
+    public let referenceLoRA: LoRAWeights?
     private let endID: Int
 
     /// `start`: a LoRA adapter to start from (e.g. an SFT adapter); `savePath`: where to save; if a saved online state
@@ -65,10 +81,34 @@ public final class OnlineTuner {
             lora = try LoRAWeights(config: options.lora, modelConfig: base.config, seed: options.actorCritic.seed)
             startedFrom = "new"
         }
+        // The KL reference: the adapter this run (or the saved state's run) started from, frozen; else the base.
+        var refPath: String? = nil
+        if options.klReference == .start {
+            if let f = critic, let r = f.metadata["cmat.online.kl_reference"]?.string { refPath = r == "base" ? nil : r }
+            else { refPath = start }
+        }
+        if let rp = refPath, let sp = savePath,
+           URL(fileURLWithPath: rp).standardizedFileURL.path == URL(fileURLWithPath: sp).standardizedFileURL.path {
+            throw TuningError("\(sp): the tuned adapter would be saved over the adapter it starts from, which stays the KL reference; save it elsewhere")
+        }
+        if let rp = refPath {
+            let frozen: LoRAWeights
+            do { frozen = try LoRAWeights.load(path: rp, modelConfig: base.config) } catch {
+                throw TuningError("the KL reference adapter \(rp) (the adapter the online tuning started from) cannot be read: \(error); use the base as reference (--kl-reference base) or restore the file")
+            }
+            guard frozen.config == lora.config, frozen.count == lora.count else {
+                throw TuningError("the KL reference adapter \(rp) has another LoRA shape (rank \(frozen.config.rank), \(frozen.slots.count) matrices) than the tuned adapter (rank \(lora.config.rank), \(lora.slots.count) matrices)")
+            }
+            referenceLoRA = frozen
+        } else {
+            referenceLoRA = nil
+        }
+        klReference = refPath ?? "base"
         var ac = options.actorCritic
         ac.valueHidden = valueHead?.hiddenDim ?? ac.valueHidden
         let tm = TrainingModel(base: base, lora: lora, threads: options.threads)
         trainer = ActorCriticTrainer(model: tm, lora: lora, valueHead: valueHead, config: ac)
+        trainer.referenceLoRA = referenceLoRA
         if let f = critic { try Self.restore(trainer, from: f) }
         updates = critic?.metadata["cmat.online.updates"]?.int ?? 0
         let tok = model.tokenizer
@@ -76,6 +116,7 @@ public final class OnlineTuner {
         model.adapter = try lora.inferenceAdapter()
         if options.engineReference && options.actorCritic.klCoef != 0 {
             let refModel = try LLM.Model(path: model.path, contextLength: model.contextLength)
+            refModel.adapter = try referenceLoRA?.inferenceAdapter()   // frozen: this session's KV cache stays valid
             let session = Session(model: refModel, threads: options.threads, contextLength: model.contextLength)
             referenceSession = session
             trainer.referenceLogProbs = { [unowned self] tokens, positions in
@@ -193,6 +234,7 @@ public final class OnlineTuner {
         w.set("cmat.value.input_dim", .uint32(UInt32(vh.inputDim)))
         w.set("cmat.value.hidden_dim", .uint32(UInt32(vh.hiddenDim)))
         w.set("cmat.online.updates", .uint64(UInt64(updates)))
+        w.set("cmat.online.kl_reference", .string(klReference))
         w.set("cmat.online.delta_count", .uint64(UInt64(trainer.deltaCount)))
         w.set("cmat.online.delta_mean", .float64(trainer.deltaMean))
         w.set("cmat.online.delta_m2", .float64(trainer.deltaM2))

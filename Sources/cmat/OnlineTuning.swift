@@ -12,7 +12,9 @@ struct TuneOptions: ParsableArguments {
     @Option(name: .customLong("lr-actor"), help: "Actor learning rate (Adam on the LoRA parameters).") var lrActor: Float = 5e-5
     @Option(name: .customLong("lr-critic"), help: "Critic learning rate (Adam on the value head).") var lrCritic: Float = 1e-3
     @Option(help: "Discount γ of the TD target.") var gamma: Float = 0.9
-    @Option(help: "Weight of the KL(π‖π_base) penalty per action token.") var kl: Float = 0.05
+    @Option(help: "Weight of the KL(π‖π_ref) penalty per action token.") var kl: Float = 0.05
+    @Option(name: .customLong("kl-reference"), help: "The KL penalty's reference policy: start (a frozen copy of the adapter the run started from, the base without --adapter) or base (adapter off).")
+    var klReference: String = "start"
     @Option(name: .customLong("save-adapter"), help: "Where the tuned adapter (and PATH-stem.critic.gguf) is written, every --save-every updates and at the end; an existing pair there is continued (default: next to --out, NAME.adapter.gguf).")
     var saveAdapter: String?
     @Option(name: .customLong("save-every"), help: "Save the tuned adapter every N updates (0 = only at the end).") var saveEvery: Int = 10
@@ -27,6 +29,7 @@ struct TuneOptions: ParsableArguments {
         guard lrActor >= 0, lrCritic >= 0, lrActor.isFinite, lrCritic.isFinite else { throw ValidationError("--lr-actor and --lr-critic must be ≥ 0") }
         guard gamma >= 0, gamma <= 1 else { throw ValidationError("--gamma must be in [0, 1]") }
         guard kl >= 0, kl.isFinite else { throw ValidationError("--kl must be ≥ 0") }
+        guard KLReference(rawValue: klReference) != nil else { throw ValidationError("--kl-reference must be start or base") }
         guard saveEvery >= 0 else { throw ValidationError("--save-every must be 0 or more") }
         guard maxStateTokens >= 16 else { throw ValidationError("--max-state-tokens must be at least 16") }
     }
@@ -34,7 +37,7 @@ struct TuneOptions: ParsableArguments {
     /// The settings as run_start's `config.extra` keeps them (so `--resume` continues with them).
     func record(savePath: String) -> [String: String] {
         ["tune": "on", "lrActor": String(lrActor), "lrCritic": String(lrCritic), "gamma": String(gamma), "kl": String(kl),
-         "saveAdapter": savePath, "saveEvery": String(saveEvery), "maxStateTokens": String(maxStateTokens),
+         "klReference": klReference, "saveAdapter": savePath, "saveEvery": String(saveEvery), "maxStateTokens": String(maxStateTokens),
          "tuneExact": tuneExact ? "on" : "off"]
     }
 
@@ -46,6 +49,8 @@ struct TuneOptions: ParsableArguments {
         if let v = e["lrCritic"].flatMap(Float.init) { lrCritic = v }
         if let v = e["gamma"].flatMap(Float.init) { gamma = v }
         if let v = e["kl"].flatMap(Float.init) { kl = v }
+        // Runs logged before --kl-reference existed took the KL against the base.
+        klReference = e["klReference"] ?? "base"
         if let v = e["saveAdapter"] { saveAdapter = v }
         if let v = e["saveEvery"].flatMap(Int.init) { saveEvery = v }
         if let v = e["maxStateTokens"].flatMap(Int.init) { maxStateTokens = v }
@@ -62,6 +67,7 @@ struct TuneOptions: ParsableArguments {
         o.actorCritic.criticLR = lrCritic
         o.actorCritic.gamma = gamma
         o.actorCritic.klCoef = kl
+        o.klReference = KLReference(rawValue: klReference) ?? .start
         o.actorCritic.maxStateTokens = maxStateTokens
         o.saveEvery = saveEvery
         o.actorCritic.fastStep = !tuneExact
@@ -149,7 +155,7 @@ final class OnlineLearner: StepLearner {
     /// Saves the adapter and critic; returns a line for the user.
     func finish() throws -> String {
         do { try tuner.save() } catch { throw UserFacingError("saving the tuned adapter failed: \(error)") }
-        var s = "online tuning: \(tuner.updates) updates (from \(tuner.startedFrom)); adapter \(tuner.savePath ?? "-") (use --adapter to evaluate it)"
+        var s = "online tuning: \(tuner.updates) updates (from \(tuner.startedFrom), KL against \(tuner.klReference)); adapter \(tuner.savePath ?? "-") (use --adapter to evaluate it)"
         if !failures.isEmpty { s += "; \(failures.count) steps skipped, first: \(failures[0])" }
         return s
     }
