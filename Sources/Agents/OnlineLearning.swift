@@ -32,43 +32,13 @@ public struct StepTransition: Sendable {
     }
 }
 
-/// What the learner did for a step; merged into the step's `rl` event.
-public struct StepUpdate: Sendable, Equatable {
-    public var updateApplied = false
-    public var value: Double?
-    public var valueNext: Double?
-    public var gamma: Double?
-    public var tdError: Double?
-    public var advantage: Double?
-    public var actorLoss: Double?
-    public var criticLoss: Double?
-    public var kl: Double?
-    public var logProb: Double?
-    public var actionTokens: Int?
-    public var reflectionLoss: Double?
-    public var reflectionSteps: Int?
-    public var updateMs: Double?
-    public var skipped: String?
-    public init() {}
+/// What the learner did for a step: the `rl` event's figures (one type, `Sessions.RLFigures`), merged into the step's
+/// event.
+public typealias StepUpdate = RLFigures
 
-    /// Copies the figures that are set into `r`.
-    public func apply(to r: inout RLRecord) {
-        r.updateApplied = r.updateApplied || updateApplied
-        if let v = value { r.value = v }
-        if let v = valueNext { r.valueNext = v }
-        if let v = gamma { r.gamma = v }
-        if let v = tdError { r.tdError = v }
-        if let v = advantage { r.advantage = v }
-        if let v = actorLoss { r.actorLoss = v }
-        if let v = criticLoss { r.criticLoss = v }
-        if let v = kl { r.kl = v }
-        if let v = logProb { r.logProb = v }
-        if let v = actionTokens { r.actionTokens = v }
-        if let v = reflectionLoss { r.reflectionLoss = v }
-        if let v = reflectionSteps { r.reflectionSteps = v }
-        if let v = updateMs { r.updateMs = (r.updateMs ?? 0) + v }
-        if let v = skipped { r.skipped = r.skipped.map { $0 + "; " + v } ?? v }
-    }
+extension RLFigures {
+    /// Merges these figures into the step's `rl` event (see `RLFigures.merge`).
+    public func apply(to r: inout RLRecord) { r.figures.merge(self) }
 }
 
 /// An episode that just ended, with its executed steps (for the reflection term).

@@ -40,6 +40,24 @@ public final class KVCache {
         convertHalfToFloat(vRow(layer, 0), vOut, count: n * kvDim)
     }
 
+    /// The inverse of `copyFloat`: stores keys (after RoPE) and values computed elsewhere (fp32, [n, kvDim] each) at
+    /// positions start..<start+n of `layer`, rounded to f16. They count as cached only after `extend(to:)` (owner:
+    /// tuning: the online tuner hands the rows its training forward computed to the Assistant's session).
+    public func storeFloat(layer: Int, start: Int, count n: Int, k kIn: UnsafePointer<Float>, v vIn: UnsafePointer<Float>) {
+        precondition(layer >= 0 && layer < layers && start >= 0 && n >= 0 && start + n <= capacity,
+                     "KVCache.storeFloat: layer \(layer), positions \(start)..<\(start + n) of \(capacity)")
+        let kr = kRow(layer, start), vr = vRow(layer, start)
+        for i in 0..<(n * kvDim) { kr[i] = floatToHalfBits(kIn[i]); vr[i] = floatToHalfBits(vIn[i]) }
+    }
+
+    /// Declares that the cache holds `tokens`: they must start with what it holds, and positions count..<tokens.count of
+    /// every layer must have been written with `storeFloat`.
+    public func extend(to newTokens: [Int]) {
+        precondition(newTokens.count <= capacity && commonPrefix(newTokens) == tokens.count,
+                     "KVCache.extend: \(newTokens.count) tokens do not extend the \(tokens.count) cached (capacity \(capacity))")
+        tokens.append(contentsOf: newTokens[tokens.count...])
+    }
+
     /// Forgets every position from `n` on (their K/V are overwritten by later evaluations).
     public func truncate(to n: Int) { if n < tokens.count { tokens.removeLast(tokens.count - n) } }
     public func clear() { tokens.removeAll(keepingCapacity: true) }

@@ -200,22 +200,75 @@ public struct ObservationRecord: Codable, Equatable, Sendable {
     }
 }
 
-/// kind "rl": the reward of a step and, when a critic ran, its figures. Keys `reward`, `value`, `valueNext`, `gamma`,
-/// `tdError`, `updateApplied`, `terminal`, `components` (named parts of the reward). With online tuning (`--tune`)
-/// also: `advantage` (the δ the actor used, normalized and clipped), `actorLoss`, `criticLoss` (½δ²), `kl` (mean
-/// KL(π‖π_base) over the action tokens), `logProb` (mean log π(a|s) per action token before the update),
-/// `actionTokens`, `reflectionLoss` / `reflectionSteps` (terminal event of a successful episode whose actions were led
-/// by a Checker critique or a reflection), `updateMs` (wall time of the updates), `humanFeedback` (true when the
-/// reward used a human correction of the Checker's feedback), `skipped` (why no update ran, e.g. an unparsable action).
+/// kind "rl": the reward of a step and, when a critic ran, its figures. Keys `reward`, `terminal`, `components` (named
+/// parts of the reward), `humanFeedback` (true when the reward used a human correction of the Checker's feedback), and
+/// the figures of `RLFigures` at the same level (the event stays flat: `value`, `valueNext`, `gamma`, `tdError`,
+/// `updateApplied`, ...). `record.kl` reads and writes `record.figures.kl` (dynamic member lookup).
+@dynamicMemberLookup
 public struct RLRecord: Codable, Equatable, Sendable {
     public var reward: Double
+    public var terminal: Bool
+    public var components: [String: Double]?
+    public var humanFeedback: Bool?
+    /// What the critic and the online learner computed for the step.
+    public var figures: RLFigures
+
+    public init(reward: Double, terminal: Bool = false, components: [String: Double]? = nil, humanFeedback: Bool? = nil,
+                figures: RLFigures) {
+        self.reward = reward; self.terminal = terminal; self.components = components; self.humanFeedback = humanFeedback
+        self.figures = figures
+    }
+
+    public init(reward: Double, value: Double? = nil, valueNext: Double? = nil, gamma: Double? = nil, tdError: Double? = nil,
+                updateApplied: Bool = false, terminal: Bool = false, components: [String: Double]? = nil,
+                advantage: Double? = nil, actorLoss: Double? = nil, criticLoss: Double? = nil, kl: Double? = nil,
+                logProb: Double? = nil, actionTokens: Int? = nil, reflectionLoss: Double? = nil, reflectionSteps: Int? = nil,
+                updateMs: Double? = nil, humanFeedback: Bool? = nil, skipped: String? = nil) {
+        self.init(reward: reward, terminal: terminal, components: components, humanFeedback: humanFeedback,
+                  figures: RLFigures(updateApplied: updateApplied, value: value, valueNext: valueNext, gamma: gamma,
+                                     tdError: tdError, advantage: advantage, actorLoss: actorLoss, criticLoss: criticLoss,
+                                     kl: kl, logProb: logProb, actionTokens: actionTokens, reflectionLoss: reflectionLoss,
+                                     reflectionSteps: reflectionSteps, updateMs: updateMs, skipped: skipped))
+    }
+
+    public subscript<T>(dynamicMember path: WritableKeyPath<RLFigures, T>) -> T {
+        get { figures[keyPath: path] }
+        set { figures[keyPath: path] = newValue }
+    }
+
+    private enum CodingKeys: String, CodingKey { case reward, terminal, components, humanFeedback }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        reward = try c.decode(Double.self, forKey: .reward)
+        terminal = try c.decodeIfPresent(Bool.self, forKey: .terminal) ?? false
+        components = try c.decodeIfPresent([String: Double].self, forKey: .components)
+        humanFeedback = try c.decodeIfPresent(Bool.self, forKey: .humanFeedback)
+        figures = try RLFigures(from: decoder)   // the same (flat) object
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(reward, forKey: .reward)
+        try c.encode(terminal, forKey: .terminal)
+        try c.encodeIfPresent(components, forKey: .components)
+        try c.encodeIfPresent(humanFeedback, forKey: .humanFeedback)
+        try figures.encode(to: encoder)
+    }
+}
+
+/// The figures of one step's critic and online updates — one type for the learner's result (`Agents.StepLearner`)
+/// and the `rl` event. Keys: `value`, `valueNext`, `gamma`, `tdError`, `updateApplied`; with online tuning (`--tune`)
+/// also `advantage` (the δ the actor used, normalized and clipped), `actorLoss`, `criticLoss` (½δ²), `kl` (mean
+/// KL(π‖π_ref) over the action tokens), `logProb` (mean log π(a|s) per action token before the update), `actionTokens`,
+/// `reflectionLoss` / `reflectionSteps` (terminal event of a successful episode whose actions were led by a Checker
+/// critique or a reflection), `updateMs` (wall time of the updates), `skipped` (why no update ran).
+public struct RLFigures: Codable, Equatable, Sendable {
+    public var updateApplied: Bool
     public var value: Double?
     public var valueNext: Double?
     public var gamma: Double?
     public var tdError: Double?
-    public var updateApplied: Bool
-    public var terminal: Bool
-    public var components: [String: Double]?
     public var advantage: Double?
     public var actorLoss: Double?
     public var criticLoss: Double?
@@ -225,18 +278,60 @@ public struct RLRecord: Codable, Equatable, Sendable {
     public var reflectionLoss: Double?
     public var reflectionSteps: Int?
     public var updateMs: Double?
-    public var humanFeedback: Bool?
     public var skipped: String?
-    public init(reward: Double, value: Double? = nil, valueNext: Double? = nil, gamma: Double? = nil, tdError: Double? = nil,
-                updateApplied: Bool = false, terminal: Bool = false, components: [String: Double]? = nil,
-                advantage: Double? = nil, actorLoss: Double? = nil, criticLoss: Double? = nil, kl: Double? = nil,
-                logProb: Double? = nil, actionTokens: Int? = nil, reflectionLoss: Double? = nil, reflectionSteps: Int? = nil,
-                updateMs: Double? = nil, humanFeedback: Bool? = nil, skipped: String? = nil) {
-        self.reward = reward; self.value = value; self.valueNext = valueNext; self.gamma = gamma; self.tdError = tdError
-        self.updateApplied = updateApplied; self.terminal = terminal; self.components = components
-        self.advantage = advantage; self.actorLoss = actorLoss; self.criticLoss = criticLoss; self.kl = kl
-        self.logProb = logProb; self.actionTokens = actionTokens; self.reflectionLoss = reflectionLoss
-        self.reflectionSteps = reflectionSteps; self.updateMs = updateMs; self.humanFeedback = humanFeedback; self.skipped = skipped
+
+    public init(updateApplied: Bool = false, value: Double? = nil, valueNext: Double? = nil, gamma: Double? = nil,
+                tdError: Double? = nil, advantage: Double? = nil, actorLoss: Double? = nil, criticLoss: Double? = nil,
+                kl: Double? = nil, logProb: Double? = nil, actionTokens: Int? = nil, reflectionLoss: Double? = nil,
+                reflectionSteps: Int? = nil, updateMs: Double? = nil, skipped: String? = nil) {
+        self.updateApplied = updateApplied; self.value = value; self.valueNext = valueNext; self.gamma = gamma
+        self.tdError = tdError; self.advantage = advantage; self.actorLoss = actorLoss; self.criticLoss = criticLoss
+        self.kl = kl; self.logProb = logProb; self.actionTokens = actionTokens; self.reflectionLoss = reflectionLoss
+        self.reflectionSteps = reflectionSteps; self.updateMs = updateMs; self.skipped = skipped
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case updateApplied, value, valueNext, gamma, tdError, advantage, actorLoss, criticLoss, kl, logProb, actionTokens
+        case reflectionLoss, reflectionSteps, updateMs, skipped
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        updateApplied = try c.decodeIfPresent(Bool.self, forKey: .updateApplied) ?? false
+        value = try c.decodeIfPresent(Double.self, forKey: .value)
+        valueNext = try c.decodeIfPresent(Double.self, forKey: .valueNext)
+        gamma = try c.decodeIfPresent(Double.self, forKey: .gamma)
+        tdError = try c.decodeIfPresent(Double.self, forKey: .tdError)
+        advantage = try c.decodeIfPresent(Double.self, forKey: .advantage)
+        actorLoss = try c.decodeIfPresent(Double.self, forKey: .actorLoss)
+        criticLoss = try c.decodeIfPresent(Double.self, forKey: .criticLoss)
+        kl = try c.decodeIfPresent(Double.self, forKey: .kl)
+        logProb = try c.decodeIfPresent(Double.self, forKey: .logProb)
+        actionTokens = try c.decodeIfPresent(Int.self, forKey: .actionTokens)
+        reflectionLoss = try c.decodeIfPresent(Double.self, forKey: .reflectionLoss)
+        reflectionSteps = try c.decodeIfPresent(Int.self, forKey: .reflectionSteps)
+        updateMs = try c.decodeIfPresent(Double.self, forKey: .updateMs)
+        skipped = try c.decodeIfPresent(String.self, forKey: .skipped)
+    }
+
+    /// Adds a later update's figures: those it sets replace these, `updateMs` adds up, `skipped` reasons join, and
+    /// `updateApplied` stays true once set.
+    public mutating func merge(_ o: RLFigures) {
+        updateApplied = updateApplied || o.updateApplied
+        if let v = o.value { value = v }
+        if let v = o.valueNext { valueNext = v }
+        if let v = o.gamma { gamma = v }
+        if let v = o.tdError { tdError = v }
+        if let v = o.advantage { advantage = v }
+        if let v = o.actorLoss { actorLoss = v }
+        if let v = o.criticLoss { criticLoss = v }
+        if let v = o.kl { kl = v }
+        if let v = o.logProb { logProb = v }
+        if let v = o.actionTokens { actionTokens = v }
+        if let v = o.reflectionLoss { reflectionLoss = v }
+        if let v = o.reflectionSteps { reflectionSteps = v }
+        if let v = o.updateMs { updateMs = (updateMs ?? 0) + v }
+        if let v = o.skipped { skipped = skipped.map { $0 + "; " + v } ?? v }
     }
 }
 

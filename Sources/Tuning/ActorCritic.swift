@@ -146,6 +146,18 @@ public final class ActorCriticTrainer {
     public private(set) var lastContextRows = 0
     /// The last fast step's s' did not extend s + a and needed its own forward pass.
     public private(set) var lastNextSeparate = false
+    /// The last fast step's forward pass (when the state was not cut): its tokens (s + a, or s' when it extends them)
+    /// and the rows it computed; their keys/values stay in the training model's activations until its next forward
+    /// pass (`withForwardKV`), computed with the adapter before the update.
+    public private(set) var lastForward: (tokens: [Int], rows: Range<Int>)?
+
+    /// Keys (after RoPE) and values of the last fast step's computed rows `lastForward.rows`, per layer, [rows, kvDim]
+    /// fp32 each, starting at row `lastForward.rows.lowerBound`.
+    public func withForwardKV(_ body: (_ layer: Int, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>) -> Void) {
+        guard let f = lastForward else { return }
+        let kv = model.config.kvDim
+        for (l, a) in model.acts.enumerated() { body(l, a.k + f.rows.lowerBound * kv, a.v + f.rows.lowerBound * kv) }
+    }
 
     public init(model: TrainingModel, lora: LoRAWeights, valueHead: ValueHead? = nil, config: ActorCriticConfig = ActorCriticConfig()) {
         self.model = model; self.lora = lora; self.config = config
@@ -316,6 +328,7 @@ public final class ActorCriticTrainer {
         let ref = kc != 0 ? try referenceLogProbs(sa, pos) : []
         let context = cut == 0 ? contextProvider?(tokens, s.count - 1) : nil
         lastContextRows = context?.rows ?? 0
+        lastForward = nil
         var v: Float = 0, vn: Float = 0, delta: Float = 0, adv: Float = 0
         lora.zeroGrad()
         model.training = false   // no dropout: the stop-gradient backward needs the forward's exact activations
@@ -345,6 +358,7 @@ public final class ActorCriticTrainer {
             }
         }
         actorOptimizer.update(params: lora.params, grads: lora.grads, lr: config.actorLR)
+        if cut == 0 { lastForward = (tokens, (context?.rows ?? 0)..<tokens.count) }
         return ["rl/reward": Double(reward), "rl/value": Double(v), "rl/next_value": Double(vn), "rl/td_error": Double(delta),
                 "rl/advantage": Double(adv), "rl/actor_loss": Double(loss), "rl/logp": Double(lpSum * w), "rl/kl": Double(klSum * w),
                 "rl/critic_loss": Double(0.5 * delta * delta)]

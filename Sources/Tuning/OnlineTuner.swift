@@ -30,6 +30,11 @@ public struct OnlineTuningOptions: Sendable {
     /// Save every N updates (0 = only when `save()` is called).
     public var saveEvery = 10
     public var threads = 2
+    /// Lagged cache: engine sessions on the tuned weights keep their KV caches across adapter updates, so the next
+    /// generation prefills only the new tokens; keys/values of earlier positions may then have been computed with an
+    /// adapter up to `maxCacheLag` updates old (an approximation of the policy; the caches are dropped once that many
+    /// updates have passed). 0: the exact mode, the caches are dropped after every update (full re-prefill).
+    public var maxCacheLag = 0
     /// Reference log-probabilities for the KL penalty from the inference engine on its own copy of the weights with the
     /// frozen reference adapter (a session whose KV cache keeps the prefix shared by successive steps) instead of a
     /// training forward.
@@ -47,9 +52,12 @@ public final class OnlineTuner {
     public let options: OnlineTuningOptions
     /// Where the adapter is saved (nil: not saved).
     public let savePath: String?
-    /// Called after every change of the adapter's parameters (reset the engine sessions that use `model`).
+    /// Called when the engine sessions that use `model` must drop their KV caches (they hold states of an older
+    /// adapter): after every change of the adapter with `maxCacheLag` 0, else once `maxCacheLag` updates have passed.
     public var onAdapterChanged: [() -> Void] = []
     public private(set) var updates = 0
+    /// Adapter changes since the engine caches were last dropped (the most a cached key/value may lag).
+    public private(set) var cacheLag = 0
     /// Where the tuner started from: "new", an adapter path, or a saved online state.
     public let startedFrom: String
     /// The KL penalty's reference policy: "base" or the path of the frozen adapter.
@@ -176,7 +184,11 @@ public final class OnlineTuner {
     /// The reply's ids plus the end-of-turn token (what the Assistant emitted).
     public func actionTokens(_ text: String) -> [Int] { model.tokenizer.encode(text, parseSpecial: false) + [endID] }
 
-    private func changed() {
+    /// After `n` changes of the adapter: drops the engine caches when they would lag more than `maxCacheLag` changes.
+    private func changed(_ n: Int = 1) {
+        cacheLag += n
+        guard cacheLag > options.maxCacheLag else { return }
+        cacheLag = 0
         for f in onAdapterChanged { f() }
     }
 
@@ -190,10 +202,12 @@ public final class OnlineTuner {
         trainer.model.profiling = profiling
         trainer.model.resetProfile()
         var m = try trainer.step(state: s, action: a, reward: Float(reward), nextState: ns)
+        let handed0 = handedOffRows
+        if options.maxCacheLag > 0 { handOffForwardRows() }
         if profiling {
             let phases = trainer.model.profile.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f", $0.key, $0.value * 1000) }
-            FileHandle.standardError.write(Data(String(format: "[online update: state %d, action %d, next %d tokens; %d context rows from the engine; reference %.0f ms (%d reused); training ms: %@; total %.0f ms]\n",
-                s.count, a.count, ns?.count ?? 0, trainer.lastContextRows, referenceMs, referenceReused, phases.joined(separator: ", "),
+            FileHandle.standardError.write(Data(String(format: "[online update: state %d, action %d, next %d tokens; %d context rows from the engine, %d handed back; reference %.0f ms (%d reused); training ms: %@; total %.0f ms]\n",
+                s.count, a.count, ns?.count ?? 0, trainer.lastContextRows, handedOffRows - handed0, referenceMs, referenceReused, phases.joined(separator: ", "),
                 Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6).utf8))
         }
         updates += 1
@@ -204,13 +218,31 @@ public final class OnlineTuner {
         return m
     }
 
+    /// Lagged cache: the fast step's forward pass computed the keys/values of the action and of the next state's new
+    /// tokens (with the adapter before this update, the same lag as the rest of the cache); they extend the Assistant's
+    /// KV cache, so its next generation prefills only the last prompt token instead of the observation. Only the
+    /// rows after what the engine already holds are written.
+    private func handOffForwardRows() {
+        guard let cache = contextSession?.cache, let f = trainer.lastForward else { return }
+        let held = cache.commonPrefix(f.tokens), end = f.tokens.count - 1   // the engine evaluates the last token itself
+        guard held >= f.rows.lowerBound, held < end, end <= cache.capacity, end <= f.rows.upperBound else { return }
+        let kv = cache.kvDim, n = end - held, skip = held - f.rows.lowerBound
+        cache.truncate(to: held)
+        trainer.withForwardKV { layer, k, v in cache.storeFloat(layer: layer, start: held, count: n, k: k + skip * kv, v: v + skip * kv) }
+        cache.extend(to: Array(f.tokens[..<end]))
+        handedOffRows += n
+    }
+
+    /// Rows the lagged cache took from the training forward instead of the engine's prefill (since the tuner started).
+    public private(set) var handedOffRows = 0
+
     /// The reflection term for an episode: supervised steps toward `actions` (state, executed reply) pairs, the most
     /// recent `maxReflectionSteps`. Returns the mean reflection loss, the steps taken and the wall time.
     public func reflect(_ pairs: [(state: [ChatMessage], action: String)]) throws -> (loss: Double, steps: Int, ms: Double)? {
         let chosen = pairs.suffix(max(0, options.maxReflectionSteps))
         guard !chosen.isEmpty else { return nil }
         let t0 = DispatchTime.now().uptimeNanoseconds
-        defer { changed() }
+        defer { changed(chosen.count) }
         var total = 0.0
         for p in chosen {
             total += try trainer.reflect(state: stateTokens(p.state), correctedAction: actionTokens(p.action))["rl/reflection_loss"] ?? 0

@@ -22,6 +22,8 @@ struct TuneOptions: ParsableArguments {
     @Option(name: .customLong("tune-alpha"), help: "LoRA alpha of a new adapter.") var tuneAlpha: Float = 16
     @Option(name: .customLong("tune-layers"), help: "Layers of a new adapter, e.g. 24-29 (default: all).") var tuneLayers: String?
     @Option(name: .customLong("max-state-tokens"), help: "States longer than this are cut to their last tokens for the updates.") var maxStateTokens: Int = 1024
+    @Option(name: .customLong("tune-cache-lag"), help: "Lagged KV cache: the Assistant's engine keeps its cache across updates (only new tokens are prefilled), its entries lagging at most N updates behind the adapter; 0 = re-prefill after every update (exact). --tune-exact implies 0.")
+    var tuneCacheLag: Int = 8
     @Flag(name: .customLong("tune-exact"), help: "The exact (slow) update: full backward pass through the state and a training forward for the KL reference, instead of the stop-gradient step with the engine's reference.")
     var tuneExact = false
 
@@ -31,6 +33,7 @@ struct TuneOptions: ParsableArguments {
         guard kl >= 0, kl.isFinite else { throw ValidationError("--kl must be ≥ 0") }
         guard KLReference(rawValue: klReference) != nil else { throw ValidationError("--kl-reference must be start or base") }
         guard saveEvery >= 0 else { throw ValidationError("--save-every must be 0 or more") }
+        guard tuneCacheLag >= 0 else { throw ValidationError("--tune-cache-lag must be 0 or more") }
         guard maxStateTokens >= 16 else { throw ValidationError("--max-state-tokens must be at least 16") }
     }
 
@@ -38,7 +41,7 @@ struct TuneOptions: ParsableArguments {
     func record(savePath: String) -> [String: String] {
         ["tune": "on", "lrActor": String(lrActor), "lrCritic": String(lrCritic), "gamma": String(gamma), "kl": String(kl),
          "klReference": klReference, "saveAdapter": savePath, "saveEvery": String(saveEvery), "maxStateTokens": String(maxStateTokens),
-         "tuneExact": tuneExact ? "on" : "off"]
+         "tuneCacheLag": String(tuneCacheLag), "tuneExact": tuneExact ? "on" : "off"]
     }
 
     /// Back from run_start's `config.extra` (values given again on the command line are ignored on resume).
@@ -55,6 +58,8 @@ struct TuneOptions: ParsableArguments {
         if let v = e["saveEvery"].flatMap(Int.init) { saveEvery = v }
         if let v = e["maxStateTokens"].flatMap(Int.init) { maxStateTokens = v }
         if e["tuneExact"] == "on" { tuneExact = true }
+        // Runs logged before the lagged cache existed re-prefilled after every update.
+        tuneCacheLag = e["tuneCacheLag"].flatMap(Int.init) ?? 0
     }
 
     static func defaultSavePath(out: String) -> String {
@@ -72,6 +77,7 @@ struct TuneOptions: ParsableArguments {
         o.saveEvery = saveEvery
         o.actorCritic.fastStep = !tuneExact
         o.engineReference = !tuneExact
+        o.maxCacheLag = tuneExact ? 0 : tuneCacheLag
         o.threads = threads
         var layers: [Int]? = nil
         if let s = tuneLayers { layers = try parseLayers(s) }

@@ -112,6 +112,38 @@ final class SessionLogTests: XCTestCase {
         XCTAssertEqual(try SessionReader.read(path: path).events.count, 3)
     }
 
+    /// rl events as session 2 wrote them (flat keys, before RLFigures) still load, and write back the same line.
+    func testOldRLEventLinesDecodeAndReencodeUnchanged() throws {
+        let tuned = #"{"actionTokens":18,"actorLoss":0.04622552916407585,"advantage":-0.5325857400894165,"components":{"checker":0.1,"terminal":0},"criticLoss":0.0016797739081084728,"episode":0,"gamma":0.8999999761581421,"kind":"rl","kl":2.283839464187622,"logProb":-0.12761598825454712,"reward":0.1,"run":"run-mwwk68i9","seq":18,"step":1,"tdError":-0.057961605489254,"terminal":true,"time":1795637542.9090662,"updateApplied":true,"updateMs":10612.354809,"v":1,"value":0.15796160697937012,"valueNext":0}"#
+        let plain = #"{"episode":0,"gamma":0.95,"kind":"rl","reward":0.08,"run":"demo-db-dev","seq":8,"step":0,"tdError":0.359,"terminal":false,"time":1764086403.35,"updateApplied":false,"v":1,"value":0.31,"valueNext":0.62}"#
+        let path = tmp("old-rl.jsonl")
+        try (tuned + "\n" + plain + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let events = try SessionReader.read(path: path).events
+        XCTAssertEqual(events.count, 2)
+        guard case let .rl(a) = events[0].body, case let .rl(b) = events[1].body else { return XCTFail("not rl events: \(events)") }
+        XCTAssertEqual(a.reward, 0.1); XCTAssertTrue(a.terminal); XCTAssertEqual(a.components, ["checker": 0.1, "terminal": 0])
+        XCTAssertEqual(a.figures, RLFigures(updateApplied: true, value: 0.15796160697937012, valueNext: 0, gamma: 0.8999999761581421,
+                                            tdError: -0.057961605489254, advantage: -0.5325857400894165,
+                                            actorLoss: 0.04622552916407585, criticLoss: 0.0016797739081084728,
+                                            kl: 2.283839464187622, logProb: -0.12761598825454712, actionTokens: 18,
+                                            updateMs: 10612.354809))
+        XCTAssertEqual(a.kl, 2.283839464187622)   // dynamic member: a.figures.kl
+        XCTAssertFalse(b.updateApplied); XCTAssertEqual(b.value, 0.31); XCTAssertNil(b.kl); XCTAssertNil(b.humanFeedback)
+        // Written again, the lines are byte for byte what was read (same flat keys, sorted).
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for (e, line) in zip(events, [tuned, plain]) {
+            XCTAssertEqual(String(decoding: try enc.encode(e), as: UTF8.self), line)
+        }
+    }
+
+    func testRLFiguresMergeKeepsLaterFiguresAndAddsTimes() {
+        var r = RLRecord(reward: 1, value: 0.5, updateMs: 10, skipped: "a")
+        r.figures.merge(RLFigures(updateApplied: true, kl: 0.2, updateMs: 5, skipped: "b"))
+        XCTAssertTrue(r.updateApplied)
+        XCTAssertEqual(r.value, 0.5); XCTAssertEqual(r.kl, 0.2); XCTAssertEqual(r.updateMs, 15); XCTAssertEqual(r.skipped, "a; b")
+    }
+
     func testFollowerSeesOnlyCompleteLines() throws {
         let path = tmp("e.jsonl")
         let w = try SessionWriter(creating: path)
