@@ -275,11 +275,24 @@ public enum Render {
     static func checkerLines(_ s: WorkbenchState, _ round: RoundView?, width: Int) -> [StyledLine] {
         guard let round else { return [] }
         var lines: [StyledLine] = []
+        // Consecutive attempts that drew the very same feedback (a model ignoring a rule critique) share one entry:
+        // its header says how many times, instead of stacking the same critique once per attempt.
+        var previous: (feedback: CheckerFeedback, header: Int, times: Int)?
         for a in round.attempts {
             guard let c = a.checker else { continue }
             let mark = c.verdict == .approve ? "✔" : c.verdict == .revise ? "↻" : "✗"
-            lines.append(StyledLine([Span("\(mark) \(c.verdict.rawValue.uppercased())", verdictRole(c.verdict)),
-                                     Span("  score \(signed(c.score))  (\(c.source.rawValue))", .checker)]))
+            let header = { (times: Int) in
+                StyledLine([Span("\(mark) \(c.verdict.rawValue.uppercased())" + (times > 1 ? " ×\(times)" : ""), verdictRole(c.verdict)),
+                            Span("  score \(signed(c.score))  (\(c.source.rawValue))", .checker)])
+            }
+            if let p = previous, c.original == nil, p.feedback.original == nil, p.feedback.verdict == c.verdict,
+               p.feedback.score == c.score, p.feedback.source == c.source, p.feedback.critique == c.critique {
+                lines[p.header] = header(p.times + 1)
+                previous = (p.feedback, p.header, p.times + 1)
+                continue
+            }
+            previous = (c, lines.count, 1)
+            lines.append(header(1))
             lines += Layout.wrap(c.critique, width: width, role: .checker)
             if let o = c.original {
                 lines += Layout.wrap("was \(o.verdict.rawValue) \(signed(o.score)) (\(o.source.rawValue)): \(o.critique)",

@@ -170,4 +170,21 @@ final class CompareTests: XCTestCase {
             }
         }
     }
+
+    func testRepeatedIdenticalCritiquesShareOneEntry() {
+        let s = demoState(width: 120, height: 40)
+        var round = RoundView(step: 0, firstSeq: 0)
+        let same = CheckerFeedback(verdict: .revise, score: -1, critique: "1146 (42S02): Table 'x.y' doesn't exist.", source: .rule)
+        for i in 0..<3 { round.attempts.append(AttemptView(attempt: i, checker: same)) }
+        round.attempts.append(AttemptView(attempt: 3, checker: CheckerFeedback(verdict: .approve, score: 1, critique: "The rule checks passed.", source: .rule)))
+        let text = Render.checkerLines(s, round, width: 80).map { $0.text }.joined(separator: "\n")
+        XCTAssertEqual(text.components(separatedBy: "doesn't exist").count - 1, 1, text)
+        XCTAssertTrue(text.contains("REVISE ×3"), text)
+        XCTAssertTrue(text.contains("APPROVE  score +1.00"), text)
+        // A different critique (or a human correction) starts a new entry.
+        round.attempts.insert(AttemptView(attempt: 1, checker: CheckerFeedback(verdict: .revise, score: -1, critique: "other", source: .rule)), at: 1)
+        let split = Render.checkerLines(s, round, width: 80).map { $0.text }.joined(separator: "\n")
+        XCTAssertEqual(split.components(separatedBy: "doesn't exist").count - 1, 2, split)
+        XCTAssertTrue(split.contains("REVISE ×2"), split)
+    }
 }
