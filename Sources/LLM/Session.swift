@@ -59,6 +59,24 @@ public final class Session {
         set { transformer.batchPath = newValue }
     }
 
+    /// Turns the per-phase wall-clock accounting of the forward pass on (zeroed) or off (`cmat bench --profile`).
+    public func setProfiling(_ on: Bool) {
+        transformer.profile?.deallocate()
+        transformer.profile = nil
+        if on {
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: Transformer.Phase.allCases.count)
+            p.initialize(repeating: 0, count: Transformer.Phase.allCases.count)
+            transformer.profile = p
+        }
+    }
+
+    /// Seconds spent per phase of the forward pass since `setProfiling(true)`: embed, norms, qkv, ropeCache,
+    /// attention, wo, gateUp, silu, down, residual, output.
+    public var profile: [(phase: String, seconds: Double)] {
+        guard let p = transformer.profile else { return [] }
+        return Transformer.Phase.allCases.map { ("\($0)", p[$0.rawValue]) }
+    }
+
     public init(model: Model, threads: Int = 2, contextLength: Int? = nil, maxBatch: Int = 512) {
         self.model = model
         self.threads = max(1, threads)

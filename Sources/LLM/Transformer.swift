@@ -24,6 +24,17 @@ final class Transformer {
     var batchPath: MatmulPath = .float
     /// Batches shorter than this use the quantized path even when `batchPath == .float`.
     var floatPathMinBatch = 32
+    /// Profiling (`cmat bench --profile`): when set, wall time per phase of `forward` accumulates here in seconds,
+    /// indexed by `Phase`.
+    var profile: UnsafeMutablePointer<Double>?
+    enum Phase: Int, CaseIterable { case embed, norms, qkv, ropeCache, attention, wo, gateUp, silu, down, residual, output }
+    private var profT = 0.0
+    @inline(__always) private func mark(_ p: Phase) {
+        guard let profile else { return }
+        let t = Double(DispatchTime.now().uptimeNanoseconds) * 1e-9
+        profile[p.rawValue] += t - profT
+        profT = t
+    }
     /// Debugging/test hook: called with (name as in llama.cpp's graph, layer, rows × width values, rows, width).
     var tap: ((String, Int, UnsafePointer<Float>, Int, Int) -> Void)?
 
@@ -41,6 +52,8 @@ final class Transformer {
     let ropeCos: UnsafeMutablePointer<Float> // [capacity, ropeDim/2]
     let ropeSin: UnsafeMutablePointer<Float> // [capacity, ropeDim/2]
     let outRow: UnsafeMutablePointer<Float>  // [dim] final-normed row
+    let kf: UnsafeMutablePointer<Float>      // [capacity, kvDim] one layer's cached K as fp32 (float path; touched up to T)
+    let vf: UnsafeMutablePointer<Float>      // [capacity, kvDim] same for V
 
     init(weights: TransformerWeights, capacity: Int, maxBatch: Int, pool: ThreadPool) {
         w = weights; c = weights.config; self.pool = pool; self.capacity = capacity; self.maxBatch = maxBatch
@@ -56,6 +69,8 @@ final class Transformer {
         let half = c.ropeDim / 2
         ropeCos = buf(capacity * half); ropeSin = buf(capacity * half)
         outRow = buf(c.dim)
+        // not initialized: only the pages of the positions a float-path prefill reaches become resident
+        kf = .allocate(capacity: capacity * c.kvDim); vf = .allocate(capacity: capacity * c.kvDim)
         // RoPE tables exactly as llama.cpp's rope cache: theta_i = pos * base^(-2i/d) accumulated in f32.
         let thetaScale = powf(c.ropeTheta, -2.0 / Float(c.ropeDim))
         for p in 0..<capacity {
@@ -68,7 +83,7 @@ final class Transformer {
     }
 
     deinit {
-        for p in [x, xb, xb2, q, kx, vx, att, hb, hb2, ropeCos, ropeSin, outRow] + attnScratch { p.deallocate() }
+        for p in [x, xb, xb2, q, kx, vx, att, hb, hb2, ropeCos, ropeSin, outRow, kf, vf] + attnScratch { p.deallocate() }
     }
 
     // MARK: building blocks
@@ -78,12 +93,16 @@ final class Transformer {
     func linear(_ m: QuantizedMatrix, _ xin: UnsafePointer<Float>, n: Int, _ y: UnsafeMutablePointer<Float>) {
         if n == 1 {
             LlamaMatvec.matvec(m, xin, y, pool: pool)
-        } else if batchPath == .quantized || n < floatPathMinBatch {
+        } else if !useFloat(n) {
             LlamaMatvec.matmul(m, xin, n: n, y, pool: pool)
         } else {
             Matmul.matmul(m, xin, n: n, y, pool: pool)
         }
     }
+
+    /// Whether a batch of n rows takes the float path (sgemm matmuls and attention).
+    @inline(__always)
+    func useFloat(_ n: Int) -> Bool { n > 1 && batchPath == .float && n >= floatPathMinBatch }
 
     /// out = x / sqrt(mean(x²) + eps) * weight, as ggml_rms_norm then ggml_mul.
     @inline(__always)
@@ -130,14 +149,17 @@ final class Transformer {
         let dim = c.dim, qDim = c.qDim, kvDim = c.kvDim, hd = c.hiddenDim, eps = c.rmsEps
         let (x, xb, xb2, q, kx, vx, att, hb, hb2) = (self.x, self.xb, self.xb2, self.q, self.kx, self.vx, self.att, self.hb, self.hb2)
 
+        if profile != nil { profT = Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
         // token embeddings: x[i] = row tokens[i] of the embedding matrix
         for i in 0..<n { w.embedding.dequantizeRow(tokens[i], into: x + i * dim) }
+        mark(.embed)
 
         for (l, lw) in w.layers.enumerated() {
             // attention: xb = rmsnorm(x); q,k,v = xb·Wᵀ (+ b)
             if l == 0 { tap?("inp_embd", l, x, n, dim) }
             lw.attnNorm.withUnsafeBufferPointer { wn in rows(n) { i in Transformer.rmsnorm(xb + i * dim, x + i * dim, wn.baseAddress!, dim, eps) } }
             tap?("attn_norm", l, xb, n, dim)
+            mark(.norms)
             if n == 1 {
                 LlamaMatvec.matvecs([lw.wq, lw.wk, lw.wv], xb, [q, kx, vx], pool: pool)   // one job, one activation quantization
             } else {
@@ -152,6 +174,7 @@ final class Transformer {
                     for j in 0..<kvDim { kx[i * kvDim + j] += bk[j]; vx[i * kvDim + j] += bv[j] }
                 }
             }
+            mark(.qkv)
             tap?("Vcur", l, vx, n, kvDim)
             for i in 0..<n {
                 rope(q + i * qDim, heads: c.heads, pos: start + i)
@@ -164,27 +187,36 @@ final class Transformer {
                 for j in 0..<kvDim { kr[j] = floatToHalfBits(kx[i * kvDim + j]); vr[j] = floatToHalfBits(vx[i * kvDim + j]) }
                 for j in 0..<qDim { q[i * qDim + j] = roundToHalf(q[i * qDim + j]) }
             }
+            mark(.ropeCache)
             attention(layer: l, n: n, start: start, cache: cache)
+            mark(.attention)
             linear(lw.wo, att, n: n, xb2)
             w.adapter?.apply(layer: l, stem: 3, att, n: n, xb2)
+            mark(.wo)
             tap?("kqv_out", l, xb2, n, dim)
             for j in 0..<(n * dim) { x[j] += xb2[j] }
             tap?("ffn_inp", l, x, n, dim)
+            mark(.residual)
 
             // feed-forward: x += down(silu(gate(xb)) * up(xb)), xb = rmsnorm(x)
             lw.ffnNorm.withUnsafeBufferPointer { wn in rows(n) { i in Transformer.rmsnorm(xb + i * dim, x + i * dim, wn.baseAddress!, dim, eps) } }
+            mark(.norms)
             if n == 1 {
                 LlamaMatvec.matvecs([lw.gate, lw.up], xb, [hb, hb2], pool: pool)
             } else {
                 linear(lw.gate, xb, n: n, hb); linear(lw.up, xb, n: n, hb2)
             }
             if let ad = w.adapter { ad.apply(layer: l, stem: 4, xb, n: n, hb); ad.apply(layer: l, stem: 5, xb, n: n, hb2) }
+            mark(.gateUp)
             rows(n) { i in GGMLNumerics.siluMul(hb + i * hd, hb2 + i * hd, hd) }   // ggml's exp: bitwise as llama.cpp
+            mark(.silu)
             linear(lw.down, hb, n: n, xb2)
             w.adapter?.apply(layer: l, stem: 6, hb, n: n, xb2)
+            mark(.down)
             tap?("ffn_out", l, xb2, n, dim)
             for j in 0..<(n * dim) { x[j] += xb2[j] }
             tap?("l_out", l, x, n, dim)
+            mark(.residual)
         }
         cache.tokens.append(contentsOf: tokens)
 
@@ -200,6 +232,7 @@ final class Transformer {
         if let logits {
             linear(w.output, xb, n: k, logits)
         }
+        mark(.output)
     }
 
     /// att[i, head h] = softmax(q_h(i) · K_hᵀ / sqrt(headDim) over positions ≤ start+i) · V_h for the n rows, with
@@ -208,6 +241,18 @@ final class Transformer {
     /// probabilities rounded to f16.
     func attention(layer l: Int, n: Int, start: Int, cache: KVCache) {
         let T = start + n
+        if useFloat(n) {
+            // K/V of positions 0..<T of this layer as fp32 (contiguous in the cache), converted in parallel
+            let kvDim = c.kvDim, k16 = UnsafePointer(cache.kRow(l, 0)), v16 = UnsafePointer(cache.vRow(l, 0))
+            let (kf, vf) = (self.kf, self.vf)
+            pool.parallelFor(T, grain: 64) { a, b, _ in
+                convertHalfToFloat(k16 + a * kvDim, kf + a * kvDim, count: (b - a) * kvDim)
+                convertHalfToFloat(v16 + a * kvDim, vf + a * kvDim, count: (b - a) * kvDim)
+            }
+            FloatAttention.run(q: q, kf: kf, vf: vf, n: n, start: start, heads: c.heads, kvHeads: c.kvHeads,
+                               headDim: c.headDim, scale: 1 / sqrtf(Float(c.headDim)), att: att, pool: pool)
+            return
+        }
         let nkv = GGMLNumerics.paddedKV(T)
         let hs = c.headDim, qDim = c.qDim, heads = c.heads, group = c.heads / c.kvHeads, stride = c.kvDim
         let scale = 1 / sqrtf(Float(hs))

@@ -17,6 +17,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Batched matmul path for the prompt: float (sgemm) or quantized (8-bit activations).") var path: String = "float"
 
     @Flag(help: "Skip the kernel micro-benchmarks (kernel_* lines).") var noKernels = false
+    @Flag(help: "Also print where the time goes: profile_{prefill,decode}_<phase>_us lines (µs per prefill / per decoded token, wall clock).")
+    var profile = false
 
     @Flag(help: "Only the SFT benchmark (LoRA rank 8 on all projections, AdamW, 512-token sequences): sft_tok_s, sft_step_s, sft_peak_rss_mb.")
     var sft = false
@@ -87,6 +89,22 @@ struct BenchCommand: ParsableCommand {
             tok = l.withUnsafeBufferPointer { Sampler.argmax($0) }
         }
         let decodeAfter = now() - t1
+        var profileLines: [String] = []
+        if profile {
+            session.reset()
+            session.setProfiling(true)
+            _ = try session.evaluate(prompt, logits: .last)
+            for (ph, sec) in session.profile { profileLines.append(String(format: "profile_prefill_%@_us=%.0f", ph, sec * 1e6)) }
+            session.reset()
+            session.setProfiling(true)
+            var tok = prompt[0]
+            for _ in 0..<decode {
+                let l = try session.step(tok)
+                tok = l.withUnsafeBufferPointer { Sampler.argmax($0) }
+            }
+            for (ph, sec) in session.profile { profileLines.append(String(format: "profile_decode_%@_us=%.1f", ph, sec * 1e6 / Double(max(1, decode)))) }
+            session.setProfiling(false)
+        }
         let meanPrefill = prefillTimes.reduce(0, +) / Double(prefillTimes.count)
         let meanDecode = decodeTimes.reduce(0, +) / Double(decodeTimes.count)
         print(String(format: "prefill_tok_s=%.1f", Double(prefill) / meanPrefill))
@@ -98,6 +116,7 @@ struct BenchCommand: ParsableCommand {
         if let a = adapterOptions.adapter { print("adapter=\(a)") }
         print(String(format: "kv_cache_mb=%.1f", Double(session.cache.bytes) / 1_048_576))
         print(String(format: "peak_rss_mb=%.1f", Self.peakRSSMB()))
+        for line in profileLines { print(line) }
         if !noKernels { for line in EngineBench.kernelFigures(model: m, threads: threads) { print(line) } }
     }
 

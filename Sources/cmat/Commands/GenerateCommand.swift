@@ -29,6 +29,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Stop string (repeatable).") var stop: [String] = []
     @Option(help: "Threads.") var threads: Int = 2
     @Option(help: "Context length (default: min(trained, 4096)).") var ctx: Int?
+    @Flag(name: .customLong("exact-prefill"), help: "Evaluate the prompt on the exact quantized path (llama.cpp's numerics, bit for bit) even when it is 32 tokens or longer; the default float (sgemm) prefill is faster but differs by fp32 rounding.")
+    var exactPrefill = false
     @OptionGroup var adapterOptions: AdapterOptions
 
     func run() throws {
@@ -41,6 +43,7 @@ struct GenerateCommand: ParsableCommand {
         options.repetitionPenalty = repeatPenalty; options.repetitionWindow = repeatLastN
         options.seed = seed; options.maxTokens = max(0, n); options.stop = stop
         let session = Session(model: m, threads: threads)
+        if exactPrefill { session.prefillPath = .quantized }
         let tokens: [Int]
         if chat {
             var messages: [ChatMessage] = []
