@@ -263,6 +263,21 @@ int ck_gg_available(void) {
 #endif
 }
 
+#if defined(__x86_64__)
+AVX2 static void f32_to_f16_avx2(const float *x, uint16_t *y, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = (uint16_t)_mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(x[i]), _MM_FROUND_TO_NEAREST_INT), 0);
+}
+#endif
+
+void ck_gg_f32_to_f16(const float *x, uint16_t *y, int n) {
+#if defined(__x86_64__)
+    f32_to_f16_avx2(x, y, n);
+#endif
+}
+
 void ck_gg_expf(const float *x, float *y, int n) {
 #if defined(__x86_64__)
     expf_avx2(x, y, n);

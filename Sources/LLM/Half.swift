@@ -1,3 +1,5 @@
+import CKernels
+
 // IEEE half-precision helpers written with integer bit operations, so that loops over them vectorize on the
 // baseline x86-64 target (Swift's Float16 conversions become library calls there).
 
@@ -29,4 +31,9 @@
 /// dst[i] = halfBitsToFloat(src[i]); written as a plain loop that LLVM vectorizes.
 @inline(__always) func convertHalfToFloat(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
     for i in 0..<count { dst[i] = halfBitsToFloat(src[i]) }
+}
+
+/// dst[i] = floatToHalfBits(src[i]): F16C when the machine has it (`GGMLNumerics.fast`), else the reference loop.
+@inline(__always) func convertFloatToHalf(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
+    if GGMLNumerics.fast { ck_gg_f32_to_f16(src, dst, Int32(count)) } else { for i in 0..<count { dst[i] = floatToHalfBits(src[i]) } }
 }

@@ -130,6 +130,16 @@ final class Transformer {
         }
     }
 
+    /// Row i of the batch: K/V into the cache as f16; Q rounded to f16 (ggml converts it for the f16 K·Q product).
+    @inline(__always)
+    func storeKV(_ l: Int, _ i: Int, start: Int, cache: KVCache) {
+        let kvDim = c.kvDim, qDim = c.qDim
+        convertFloatToHalf(kx + i * kvDim, cache.kRow(l, start + i), count: kvDim)
+        convertFloatToHalf(vx + i * kvDim, cache.vRow(l, start + i), count: kvDim)
+        let qr = q + i * qDim
+        for j in 0..<qDim { qr[j] = roundToHalf(qr[j]) }
+    }
+
     /// Splits `n` rows over the pool when there are enough of them, else runs inline.
     @inline(__always)
     func rows(_ n: Int, _ body: (Int) -> Void) {
@@ -176,16 +186,19 @@ final class Transformer {
             }
             mark(.qkv)
             tap?("Vcur", l, vx, n, kvDim)
-            for i in 0..<n {
-                rope(q + i * qDim, heads: c.heads, pos: start + i)
-                rope(kx + i * kvDim, heads: c.kvHeads, pos: start + i)
-            }
-            tap?("Qcur_rope", l, q, n, qDim); tap?("Kcur_rope", l, kx, n, kvDim)
-            for i in 0..<n {
-                // K/V into the cache as f16; Q rounded to f16 (ggml converts it for the f16 K·Q product)
-                let kr = cache.kRow(l, start + i), vr = cache.vRow(l, start + i)
-                for j in 0..<kvDim { kr[j] = floatToHalfBits(kx[i * kvDim + j]); vr[j] = floatToHalfBits(vx[i * kvDim + j]) }
-                for j in 0..<qDim { q[i * qDim + j] = roundToHalf(q[i * qDim + j]) }
+            if tap == nil {
+                rows(n) { i in
+                    self.rope(q + i * qDim, heads: self.c.heads, pos: start + i)
+                    self.rope(kx + i * kvDim, heads: self.c.kvHeads, pos: start + i)
+                    self.storeKV(l, i, start: start, cache: cache)
+                }
+            } else {
+                for i in 0..<n {
+                    rope(q + i * qDim, heads: c.heads, pos: start + i)
+                    rope(kx + i * kvDim, heads: c.kvHeads, pos: start + i)
+                }
+                tap?("Qcur_rope", l, q, n, qDim); tap?("Kcur_rope", l, kx, n, kvDim)
+                for i in 0..<n { storeKV(l, i, start: start, cache: cache) }
             }
             mark(.ropeCache)
             attention(layer: l, n: n, start: start, cache: cache)

@@ -25,6 +25,21 @@ final class GGMLNumericsTests: XCTestCase {
         XCTAssertEqual(GGMLNumerics.referenceExpf(0), 1)
     }
 
+    /// F16C conversion of K/V into the cache against Swift's Float16 (round to nearest even), including ties,
+    /// subnormals, overflow and infinities.
+    func testFloatToHalfTwin() throws {
+        try XCTSkipUnless(GGMLNumerics.fast, "no AVX2: only the Swift path exists")
+        var xs: [Float] = [0, -0.0, 1, -1, 65504, 65519.99, 65520, -65520, 1e6, .infinity, -.infinity, 0x1p-14, 0x1p-24,
+                           0x1p-25, 0x1.8p-25, 3e-8, 6e-5, 1 + 0x1p-11, 1 + 0x1.8p-10, 2049, 2051]
+        var r = LCG(s: 7)
+        for _ in 0..<4000 { xs.append(r.next() * 10) }
+        for e in -30...16 { for _ in 0..<20 { xs.append(r.next() * Float(sign: .plus, exponent: e, significand: 1)) } }
+        for b in stride(from: UInt32(0x3380_0000), to: 0x4780_0000, by: 0x0000_1000 + 0x7) { xs.append(Float(bitPattern: b)) }
+        var got = [UInt16](repeating: 0, count: xs.count)
+        xs.withUnsafeBufferPointer { s in got.withUnsafeMutableBufferPointer { convertFloatToHalf(s.baseAddress!, $0.baseAddress!, count: xs.count) } }
+        for (i, x) in xs.enumerated() { XCTAssertEqual(got[i], floatToHalfBits(x), "x = \(x)") }
+    }
+
     func testSiluMulTwin() throws {
         try XCTSkipUnless(GGMLNumerics.fast, "no AVX2: only the Swift path exists")
         var r = LCG(s: 7)

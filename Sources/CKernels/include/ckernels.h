@@ -51,6 +51,8 @@ void ck_dequantize_row(int type, const void *src, float *dst, int n);
 
 // ---- llama.cpp-compatible numerics (owner: llm; ggml_numerics.c). AVX2 only: call when ck_gg_available().
 int ck_gg_available(void);
+// y[i] = f16 bits of x[i], round to nearest even (F16C; as ggml's GGML_FP32_TO_FP16 on x86).
+void ck_gg_f32_to_f16(const float *x, uint16_t *y, int n);
 // y[i] = ggml_v_expf(x[i]) (the AVX-512 formula of ggml, lane by lane).
 void ck_gg_expf(const float *x, float *y, int n);
 // g[i] = silu(g[i]) * u[i] as ggml (vector SiLU for the first n & ~15 values, C expf for the rest).
