@@ -59,22 +59,25 @@ public final class Session {
         set { transformer.batchPath = newValue }
     }
 
-    /// Turns the per-phase wall-clock accounting of the forward pass on (zeroed) or off (`cmat bench --profile`).
+    /// Turns the per-phase accounting of the forward pass on (zeroed) or off (`cmat bench --profile`).
     public func setProfiling(_ on: Bool) {
         transformer.profile?.deallocate()
         transformer.profile = nil
         if on {
-            let p = UnsafeMutablePointer<Double>.allocate(capacity: Transformer.Phase.allCases.count)
-            p.initialize(repeating: 0, count: Transformer.Phase.allCases.count)
+            let n = 2 * Transformer.Phase.allCases.count
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: n)
+            p.initialize(repeating: 0, count: n)
             transformer.profile = p
         }
     }
 
-    /// Seconds spent per phase of the forward pass since `setProfiling(true)`: embed, norms, qkv, ropeCache,
-    /// attention, wo, gateUp, silu, down, residual, output.
-    public var profile: [(phase: String, seconds: Double)] {
+    /// Per phase of the forward pass since `setProfiling(true)` (embed, norms, qkv, ropeCache, attention, wo, gateUp,
+    /// silu, down, residual, output): wall-clock seconds, and CPU seconds of the calling thread (with one thread: all
+    /// the work, whatever else the machine runs).
+    public var profile: [(phase: String, seconds: Double, cpuSeconds: Double)] {
         guard let p = transformer.profile else { return [] }
-        return Transformer.Phase.allCases.map { ("\($0)", p[$0.rawValue]) }
+        let n = Transformer.Phase.allCases.count
+        return Transformer.Phase.allCases.map { ("\($0)", p[$0.rawValue], p[n + $0.rawValue]) }
     }
 
     public init(model: Model, threads: Int = 2, contextLength: Int? = nil, maxBatch: Int = 512) {

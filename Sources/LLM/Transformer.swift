@@ -28,12 +28,17 @@ final class Transformer {
     /// indexed by `Phase`.
     var profile: UnsafeMutablePointer<Double>?
     enum Phase: Int, CaseIterable { case embed, norms, qkv, ropeCache, attention, wo, gateUp, silu, down, residual, output }
-    private var profT = 0.0
+    /// Also accumulates the calling thread's CPU time per phase at `profile[Phase.allCases.count + phase]`.
+    private var profT = 0.0, profC = 0.0
+    @inline(__always) private static func cpuNow() -> Double {
+        var ts = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
     @inline(__always) private func mark(_ p: Phase) {
         guard let profile else { return }
-        let t = Double(DispatchTime.now().uptimeNanoseconds) * 1e-9
+        let t = Double(DispatchTime.now().uptimeNanoseconds) * 1e-9, cpu = Transformer.cpuNow()
         profile[p.rawValue] += t - profT
-        profT = t
+        profile[Phase.allCases.count + p.rawValue] += cpu - profC
+        profT = t; profC = cpu
     }
     /// Debugging/test hook: called with (name as in llama.cpp's graph, layer, rows × width values, rows, width).
     var tap: ((String, Int, UnsafePointer<Float>, Int, Int) -> Void)?
@@ -159,7 +164,7 @@ final class Transformer {
         let dim = c.dim, qDim = c.qDim, kvDim = c.kvDim, hd = c.hiddenDim, eps = c.rmsEps
         let (x, xb, xb2, q, kx, vx, att, hb, hb2) = (self.x, self.xb, self.xb2, self.q, self.kx, self.vx, self.att, self.hb, self.hb2)
 
-        if profile != nil { profT = Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+        if profile != nil { profT = Double(DispatchTime.now().uptimeNanoseconds) * 1e-9; profC = Transformer.cpuNow() }
         // token embeddings: x[i] = row tokens[i] of the embedding matrix
         for i in 0..<n { w.embedding.dequantizeRow(tokens[i], into: x + i * dim) }
         mark(.embed)

@@ -17,7 +17,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Batched matmul path for the prompt: float (sgemm) or quantized (8-bit activations).") var path: String = "float"
 
     @Flag(help: "Skip the kernel micro-benchmarks (kernel_* lines).") var noKernels = false
-    @Flag(help: "Also print where the time goes: profile_{prefill,decode}_<phase>_us lines (µs per prefill / per decoded token, wall clock).")
+    @Flag(help: "Also print where the time goes: profile_{prefill,decode}_<phase>_us (µs per prefill / per decoded token, wall clock) and _cpu_us (CPU time of the calling thread: with --threads 1, all the work whatever the load).")
     var profile = false
 
     @Flag(help: "Only the SFT benchmark (LoRA rank 8 on all projections, AdamW, 512-token sequences): sft_tok_s, sft_step_s, sft_peak_rss_mb.")
@@ -94,7 +94,10 @@ struct BenchCommand: ParsableCommand {
             session.reset()
             session.setProfiling(true)
             _ = try session.evaluate(prompt, logits: .last)
-            for (ph, sec) in session.profile { profileLines.append(String(format: "profile_prefill_%@_us=%.0f", ph, sec * 1e6)) }
+            for (ph, sec, cpu) in session.profile {
+                profileLines.append(String(format: "profile_prefill_%@_us=%.0f", ph, sec * 1e6))
+                profileLines.append(String(format: "profile_prefill_%@_cpu_us=%.0f", ph, cpu * 1e6))
+            }
             session.reset()
             session.setProfiling(true)
             var tok = prompt[0]
@@ -102,7 +105,10 @@ struct BenchCommand: ParsableCommand {
                 let l = try session.step(tok)
                 tok = l.withUnsafeBufferPointer { Sampler.argmax($0) }
             }
-            for (ph, sec) in session.profile { profileLines.append(String(format: "profile_decode_%@_us=%.1f", ph, sec * 1e6 / Double(max(1, decode)))) }
+            for (ph, sec, cpu) in session.profile {
+                profileLines.append(String(format: "profile_decode_%@_us=%.1f", ph, sec * 1e6 / Double(max(1, decode))))
+                profileLines.append(String(format: "profile_decode_%@_cpu_us=%.1f", ph, cpu * 1e6 / Double(max(1, decode))))
+            }
             session.setProfiling(false)
         }
         let meanPrefill = prefillTimes.reduce(0, +) / Double(prefillTimes.count)
