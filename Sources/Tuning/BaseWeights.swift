@@ -74,6 +74,11 @@ public final class BaseMatrix {
         if let d = dense { dst.update(from: d + r * cols, count: cols) } else { quantized!.dequantizeRow(r, into: dst) }
     }
 
+    /// Rows r0..<r1 as fp32 into `dst` (stride cols; the stored rows copied for an fp32 matrix).
+    public func dequantizeRows(_ r0: Int, _ r1: Int, into dst: UnsafeMutablePointer<Float>) {
+        if let d = dense { dst.update(from: d + r0 * cols, count: (r1 - r0) * cols) } else { quantized!.dequantizeRows(r0, r1, into: dst) }
+    }
+
     /// fp32 view of the whole matrix: the stored data, or the dequantized matrix written into `scratch`
     /// (which must hold rows*cols floats).
     @inline(__always)

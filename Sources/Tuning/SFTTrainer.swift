@@ -36,6 +36,7 @@ public final class SFTTrainer {
         let l = try lora ?? LoRAWeights(config: config.lora, modelConfig: model.config, seed: config.seed)
         self.lora = l
         model.lora = l
+        model.parallelLoss = true   // the cross-entropy closures below write only their own row
         self.model = model
         optimizer = AdamW(count: l.count, config: config.optimizer)
         schedule = LRSchedule()

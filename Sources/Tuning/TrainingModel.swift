@@ -75,7 +75,6 @@ public final class TrainingModel {
     private let bufA = FloatBuffer(), bufB = FloatBuffer(), bufC = FloatBuffer(), bufD = FloatBuffer()
     private let bufE = FloatBuffer(), bufF = FloatBuffer(), bufG = FloatBuffer()
     private let bufH = FloatBuffer(), bufI = FloatBuffer(), bufJ = FloatBuffer(), bufK = FloatBuffer()   // stop-gradient backward
-    private let scores = FloatBuffer(), dScores = FloatBuffer()
     private let loraTmp = FloatBuffer(), dropTmp = FloatBuffer()
     private let headX = FloatBuffer(), headLogits = FloatBuffer()
     /// Positions processed per head chunk.
@@ -83,20 +82,49 @@ public final class TrainingModel {
     /// When set, wall-clock seconds per phase accumulate in `profile` (base, lora, attention, head, other).
     public var profiling = false
     public private(set) var profile: [String: Double] = [:]
-    private var lastMark: UInt64 = 0
+    /// Process CPU seconds (all threads) per phase, alongside the wall-clock `profile`: on a machine shared with other
+    /// jobs the wall clock of a phase stretches with the load, its CPU time much less.
+    public private(set) var cpuProfile: [String: Double] = [:]
+    private var lastMark: UInt64 = 0, lastCPU: Double = 0
     @inline(__always) private func mark(_ phase: String?) {
         guard profiling else { return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        if let p = phase, lastMark != 0 { profile[p, default: 0] += Double(now - lastMark) / 1e9 }
-        lastMark = now
+        let now = DispatchTime.now().uptimeNanoseconds, cpu = TrainingModel.processCPUSeconds()
+        if let p = phase, lastMark != 0 {
+            profile[p, default: 0] += Double(now - lastMark) / 1e9
+            cpuProfile[p, default: 0] += cpu - lastCPU
+        }
+        lastMark = now; lastCPU = cpu
     }
-    public func resetProfile() { profile = [:]; lastMark = 0 }
+    public func resetProfile() { profile = [:]; cpuProfile = [:]; lastMark = 0 }
+    /// CPU seconds used by this process so far (every thread).
+    public static func processCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
 
-    /// OpenBLAS threads for the training products (set on every run: the inference engine's prefill sets it to 1).
-    public var threads: Int
+    /// Worker threads for the training products and row-wise ops (our pool; OpenBLAS itself runs single-threaded).
+    /// 1: everything on the caller (the reference twin of the threaded passes).
+    public var threads: Int { didSet { if threads != oldValue { compute = TrainCompute(threads: max(1, threads)) } } }
+    var compute: TrainCompute
+    /// Calls the loss function of one head chunk from several threads at once (only for thread-safe loss functions,
+    /// such as SFT's cross-entropy, which writes only its own row).
+    public var parallelLoss = false
+    private var workerScores: [FloatBuffer] = []
+    private var workerScores2: [FloatBuffer] = []
+    private var workerDKV: [FloatBuffer] = []
 
     public init(base: BaseWeights, lora: LoRAWeights? = nil, threads: Int = 2) {
         self.base = base; self.lora = lora; self.threads = threads
+        compute = TrainCompute(threads: max(1, threads))
+    }
+
+    /// The base matrix as fp32: the stored data, or dequantized (rows split over the workers) into the scratch tile.
+    private func baseFloats(_ m: BaseMatrix) -> UnsafePointer<Float> {
+        if m.isDense { return m.floats(scratch: wScratch.pointer) }
+        let w = wScratch.pointer, cols = m.cols
+        compute.rows(m.rows, width: cols) { r0, r1 in m.dequantizeRows(r0, r1, into: w + r0 * cols) }
+        return UnsafePointer(w)
     }
 
     private var activeLoRA: LoRAWeights? { loraEnabled ? lora : nil }
@@ -117,7 +145,16 @@ public final class TrainingModel {
         let wide = max(c.dim, c.qDim, c.hiddenDim)
         bufA.ensure(T * wide); bufB.ensure(T * wide); bufC.ensure(T * wide); bufD.ensure(T * wide)
         bufE.ensure(T * wide); bufF.ensure(T * wide); bufG.ensure(T * wide)
-        scores.ensure(T * T); dScores.ensure(T * T)
+        let B = max(1, attentionBlock)
+        let nw = compute.threads
+        if workerScores.count != nw {
+            workerScores = (0..<nw).map { _ in FloatBuffer() }; workerScores2 = (0..<nw).map { _ in FloatBuffer() }
+            workerDKV = (0..<nw).map { _ in FloatBuffer() }
+        }
+        for w in 0..<nw {
+            workerScores[w].ensure(min(B, T) * T); workerScores2[w].ensure(min(B, T) * T)
+            if w > 0 { workerDKV[w].ensure(2 * T * c.kvDim) }
+        }
         loraTmp.ensure(T * max(rank, 1)); dropTmp.ensure(T * wide)
     }
     private var rankAllocated = -1
@@ -129,15 +166,15 @@ public final class TrainingModel {
                          saveU: UnsafeMutablePointer<Float>?) {
         let m = base.layers[layer].proj[t]!
         mark("other")
-        let w = m.floats(scratch: wScratch.pointer)
+        let w = baseFloats(m)
         mark("dequant")
-        gemm(false, true, T, m.rows, m.cols, 1, x, m.cols, w, m.cols, 0, y, m.rows)
+        compute.gemm(false, true, T, m.rows, m.cols, 1, x, m.cols, w, m.cols, 0, y, m.rows)
         mark("base")
         guard let lw = activeLoRA, let s = lw.slot(layer: layer, target: t), let u = saveU else { return }
         let r = lw.config.rank
         let input = dropoutInput(x, T: T, n: m.cols, slot: layer * 8 + LoRATarget.allCases.firstIndex(of: t)!)
-        gemm(false, true, T, r, m.cols, 1, input, m.cols, lw.params + s.aOffset, m.cols, 0, u, r)
-        gemm(false, true, T, m.rows, r, lw.config.scale, u, r, lw.params + s.bOffset, r, 1, y, m.rows)
+        compute.gemm(false, true, T, r, m.cols, 1, input, m.cols, lw.params + s.aOffset, m.cols, 0, u, r)
+        compute.gemm(false, true, T, m.rows, r, lw.config.scale, u, r, lw.params + s.bOffset, r, 1, y, m.rows)
         mark("lora")
     }
 
@@ -150,30 +187,35 @@ public final class TrainingModel {
     }
 
     /// dx (+)= dy W + LoRA backward; accumulates the LoRA gradients. `accumulate`: add into dx instead of overwriting.
+    /// `needDx` false: the input gradient is not wanted (the lowest adapted layer), only the LoRA gradients.
     private func projectBackward(_ layer: Int, _ t: LoRATarget, x: UnsafePointer<Float>, u: UnsafePointer<Float>?,
-                                 dy: UnsafePointer<Float>, T: Int, dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
+                                 dy: UnsafePointer<Float>, T: Int, dx: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                 needDx: Bool = true) {
         let m = base.layers[layer].proj[t]!
         mark("other")
-        let w = m.floats(scratch: wScratch.pointer)
-        mark("dequant")
-        gemm(false, false, T, m.cols, m.rows, 1, dy, m.rows, w, m.cols, accumulate ? 1 : 0, dx, m.cols)
-        mark("base")
+        if needDx {
+            let w = baseFloats(m)
+            mark("dequant")
+            compute.gemm(false, false, T, m.cols, m.rows, 1, dy, m.rows, w, m.cols, accumulate ? 1 : 0, dx, m.cols)
+            mark("base")
+        }
         defer { mark("lora") }
         guard let lw = activeLoRA, let s = lw.slot(layer: layer, target: t), let u = u else { return }
         let r = lw.config.rank, sc = lw.config.scale
         let du = loraTmp.pointer
         // dB += s · dy^T u ;  du = s · dy B ;  dA += du^T drop(x) ;  dx += drop'(du A)
-        gemm(true, false, m.rows, r, T, sc, dy, m.rows, u, r, 1, lw.grads + s.bOffset, r)
-        gemm(false, false, T, r, m.rows, sc, dy, m.rows, lw.params + s.bOffset, r, 0, du, r)
+        compute.gemm(true, false, m.rows, r, T, sc, dy, m.rows, u, r, 1, lw.grads + s.bOffset, r)
+        compute.gemm(false, false, T, r, m.rows, sc, dy, m.rows, lw.params + s.bOffset, r, 0, du, r)
         let slotID = layer * 8 + LoRATarget.allCases.firstIndex(of: t)!
         let input = dropoutInput(x, T: T, n: m.cols, slot: slotID)
-        gemm(true, false, r, m.cols, T, 1, du, r, input, m.cols, 1, lw.grads + s.aOffset, m.cols)
+        compute.gemm(true, false, r, m.cols, T, 1, du, r, input, m.cols, 1, lw.grads + s.aOffset, m.cols)
+        guard needDx else { return }
         if training, lw.config.dropout > 0 {
             let tmp = dropTmp.pointer, p = lw.config.dropout
-            gemm(false, false, T, m.cols, r, 1, du, r, lw.params + s.aOffset, m.cols, 0, tmp, m.cols)
+            compute.gemm(false, false, T, m.cols, r, 1, du, r, lw.params + s.aOffset, m.cols, 0, tmp, m.cols)
             for i in 0..<(T * m.cols) { dx[i] += tmp[i] * Ops.dropoutScale(seed: dropoutSeed, slot: slotID, index: i, p: p) }
         } else {
-            gemm(false, false, T, m.cols, r, 1, du, r, lw.params + s.aOffset, m.cols, 1, dx, m.cols)
+            compute.gemm(false, false, T, m.cols, r, 1, du, r, lw.params + s.aOffset, m.cols, 1, dx, m.cols)
         }
     }
 
@@ -197,7 +239,7 @@ public final class TrainingModel {
             throw TuningError("a forward pass over given context rows needs dropout off (set training = false)")
         }
         prepare(T: T)
-        BLAS.setThreads(threads)
+        BLAS.setThreads(1)   // our pool splits the products
         dropoutSeed &+= 1
         let D = c.dim, H = c.hiddenDim, n = T - P, r = lora?.config.rank ?? 0, hd2 = c.headDim / 2
         let x0 = acts[0].x
@@ -211,32 +253,74 @@ public final class TrainingModel {
             let x = a.x + P * D, q = a.q + P * c.qDim, k = a.k + P * c.kvDim, v = a.v + P * c.kvDim
             let h = a.h + P * D, g = a.g + P * H, up = a.u + P * H, att = a.att + P * c.qDim
             // attention
-            L.attnNorm.withUnsafeBufferPointer { Ops.rmsNorm(x, $0.baseAddress!, xn, a.rms1 + P, rows: n, n: D, eps: c.rmsEps) }
+            rmsNorm(x, L.attnNorm, xn, a.rms1 + P, rows: n)
             project(l, .q, xn, T: n, q, saveU: u(.q))
             project(l, .k, xn, T: n, k, saveU: u(.k))
             project(l, .v, xn, T: n, v, saveU: u(.v))
             if let bq = L.qBias, let bk = L.kBias, let bv = L.vBias {
                 addBias(q, bq, T: n); addBias(k, bk, T: n); addBias(v, bv, T: n)
             }
-            Ops.rope(q, rows: n, heads: c.heads, headDim: c.headDim, neox: c.ropeNeox, cos: cosP, sin: sinP, inverse: false)
-            Ops.rope(k, rows: n, heads: c.kvHeads, headDim: c.headDim, neox: c.ropeNeox, cos: cosP, sin: sinP, inverse: false)
+            rope(q, rows: n, heads: c.heads, cos: cosP, sin: sinP, inverse: false)
+            rope(k, rows: n, heads: c.kvHeads, cos: cosP, sin: sinP, inverse: false)
             if let context, P > 0 { context.fill(l, a.k, a.v) }
             mark("other")
             attentionForward(a, T: T, from: P)
             mark("attention")
             project(l, .o, att, T: n, tmp, saveU: u(.o))
-            for i in 0..<(n * D) { h[i] = x[i] + tmp[i] }
+            add(x, tmp, h, rows: n, n: D)
             // feed-forward
-            L.ffnNorm.withUnsafeBufferPointer { Ops.rmsNorm(h, $0.baseAddress!, xn, a.rms2 + P, rows: n, n: D, eps: c.rmsEps) }
+            rmsNorm(h, L.ffnNorm, xn, a.rms2 + P, rows: n)
             project(l, .gate, xn, T: n, g, saveU: u(.gate))
             project(l, .up, xn, T: n, up, saveU: u(.up))
-            Ops.swiglu(g, up, act, count: n * H)
+            swiglu(g, up, act, rows: n)
             project(l, .down, act, T: n, tmp, saveU: u(.down))
             let out = (l + 1 < c.layers ? acts[l + 1].x : xFinal.pointer) + P * D
-            for i in 0..<(n * D) { out[i] = h[i] + tmp[i] }
+            add(h, tmp, out, rows: n, n: D)
         }
-        base.outputNorm.withUnsafeBufferPointer {
-            Ops.rmsNorm(xFinal.pointer + P * D, $0.baseAddress!, xf.pointer + P * D, rmsF.pointer + P, rows: n, n: D, eps: c.rmsEps)
+        rmsNorm(xFinal.pointer + P * D, base.outputNorm, xf.pointer + P * D, rmsF.pointer + P, rows: n)
+    }
+
+    // Row-wise ops split over the workers (Ops holds the serial loops).
+    private func rmsNorm(_ x: UnsafePointer<Float>, _ w: [Float], _ y: UnsafeMutablePointer<Float>, _ r: UnsafeMutablePointer<Float>, rows: Int) {
+        let D = config.dim, eps = config.rmsEps
+        w.withUnsafeBufferPointer { wp in
+            let wb = wp.baseAddress!
+            compute.rows(rows, width: D) { s, e in Ops.rmsNorm(x + s * D, wb, y + s * D, r + s, rows: e - s, n: D, eps: eps) }
+        }
+    }
+    private func rmsNormApply(_ x: UnsafePointer<Float>, _ w: [Float], _ r: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int) {
+        let D = config.dim
+        w.withUnsafeBufferPointer { wp in
+            let wb = wp.baseAddress!
+            compute.rows(rows, width: D) { s, e in Ops.rmsNormApply(x + s * D, wb, r + s, y + s * D, rows: e - s, n: D) }
+        }
+    }
+    private func rmsNormBackward(_ x: UnsafePointer<Float>, _ w: [Float], _ r: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                                 _ dx: UnsafeMutablePointer<Float>, rows: Int) {
+        let D = config.dim
+        w.withUnsafeBufferPointer { wp in
+            let wb = wp.baseAddress!
+            compute.rows(rows, width: D) { s, e in Ops.rmsNormBackward(x + s * D, wb, r + s, dy + s * D, dx + s * D, rows: e - s, n: D) }
+        }
+    }
+    private func rope(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, inverse: Bool) {
+        let c = config, hd2 = c.headDim / 2, stride = heads * c.headDim
+        compute.rows(rows, width: stride) { s, e in
+            Ops.rope(x + s * stride, rows: e - s, heads: heads, headDim: c.headDim, neox: c.ropeNeox, cos: cos + s * hd2, sin: sin + s * hd2, inverse: inverse)
+        }
+    }
+    private func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
+        compute.rows(rows, width: n) { s, e in for i in (s * n)..<(e * n) { y[i] = a[i] + b[i] } }
+    }
+    private func swiglu(_ g: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ a: UnsafeMutablePointer<Float>, rows: Int) {
+        let H = config.hiddenDim
+        compute.rows(rows, width: H) { s, e in Ops.swiglu(g + s * H, u + s * H, a + s * H, count: (e - s) * H) }
+    }
+    private func swigluBackward(_ g: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ da: UnsafePointer<Float>,
+                                _ dg: UnsafeMutablePointer<Float>, _ du: UnsafeMutablePointer<Float>, rows: Int) {
+        let H = config.hiddenDim
+        compute.rows(rows, width: H) { s, e in
+            Ops.swigluBackward(g + s * H, u + s * H, da + s * H, dg + s * H, du + s * H, count: (e - s) * H)
         }
     }
 
@@ -250,73 +334,88 @@ public final class TrainingModel {
     public var attentionBlock = 64
 
     /// Causal grouped-query attention for query rows from..<T over keys 0...i; writes those rows of a.att and a.lse.
+    /// Work items (head, block of query rows) are split over the workers (each writes only its own rows).
     private func attentionForward(_ a: LayerActivations, T: Int, from: Int = 0) {
         let c = config, hd = c.headDim, group = c.heads / c.kvHeads
         let scale = 1 / Float(hd).squareRoot()
-        let S = scores.pointer
         let B = max(1, attentionBlock)
-        for h in 0..<c.heads {
-            let g = h / group
-            var i0 = from
-            while i0 < T {
-                let i1 = min(T, i0 + B), nb = i1 - i0
-                // S[nb, i1] = Q[i0..<i1] K[0..<i1]^T · scale
-                gemm(false, true, nb, i1, hd, scale, a.q + i0 * c.qDim + h * hd, c.qDim, a.k + g * hd, c.kvDim, 0, S, i1)
-                for r in 0..<nb {
-                    let i = i0 + r, row = S + r * i1
-                    var mx = -Float.infinity
-                    for j in 0...i { mx = max(mx, row[j]) }
-                    var sum: Float = 0
-                    for j in 0...i { let e = Ops.fastExp(row[j] - mx); row[j] = e; sum += e }
-                    let inv = 1 / sum
-                    for j in 0...i { row[j] *= inv }
-                    for j in (i + 1)..<i1 { row[j] = 0 }
-                    a.lse[h * T + i] = mx + logf(sum)
-                }
-                gemm(false, false, nb, hd, i1, 1, S, i1, a.v + g * hd, c.kvDim, 0, a.att + i0 * c.qDim + h * hd, c.qDim)
-                i0 = i1
+        let nBlocks = (T - from + B - 1) / B
+        compute.items(c.heads * nBlocks) { item, worker in
+            let h = item / nBlocks, g = h / group
+            let S = workerScores[worker].pointer
+            let i0 = from + (item % nBlocks) * B
+            let i1 = min(T, i0 + B), nb = i1 - i0
+            // S[nb, i1] = Q[i0..<i1] K[0..<i1]^T · scale
+            gemm(false, true, nb, i1, hd, scale, a.q + i0 * c.qDim + h * hd, c.qDim, a.k + g * hd, c.kvDim, 0, S, i1)
+            for r in 0..<nb {
+                let i = i0 + r, row = S + r * i1
+                var mx = -Float.infinity
+                for j in 0...i { mx = max(mx, row[j]) }
+                var sum: Float = 0
+                for j in 0...i { let e = Ops.fastExp(row[j] - mx); row[j] = e; sum += e }
+                let inv = 1 / sum
+                for j in 0...i { row[j] *= inv }
+                for j in (i + 1)..<i1 { row[j] = 0 }
+                a.lse[h * T + i] = mx + logf(sum)
             }
+            gemm(false, false, nb, hd, i1, 1, S, i1, a.v + g * hd, c.kvDim, 0, a.att + i0 * c.qDim + h * hd, c.qDim)
         }
     }
 
     /// From dAtt [T, qDim]: dQ [T, qDim], dK, dV [T, kvDim] (overwritten).
     /// With `from` > 0 only query rows from..<T are differentiated (dQ rows before `from` are left alone); dK/dV get
     /// the contributions of those rows for every key position.
+    /// Work items (head, block) are split over the workers; dQ rows are each item's own, dK/dV accumulate per worker
+    /// (worker 0 straight into the output) and are summed at the end.
     private func attentionBackward(_ a: LayerActivations, T: Int, from: Int = 0, dAtt: UnsafePointer<Float>, dQ: UnsafeMutablePointer<Float>,
                                    dK: UnsafeMutablePointer<Float>, dV: UnsafeMutablePointer<Float>) {
-        let c = config, hd = c.headDim, group = c.heads / c.kvHeads
+        let c = config, hd = c.headDim, group = c.heads / c.kvHeads, kv = c.kvDim
         let scale = 1 / Float(hd).squareRoot()
-        let P = scores.pointer, dP = dScores.pointer
         let B = max(1, attentionBlock)
-        dK.update(repeating: 0, count: T * c.kvDim); dV.update(repeating: 0, count: T * c.kvDim)
-        for h in 0..<c.heads {
-            let g = h / group
-            var i0 = from
-            while i0 < T {
-                let i1 = min(T, i0 + B), nb = i1 - i0
-                let qb = a.q + i0 * c.qDim + h * hd, dOb = dAtt + i0 * c.qDim + h * hd
-                // Recompute P[nb, i1] from the saved log-sum-exp.
-                gemm(false, true, nb, i1, hd, scale, qb, c.qDim, a.k + g * hd, c.kvDim, 0, P, i1)
-                for r in 0..<nb {
-                    let i = i0 + r, row = P + r * i1, l = a.lse[h * T + i]
-                    for j in 0...i { row[j] = Ops.fastExp(row[j] - l) }
-                    for j in (i + 1)..<i1 { row[j] = 0 }
-                }
-                // dP = dO V^T ; dV += P^T dO
-                gemm(false, true, nb, i1, hd, 1, dOb, c.qDim, a.v + g * hd, c.kvDim, 0, dP, i1)
-                gemm(true, false, i1, hd, nb, 1, P, i1, dOb, c.qDim, 1, dV + g * hd, c.kvDim)
-                // dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale (in dP)
-                for r in 0..<nb {
-                    let i = i0 + r, pr = P + r * i1, dr = dP + r * i1
-                    var dot: Float = 0
-                    for j in 0...i { dot += pr[j] * dr[j] }
-                    for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) * scale }
-                    for j in (i + 1)..<i1 { dr[j] = 0 }
-                }
-                // dQ = dS K ; dK += dS^T Q
-                gemm(false, false, nb, hd, i1, 1, dP, i1, a.k + g * hd, c.kvDim, 0, dQ + i0 * c.qDim + h * hd, c.qDim)
-                gemm(true, false, i1, hd, nb, 1, dP, i1, qb, c.qDim, 1, dK + g * hd, c.kvDim)
-                i0 = i1
+        let nBlocks = (T - from + B - 1) / B
+        let nw = compute.threads
+        var used = [Bool](repeating: false, count: nw)
+        dK.update(repeating: 0, count: T * kv); dV.update(repeating: 0, count: T * kv)
+        used.withUnsafeMutableBufferPointer { usedP in
+        compute.items(c.heads * nBlocks) { item, worker in
+            let h = item / nBlocks, g = h / group
+            let P = workerScores[worker].pointer, dP = workerScores2[worker].pointer
+            let wK: UnsafeMutablePointer<Float>, wV: UnsafeMutablePointer<Float>
+            if worker == 0 { wK = dK; wV = dV } else {
+                wK = workerDKV[worker].pointer; wV = wK + T * kv
+                if !usedP[worker] { wK.update(repeating: 0, count: 2 * T * kv) }
+            }
+            usedP[worker] = true
+            let i0 = from + (item % nBlocks) * B
+            let i1 = min(T, i0 + B), nb = i1 - i0
+            let qb = a.q + i0 * c.qDim + h * hd, dOb = dAtt + i0 * c.qDim + h * hd
+            // Recompute P[nb, i1] from the saved log-sum-exp.
+            gemm(false, true, nb, i1, hd, scale, qb, c.qDim, a.k + g * hd, kv, 0, P, i1)
+            for r in 0..<nb {
+                let i = i0 + r, row = P + r * i1, l = a.lse[h * T + i]
+                for j in 0...i { row[j] = Ops.fastExp(row[j] - l) }
+                for j in (i + 1)..<i1 { row[j] = 0 }
+            }
+            // dP = dO V^T ; dV += P^T dO
+            gemm(false, true, nb, i1, hd, 1, dOb, c.qDim, a.v + g * hd, kv, 0, dP, i1)
+            gemm(true, false, i1, hd, nb, 1, P, i1, dOb, c.qDim, 1, wV + g * hd, kv)
+            // dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale (in dP)
+            for r in 0..<nb {
+                let i = i0 + r, pr = P + r * i1, dr = dP + r * i1
+                var dot: Float = 0
+                for j in 0...i { dot += pr[j] * dr[j] }
+                for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) * scale }
+                for j in (i + 1)..<i1 { dr[j] = 0 }
+            }
+            // dQ = dS K ; dK += dS^T Q
+            gemm(false, false, nb, hd, i1, 1, dP, i1, a.k + g * hd, kv, 0, dQ + i0 * c.qDim + h * hd, c.qDim)
+            gemm(true, false, i1, hd, nb, 1, dP, i1, qb, c.qDim, 1, wK + g * hd, kv)
+        }
+        }
+        for w in 1..<max(1, nw) where used[w] {
+            let wK = workerDKV[w].pointer, wV = wK + T * kv
+            compute.rows(T, width: kv) { s, e in
+                for i in (s * kv)..<(e * kv) { dK[i] += wK[i]; dV[i] += wV[i] }
             }
         }
     }
@@ -357,14 +456,23 @@ public final class TrainingModel {
         let W = base.head.floats(scratch: wScratch.pointer)
         var total: Float = 0
         var start = 0
+        var rowLoss = [Float](repeating: 0, count: C)
         mark("other")
         while start < positions.count {
             let n = min(C, positions.count - start)
             for k in 0..<n { (hx + k * D).update(from: xf.pointer + positions[start + k] * D, count: D) }
-            gemm(false, true, n, V, D, 1, hx, D, W, D, 0, hl, V)
-            for k in 0..<n { total += loss(start + k, hl + k * V, V) }
+            compute.gemm(false, true, n, V, D, 1, hx, D, W, D, 0, hl, V)
+            if parallelLoss {
+                let st = start
+                rowLoss.withUnsafeMutableBufferPointer { rl in
+                    compute.rows(n, width: V) { s, e in for k in s..<e { rl[k] = loss(st + k, hl + k * V, V) } }
+                }
+                for k in 0..<n { total += rowLoss[k] }
+            } else {
+                for k in 0..<n { total += loss(start + k, hl + k * V, V) }
+            }
             if backward {
-                gemm(false, false, n, D, V, gradScale, hl, V, W, D, 0, hx, D)
+                compute.gemm(false, false, n, D, V, gradScale, hl, V, W, D, 0, hx, D)
                 for k in 0..<n {
                     let dst = dXf + positions[start + k] * D, src = hx + k * D
                     for i in 0..<D { dst[i] += src[i] }
@@ -393,9 +501,7 @@ public final class TrainingModel {
         // Buffers: dX (running gradient wrt the block output / input), and scratch.
         let dX = bufE.pointer
         dX.update(repeating: 0, count: T * D)
-        base.outputNorm.withUnsafeBufferPointer {
-            Ops.rmsNormBackward(xFinal.pointer + R * D, $0.baseAddress!, rmsF.pointer + R, dXf, dX, rows: T, n: D)
-        }
+        rmsNormBackward(xFinal.pointer + R * D, base.outputNorm, rmsF.pointer + R, dXf, dX, rows: T)
         // dXf is free now: reuse bufD as a scratch.
         let xn = bufA.pointer, act = bufB.pointer, dAct = bufC.pointer, dTmp = bufD.pointer
         let dG = bufF.pointer, big = bufG.pointer  // big: dUp, later dV
@@ -410,14 +516,14 @@ public final class TrainingModel {
             let g = a.g + R * H, up = a.u + R * H, h = a.h + R * D, x = a.x + R * D, att = a.att + R * c.qDim
             let rms1 = a.rms1 + R, rms2 = a.rms2 + R
             // ---- feed-forward: out = h + down(silu(g)·u) ; dX is dOut.
-            Ops.swiglu(g, up, act, count: T * H)
+            swiglu(g, up, act, rows: T)
             projectBackward(l, .down, x: act, u: u(.down), dy: dX, T: T, dx: dAct, accumulate: false)
-            Ops.swigluBackward(g, up, dAct, dG, big, count: T * H)
-            L.ffnNorm.withUnsafeBufferPointer { Ops.rmsNormApply(h, $0.baseAddress!, rms2, xn, rows: T, n: D) }
+            swigluBackward(g, up, dAct, dG, big, rows: T)
+            rmsNormApply(h, L.ffnNorm, rms2, xn, rows: T)
             projectBackward(l, .gate, x: xn, u: u(.gate), dy: dG, T: T, dx: dTmp, accumulate: false)
             projectBackward(l, .up, x: xn, u: u(.up), dy: big, T: T, dx: dTmp, accumulate: true)
             // dH = dOut + rmsnorm'(dHn)
-            L.ffnNorm.withUnsafeBufferPointer { Ops.rmsNormBackward(h, $0.baseAddress!, rms2, dTmp, dX, rows: T, n: D) }
+            rmsNormBackward(h, L.ffnNorm, rms2, dTmp, dX, rows: T)
             // ---- attention: h = x + o(att) ; dX is dH.
             projectBackward(l, .o, x: att, u: u(.o), dy: dX, T: T, dx: dAct, accumulate: false)
             mark("other")
@@ -434,13 +540,15 @@ public final class TrainingModel {
                 dQ = dQFull + R * c.qDim; dK = dKFull + R * c.kvDim; dV = dVFull + R * c.kvDim   // keys before R: constants
             }
             mark("attention")
-            Ops.rope(dQ, rows: T, heads: c.heads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer + R * hd2, sin: ropeSin.pointer + R * hd2, inverse: true)
-            Ops.rope(dK, rows: T, heads: c.kvHeads, headDim: c.headDim, neox: c.ropeNeox, cos: ropeCos.pointer + R * hd2, sin: ropeSin.pointer + R * hd2, inverse: true)
-            L.attnNorm.withUnsafeBufferPointer { Ops.rmsNormApply(x, $0.baseAddress!, rms1, xn, rows: T, n: D) }
-            projectBackward(l, .q, x: xn, u: u(.q), dy: dQ, T: T, dx: dTmp, accumulate: false)
-            projectBackward(l, .k, x: xn, u: u(.k), dy: dK, T: T, dx: dTmp, accumulate: true)
-            projectBackward(l, .v, x: xn, u: u(.v), dy: dV, T: T, dx: dTmp, accumulate: true)
-            L.attnNorm.withUnsafeBufferPointer { Ops.rmsNormBackward(x, $0.baseAddress!, rms1, dTmp, dX, rows: T, n: D) }
+            rope(dQ, rows: T, heads: c.heads, cos: ropeCos.pointer + R * hd2, sin: ropeSin.pointer + R * hd2, inverse: true)
+            rope(dK, rows: T, heads: c.kvHeads, cos: ropeCos.pointer + R * hd2, sin: ropeSin.pointer + R * hd2, inverse: true)
+            rmsNormApply(x, L.attnNorm, rms1, xn, rows: T)
+            // The lowest adapted layer's input gradient feeds nothing trainable: only its LoRA gradients are needed.
+            let needDx = l > lowest
+            projectBackward(l, .q, x: xn, u: u(.q), dy: dQ, T: T, dx: dTmp, accumulate: false, needDx: needDx)
+            projectBackward(l, .k, x: xn, u: u(.k), dy: dK, T: T, dx: dTmp, accumulate: true, needDx: needDx)
+            projectBackward(l, .v, x: xn, u: u(.v), dy: dV, T: T, dx: dTmp, accumulate: true, needDx: needDx)
+            if needDx { rmsNormBackward(x, L.attnNorm, rms1, dTmp, dX, rows: T) }
         }
     }
 

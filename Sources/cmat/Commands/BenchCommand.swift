@@ -20,8 +20,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also print where the time goes: profile_{prefill,decode}_<phase>_us (µs per prefill / per decoded token, wall clock) and _cpu_us (CPU time of the calling thread: with --threads 1, all the work whatever the load).")
     var profile = false
 
-    @Flag(help: "Only the SFT benchmark (LoRA rank 8 on all projections, AdamW, 512-token sequences): sft_tok_s, sft_step_s, sft_peak_rss_mb.")
+    @Flag(help: "Only the SFT benchmark (LoRA rank 8 on all projections, AdamW, 512-token sequences): sft_tok_s, sft_step_s, sft_cpu_s, sft_peak_rss_mb (CMAT_PROFILE=1: time per phase on stderr).")
     var sft = false
+    @Option(name: .customLong("sft-steps"), help: "Training steps timed by --sft (after one warm-up step).") var sftSteps: Int = 3
     @Flag(name: .customLong("online-step"), help: "Only the online CMAT step benchmark (Assistant + model Checker + critic and actor updates, first DB dev tasks): online_step_s and its parts.")
     var onlineStep = false
     @Option(name: .customLong("online-tasks"), help: "DB dev tasks measured by --online-step (after one warm-up task).") var onlineTasks: Int = 3
@@ -41,7 +42,8 @@ struct BenchCommand: ParsableCommand {
         if sft {
             if adapterOptions.adapter != nil { throw ValidationError("--adapter does not apply to --sft (the SFT benchmark trains its own adapter)") }
             do {
-                for (k, v) in try SFTBenchmark.run(modelPath: model ?? DefaultPaths.model, threads: threads) {
+                let log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+                for (k, v) in try SFTBenchmark.run(modelPath: model ?? DefaultPaths.model, steps: max(1, sftSteps), threads: threads, log: log) {
                     print(String(format: "%@=%.1f", k, v))
                 }
             } catch let e as TuningError { throw UserFacingError(e.description) }
