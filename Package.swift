@@ -51,17 +51,19 @@ let package = Package(
             ],
             swiftSettings: optimize),
 
+        // Helpers shared by test targets (the cmat binary next to the bundle, tiny GGUF model metadata).
+        .target(name: "TestSupport", dependencies: ["GGUF"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "Kernels"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF", "ChatModel"]),
-        .testTarget(name: "LLMTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Kernels", "ChatModel"]),
-        .testTarget(name: "TuningTests", dependencies: ["Tuning", "LLM", "GGUF", "Kernels"]),
+        .testTarget(name: "LLMTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Kernels", "ChatModel", "TestSupport"]),
+        .testTarget(name: "TuningTests", dependencies: ["Tuning", "LLM", "GGUF", "Kernels", "TestSupport"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions"]),
-        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Sessions", "ChatModel"]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Sessions", "ChatModel", "TestSupport"]),
         .testTarget(name: "TrainingDataTests", dependencies: ["TrainingData", "Environments"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TerminalUI", "Sessions", "Agents", "Environments"], exclude: ["__Snapshots__"]),
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "TerminalUI", "Sessions", "Agents", "Environments", "TestSupport"], exclude: ["__Snapshots__"]),
     ],
     swiftLanguageModes: [.v5]
 )

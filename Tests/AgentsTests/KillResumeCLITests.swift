@@ -5,6 +5,7 @@
 
 import Foundation
 import XCTest
+import TestSupport
 
 final class KillResumeCLITests: XCTestCase {
     static var packageRoot: URL {
@@ -12,15 +13,7 @@ final class KillResumeCLITests: XCTestCase {
     }
 
     /// The cmat binary built next to this test bundle (.build/<config>/cmat).
-    static var binary: String? {
-        var dirs = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
-        dirs += Bundle.allBundles.map { URL(fileURLWithPath: $0.bundlePath).deletingLastPathComponent() }
-        for d in dirs {
-            let p = d.appendingPathComponent("cmat").path
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return nil
-    }
+    static var binary: String? { CmatBinary.path }
 
     func launch(_ bin: String, _ args: [String], env extra: [String: String] = [:]) throws -> Process {
         let p = Process()

@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Kernels
+import TestSupport
 @testable import LLM
 
 /// Tiny random-weight models written with our GGUF writer, with a byte-level BPE vocabulary (256 byte tokens plus
@@ -17,20 +18,10 @@ enum TinyModels {
         var seed: UInt64 = 1
     }
 
-    static let specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    static let merged = ["Ġt", "he"]          // two merges so the BPE vocabulary is a real one
-    static var vocabSize: Int { 256 + merged.count + specials.count }
-
-    /// GPT-2's byte → printable character table (how byte-level BPE vocabularies spell bytes).
-    static func byteToUnicode() -> [String] {
-        var bs = Array(33...126) + Array(161...172) + Array(174...255)
-        var cs = bs
-        var n = 0
-        for b in 0..<256 where !bs.contains(b) { bs.append(b); cs.append(256 + n); n += 1 }
-        var table = [String](repeating: "", count: 256)
-        for (b, c) in zip(bs, cs) { table[b] = String(Character(Unicode.Scalar(c)!)) }
-        return table
-    }
+    static var specials: [String] { TinyGGUF.specials }
+    static var merged: [String] { TinyGGUF.merged }
+    static var vocabSize: Int { TinyGGUF.vocabSize }
+    static func byteToUnicode() -> [String] { TinyGGUF.byteToUnicode() }
 
     static func path(_ name: String) -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cmat-llm-tests-\(getpid())")
@@ -44,27 +35,10 @@ enum TinyModels {
         func rnd(_ n: Int, scale: Float) -> [Float] { (0..<n).map { _ in Float(g.nextUnit() * 2 - 1) * scale } }
         let w = GGUFWriter()
         let a = s.architecture
-        w.set("general.architecture", .string(a))
+        TinyGGUF.setHyperparameters(w, architecture: a, dim: s.dim, hidden: s.hidden, layers: s.layers, heads: s.heads,
+                                    kvHeads: s.kvHeads, contextLength: s.contextLength, ropeTheta: s.ropeTheta)
         w.set("general.name", .string("tiny-\(a)"))
-        w.set("\(a).block_count", .uint32(UInt32(s.layers)))
-        w.set("\(a).context_length", .uint32(UInt32(s.contextLength)))
-        w.set("\(a).embedding_length", .uint32(UInt32(s.dim)))
-        w.set("\(a).feed_forward_length", .uint32(UInt32(s.hidden)))
-        w.set("\(a).attention.head_count", .uint32(UInt32(s.heads)))
-        w.set("\(a).attention.head_count_kv", .uint32(UInt32(s.kvHeads)))
-        w.set("\(a).rope.freq_base", .float32(s.ropeTheta))
-        w.set("\(a).attention.layer_norm_rms_epsilon", .float32(1e-5))
-        w.set("tokenizer.ggml.model", .string("gpt2"))
-        w.set("tokenizer.ggml.pre", .string("gpt2"))
-        let toks = byteToUnicode() + merged + specials
-        w.set("tokenizer.ggml.tokens", .array(toks.map { .string($0) }))
-        w.set("tokenizer.ggml.token_type", .array(toks.indices.map { .int32($0 < 256 + merged.count ? 1 : 3) }))
-        w.set("tokenizer.ggml.merges", .array([.string("Ġ t"), .string("h e")]))
-        w.set("tokenizer.ggml.bos_token_id", .uint32(UInt32(toks.count - 3)))
-        w.set("tokenizer.ggml.eos_token_id", .uint32(UInt32(toks.count - 1)))
-        w.set("tokenizer.ggml.add_bos_token", .bool(false))
-        w.set("tokenizer.chat_template", .string(
-            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"))
+        TinyGGUF.setVocabulary(w)
         let V = vocabSize, D = s.dim, H = s.hidden, hd = s.dim / s.heads, kv = s.kvHeads * hd
         func add(_ name: String, _ shape: [Int], _ type: GGMLType, scale: Float) {
             if name == s.omitTensor { return }

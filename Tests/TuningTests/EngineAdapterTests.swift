@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 import Foundation
 import ChatModel
 import GGUF
@@ -9,22 +10,11 @@ import LLM
 /// A tiny model the inference engine loads like a real file: Tiny's random weights (F32) plus a byte-level BPE
 /// vocabulary (256 byte tokens, two merges, ChatML specials) and a ChatML template.
 enum TinyEngine {
-    static let specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    static let vocab = 256 + 2 + specials.count
+    static var vocab: Int { TinyGGUF.vocabSize }
 
     static func config(dim: Int = 32) -> TrainModelConfig {
         TrainModelConfig(architecture: "llama", vocabSize: vocab, dim: dim, hiddenDim: 2 * dim, layers: 2, heads: 4, kvHeads: 2,
                          ropeTheta: 10000, rmsEps: 1e-5)
-    }
-
-    static func byteToUnicode() -> [String] {
-        var bs = Array(33...126) + Array(161...172) + Array(174...255)
-        var cs = bs
-        var n = 0
-        for b in 0..<256 where !bs.contains(b) { bs.append(b); cs.append(256 + n); n += 1 }
-        var table = [String](repeating: "", count: 256)
-        for (b, c) in zip(bs, cs) { table[b] = String(Character(Unicode.Scalar(c)!)) }
-        return table
     }
 
     /// Writes the model; returns its path.
@@ -33,28 +23,10 @@ enum TinyEngine {
         let c = config(dim: dim)
         let t = Tiny.tensors(c, seed: seed, scale: 0.6)
         let w = GGUFWriter()
-        let a = c.architecture
-        w.set("general.architecture", .string(a))
+        TinyGGUF.setHyperparameters(w, architecture: c.architecture, dim: c.dim, hidden: c.hiddenDim, layers: c.layers, heads: c.heads,
+                                    kvHeads: c.kvHeads, contextLength: contextLength, ropeTheta: c.ropeTheta, rmsEps: c.rmsEps)
         w.set("general.name", .string("tiny-engine"))
-        w.set("\(a).embedding_length", .uint32(UInt32(c.dim)))
-        w.set("\(a).feed_forward_length", .uint32(UInt32(c.hiddenDim)))
-        w.set("\(a).block_count", .uint32(UInt32(c.layers)))
-        w.set("\(a).attention.head_count", .uint32(UInt32(c.heads)))
-        w.set("\(a).attention.head_count_kv", .uint32(UInt32(c.kvHeads)))
-        w.set("\(a).rope.freq_base", .float32(c.ropeTheta))
-        w.set("\(a).attention.layer_norm_rms_epsilon", .float32(c.rmsEps))
-        w.set("\(a).context_length", .uint32(UInt32(contextLength)))
-        w.set("tokenizer.ggml.model", .string("gpt2"))
-        w.set("tokenizer.ggml.pre", .string("gpt2"))
-        let toks = byteToUnicode() + ["Ġt", "he"] + specials
-        w.set("tokenizer.ggml.tokens", .array(toks.map { .string($0) }))
-        w.set("tokenizer.ggml.token_type", .array(toks.indices.map { .int32($0 < 258 ? 1 : 3) }))
-        w.set("tokenizer.ggml.merges", .array([.string("Ġ t"), .string("h e")]))
-        w.set("tokenizer.ggml.bos_token_id", .uint32(UInt32(toks.count - 3)))
-        w.set("tokenizer.ggml.eos_token_id", .uint32(UInt32(toks.count - 1)))
-        w.set("tokenizer.ggml.add_bos_token", .bool(false))
-        w.set("tokenizer.chat_template", .string(
-            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"))
+        TinyGGUF.setVocabulary(w)
         for name in t.keys.sorted() {
             let v = t[name]!
             if name.hasSuffix("norm.weight") || name.hasSuffix(".bias") {
@@ -71,15 +43,7 @@ enum TinyEngine {
     }
 
     /// The cmat binary built next to this test bundle (.build/<config>/cmat), if any.
-    static var binary: String? {
-        var dirs = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
-        dirs += Bundle.allBundles.map { URL(fileURLWithPath: $0.bundlePath).deletingLastPathComponent() }
-        for d in dirs {
-            let p = d.appendingPathComponent("cmat").path
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return nil
-    }
+    static var binary: String? { CmatBinary.path }
 
     /// Runs the binary; returns (status, stdout, stderr).
     static func run(_ args: [String]) throws -> (Int32, String, String) {

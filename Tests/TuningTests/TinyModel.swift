@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Kernels
+import TestSupport
 @testable import Tuning
 
 /// Tiny random llama-family models for unit tests.
@@ -40,16 +41,8 @@ enum Tiny {
     /// Writes the tiny model as a GGUF file (llama metadata, no tokenizer) with the block matrices in `type`.
     static func writeGGUF(_ c: TrainModelConfig, _ t: [String: [Float]], path: String, type: GGMLType = .f32) throws {
         let w = GGUFWriter()
-        let a = c.architecture
-        w.set("general.architecture", .string(a))
-        w.set("\(a).embedding_length", .uint32(UInt32(c.dim)))
-        w.set("\(a).feed_forward_length", .uint32(UInt32(c.hiddenDim)))
-        w.set("\(a).block_count", .uint32(UInt32(c.layers)))
-        w.set("\(a).attention.head_count", .uint32(UInt32(c.heads)))
-        w.set("\(a).attention.head_count_kv", .uint32(UInt32(c.kvHeads)))
-        w.set("\(a).rope.freq_base", .float32(c.ropeTheta))
-        w.set("\(a).attention.layer_norm_rms_epsilon", .float32(c.rmsEps))
-        w.set("\(a).context_length", .uint32(256))
+        TinyGGUF.setHyperparameters(w, architecture: c.architecture, dim: c.dim, hidden: c.hiddenDim, layers: c.layers, heads: c.heads,
+                                    kvHeads: c.kvHeads, contextLength: 256, ropeTheta: c.ropeTheta, rmsEps: c.rmsEps)
         for name in t.keys.sorted() {
             let v = t[name]!
             if name.hasSuffix("norm.weight") || name.hasSuffix(".bias") {

@@ -3,18 +3,11 @@
 
 import Foundation
 import XCTest
+import TestSupport
 
 final class TmuxSmokeTests: XCTestCase {
     /// The cmat binary built next to this test bundle (.build/<config>/cmat).
-    static var binary: String? {
-        var dirs = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
-        dirs += Bundle.allBundles.map { URL(fileURLWithPath: $0.bundlePath).deletingLastPathComponent() }
-        for d in dirs {
-            let p = d.appendingPathComponent("cmat").path
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return nil
-    }
+    static var binary: String? { CmatBinary.path }
 
     static func which(_ tool: String) -> String? {
         for dir in ["/usr/bin", "/usr/local/bin", "/bin"] where FileManager.default.isExecutableFile(atPath: dir + "/" + tool) {
