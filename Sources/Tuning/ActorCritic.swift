@@ -263,18 +263,20 @@ public final class ActorCriticTrainer {
         let kc = klCoef ?? config.klCoef
         let ref = kc != 0 ? try referenceLogProbs(tokens, pos) : []
         lora.zeroGrad()
-        var lpSum: Float = 0, klSum: Float = 0
+        let rows = RowFigures(n)
         let w = 1 / Float(n)
+        model.parallelLoss = true   // each row's loss writes only its own row and its own figures
+        defer { model.parallelLoss = false }
         let loss = try ref.withUnsafeBufferPointer { rp in
             try model.run(tokens: tokens, positions: pos, backward: true) { k, row, V in
                 let (l, lp, kl) = Losses.policyGradient(row, V, target: tokens[pos[k] + 1], coef: advantage * w,
                                                         refLogProbs: kc != 0 ? rp.baseAddress! + k * V : nil, klCoef: kc * w)
-                lpSum += lp; klSum += kl
+                rows.set(k, lp, kl)
                 return l
             }
         }
         actorOptimizer.update(params: lora.params, grads: lora.grads, lr: config.actorLR)
-        return (loss, lpSum * w, klSum * w)
+        return (loss, rows.sums.0 * w, rows.sums.1 * w)
     }
 
     /// One CMAT step: critic TD(0) update, then the actor update with the (normalized) TD error as advantage.
@@ -333,8 +335,10 @@ public final class ActorCriticTrainer {
         lora.zeroGrad()
         model.training = false   // no dropout: the stop-gradient backward needs the forward's exact activations
         defer { model.training = true }
-        var lpSum: Float = 0, klSum: Float = 0
+        let rows = RowFigures(n)
         let w = 1 / Float(n)
+        model.parallelLoss = true   // each row's loss writes only its own row and its own figures
+        defer { model.parallelLoss = false }
         let loss = try ref.withUnsafeBufferPointer { rp in
             try model.run(tokens: tokens, positions: pos, backward: true, contextRows: s.count,
                           hiddenRows: [s.count - 1] + (nextEnd.map { [$0 - 1] } ?? []),
@@ -353,14 +357,14 @@ public final class ActorCriticTrainer {
                           }, context: context) { k, row, V in
                 let (l, lp, kl) = Losses.policyGradient(row, V, target: tokens[pos[k] + 1], coef: adv * w,
                                                         refLogProbs: kc != 0 ? rp.baseAddress! + k * V : nil, klCoef: kc * w)
-                lpSum += lp; klSum += kl
+                rows.set(k, lp, kl)
                 return l
             }
         }
         actorOptimizer.update(params: lora.params, grads: lora.grads, lr: config.actorLR)
         if cut == 0 { lastForward = (tokens, (context?.rows ?? 0)..<tokens.count) }
         return ["rl/reward": Double(reward), "rl/value": Double(v), "rl/next_value": Double(vn), "rl/td_error": Double(delta),
-                "rl/advantage": Double(adv), "rl/actor_loss": Double(loss), "rl/logp": Double(lpSum * w), "rl/kl": Double(klSum * w),
+                "rl/advantage": Double(adv), "rl/actor_loss": Double(loss), "rl/logp": Double(rows.sums.0 * w), "rl/kl": Double(rows.sums.1 * w),
                 "rl/critic_loss": Double(0.5 * delta * delta)]
     }
 
@@ -376,4 +380,17 @@ public final class ActorCriticTrainer {
         actorOptimizer.update(params: lora.params, grads: lora.grads, lr: config.actorLR)
         return ["rl/reflection_loss": Double(loss / max(config.reflectionCoef, 1e-12))]
     }
+}
+
+/// log π and KL of each loss row, written by the row's own loss call (so the head may run the rows in parallel).
+private final class RowFigures {
+    private let lp: UnsafeMutableBufferPointer<Float>, kl: UnsafeMutableBufferPointer<Float>
+    init(_ n: Int) {
+        lp = .allocate(capacity: max(1, n)); lp.initialize(repeating: 0)
+        kl = .allocate(capacity: max(1, n)); kl.initialize(repeating: 0)
+    }
+    deinit { lp.deallocate(); kl.deallocate() }
+    func set(_ k: Int, _ l: Float, _ k2: Float) { lp[k] = l; kl[k] = k2 }
+    /// (Σ log π, Σ KL) in row order.
+    var sums: (Float, Float) { (lp.reduce(0, +), kl.reduce(0, +)) }
 }
