@@ -154,6 +154,25 @@ AVX2 static void attn_head_avx2(const float *q, const uint16_t *k, const uint16_
     const int lanes = batch ? 16 : 64;
     const int np = batch ? valid : (nkv & ~63);   // decode: positions past np go to the double tail
     const int simd_end = valid < np ? valid : np;
+    if (simd_end == 0 && !batch) {
+        // no position reaches the 64-lane partial sums (decode with nkv = 32): they are all +0, so r = +0 and each
+        // output is the double tail alone, here vectorized over the head dimension (same operations per element)
+        int d = 0;
+        for (; d + 4 <= hs; d += 4) {
+            __m256d acc = _mm256_setzero_pd();
+            for (int tt = np; tt < valid; tt++) {
+                __m128 vv = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(v + tt * stride + d)));
+                acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm_mul_ps(_mm_set1_ps(p[tt]), vv)));
+            }
+            _mm_storeu_ps(out + d, _mm256_cvtpd_ps(acc));
+        }
+        for (; d < hs; d++) {
+            double sd = 0;
+            for (int tt = np; tt < valid; tt++) sd += (double)(p[tt] * _cvtsh_ss(v[tt * stride + d]));
+            out[d] = (float)sd;
+        }
+        return;
+    }
     memset(part, 0, sizeof(float) * (size_t)lanes * (size_t)hs);
     for (t = 0; t < simd_end; t++) {
         const __m256 pv = _mm256_set1_ps(p[t]);
@@ -164,7 +183,33 @@ AVX2 static void attn_head_avx2(const float *q, const uint16_t *k, const uint16_
             _mm256_storeu_ps(row + d, _mm256_add_ps(_mm256_loadu_ps(row + d), _mm256_mul_ps(pv, ld16(vr + d))));
         for (; d < hs; d++) row[d] = row[d] + p[t] * _cvtsh_ss(vr[d]);
     }
-    for (int d = 0; d < hs; d++) {
+    int d = 0;
+    // the lane reduction (and the decode's double tail) vectorized over the head dimension: the same operations in
+    // the same order for every element as the scalar loop below
+    for (; d + 8 <= hs; d += 8) {
+        __m256 a[16];
+        for (int l = 0; l < 16; l++) {
+            const float *c = part + d;
+            a[l] = batch ? _mm256_loadu_ps(c + l * hs)
+                         : _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(c + l * hs), _mm256_loadu_ps(c + (32 + l) * hs)),
+                                         _mm256_add_ps(_mm256_loadu_ps(c + (16 + l) * hs), _mm256_loadu_ps(c + (48 + l) * hs)));
+        }
+        for (int l = 0; l < 8; l++) a[l] = _mm256_add_ps(a[l], a[l + 8]);
+        for (int l = 0; l < 4; l++) a[l] = _mm256_add_ps(a[l], a[l + 4]);
+        for (int l = 0; l < 2; l++) a[l] = _mm256_add_ps(a[l], a[l + 2]);
+        __m256 r = _mm256_add_ps(a[0], a[1]);
+        if (batch) { _mm256_storeu_ps(out + d, r); continue; }
+        __m256d s0 = _mm256_cvtps_pd(_mm256_castps256_ps128(r)), s1 = _mm256_cvtps_pd(_mm256_extractf128_ps(r, 1));
+        for (int tt = np; tt < valid; tt++) {
+            __m256 vv = ld16(v + tt * stride + d);
+            __m256 pr = _mm256_mul_ps(_mm256_set1_ps(p[tt]), vv);
+            s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(pr)));
+            s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(pr, 1)));
+        }
+        _mm_storeu_ps(out + d, _mm256_cvtpd_ps(s0));
+        _mm_storeu_ps(out + d + 4, _mm256_cvtpd_ps(s1));
+    }
+    for (; d < hs; d++) {
         float a[16];
         for (int l = 0; l < 16; l++) {
             const float *c = part + d;
@@ -176,9 +221,9 @@ AVX2 static void attn_head_avx2(const float *q, const uint16_t *k, const uint16_
         for (int l = 0; l < 2; l++) a[l] = a[l] + a[l + 2];
         float r = a[0] + a[1];
         if (batch) { out[d] = r; continue; }
-        double s = (double)r;
-        for (int tt = np; tt < valid; tt++) s += (double)(p[tt] * _cvtsh_ss(v[tt * stride + d]));
-        out[d] = (float)s;
+        double sd = (double)r;
+        for (int tt = np; tt < valid; tt++) sd += (double)(p[tt] * _cvtsh_ss(v[tt * stride + d]));
+        out[d] = (float)sd;
     }
 }
 
