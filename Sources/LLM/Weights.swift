@@ -1,7 +1,8 @@
 import GGUF
 import Kernels
 
-/// One transformer block's weights. Matrices stay quantized in the memory-mapped file; norms and biases are f32 copies.
+/// One transformer block's weights. Matrices stay quantized (in huge pages, or in the memory-mapped file: `WeightArena`);
+/// norms and biases are f32 copies.
 struct LayerWeights {
     let attnNorm: [Float]      // [dim]
     let ffnNorm: [Float]       // [dim]
@@ -48,9 +49,9 @@ final class TransformerWeights {
             out.withUnsafeMutableBufferPointer { ReferenceKernels.dequantizeRow(t.type, file.data(t), $0.baseAddress!, count: n) }
             return out
         }
-        embedding = try matrix(TensorNames.embedding, rows: c.vocabSize, cols: c.dim)
+        var embedding = try matrix(TensorNames.embedding, rows: c.vocabSize, cols: c.dim)
         outputNorm = try vector(TensorNames.outputNorm, c.dim)
-        output = c.tiedOutput ? embedding : try matrix(TensorNames.output, rows: c.vocabSize, cols: c.dim)
+        var output = c.tiedOutput ? embedding : try matrix(TensorNames.output, rows: c.vocabSize, cols: c.dim)
         var ls: [LayerWeights] = []
         for l in 0..<c.layers {
             ls.append(LayerWeights(
@@ -67,6 +68,21 @@ final class TransformerWeights {
                 up: try matrix(TensorNames.up(l), rows: c.hiddenDim, cols: c.dim),
                 down: try matrix(TensorNames.down(l), rows: c.dim, cols: c.hiddenDim)))
         }
+        // decode streams every weight per token: from huge pages rather than the file's 4 KB pages (WeightArena)
+        if WeightArena.enabled {
+            let all = [embedding] + (c.tiedOutput ? [] : [output]) + ls.flatMap { [$0.wq, $0.wk, $0.wv, $0.wo, $0.gate, $0.up, $0.down] }
+            if let arena = WeightArena(bytes: WeightArena.bytesNeeded(all)) {
+                embedding = arena.relocate(embedding)
+                output = c.tiedOutput ? embedding : arena.relocate(output)
+                ls = ls.map { lw in
+                    LayerWeights(attnNorm: lw.attnNorm, ffnNorm: lw.ffnNorm, wq: arena.relocate(lw.wq), wk: arena.relocate(lw.wk),
+                                 wv: arena.relocate(lw.wv), wo: arena.relocate(lw.wo), bq: lw.bq, bk: lw.bk, bv: lw.bv,
+                                 gate: arena.relocate(lw.gate), up: arena.relocate(lw.up), down: arena.relocate(lw.down))
+                }
+            }
+        }
+        self.embedding = embedding
+        self.output = output
         layers = ls
     }
 }

@@ -71,16 +71,20 @@ struct BenchCommand: ParsableCommand {
             prefillTimes.append(now() - t0)
         }
         var decodeTimes: [Double] = []
+        var tokenTimes: [Double] = []
         for _ in 0..<max(1, reps) {
             session.reset()
             var tok = prompt[0]
             let t0 = now()
+            var tPrev = t0
             for _ in 0..<decode {
                 let l = try session.step(tok)
                 tok = l.withUnsafeBufferPointer { Sampler.argmax($0) }
+                let t = now(); tokenTimes.append(t - tPrev); tPrev = t
             }
             decodeTimes.append(now() - t0)
         }
+        tokenTimes.sort()
         // decode after a 512-token prompt (attention over a longer cache)
         session.reset()
         _ = try session.evaluate(prompt, logits: .last)
@@ -100,16 +104,20 @@ struct BenchCommand: ParsableCommand {
                 profileLines.append(String(format: "profile_prefill_%@_us=%.0f", ph, sec * 1e6))
                 profileLines.append(String(format: "profile_prefill_%@_cpu_us=%.0f", ph, cpu * 1e6))
             }
-            session.reset()
-            session.setProfiling(true)
-            var tok = prompt[0]
-            for _ in 0..<decode {
-                let l = try session.step(tok)
-                tok = l.withUnsafeBufferPointer { Sampler.argmax($0) }
-            }
-            for (ph, sec, cpu) in session.profile {
-                profileLines.append(String(format: "profile_decode_%@_us=%.1f", ph, sec * 1e6 / Double(max(1, decode))))
-                profileLines.append(String(format: "profile_decode_%@_cpu_us=%.1f", ph, cpu * 1e6 / Double(max(1, decode))))
+            for afterPrompt in [false, true] {
+                session.reset()
+                if afterPrompt { _ = try session.evaluate(prompt, logits: .last) }
+                session.setProfiling(true)
+                var tok = prompt[0]
+                for _ in 0..<decode {
+                    let l = try session.step(tok)
+                    tok = l.withUnsafeBufferPointer { Sampler.argmax($0) }
+                }
+                let name = afterPrompt ? "decode_after_prompt" : "decode"
+                for (ph, sec, cpu) in session.profile {
+                    profileLines.append(String(format: "profile_%@_%@_us=%.1f", name, ph, sec * 1e6 / Double(max(1, decode))))
+                    profileLines.append(String(format: "profile_%@_%@_cpu_us=%.1f", name, ph, cpu * 1e6 / Double(max(1, decode))))
+                }
             }
             session.setProfiling(false)
         }
@@ -118,6 +126,12 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "prefill_tok_s=%.1f", Double(prefill) / meanPrefill))
         print(String(format: "decode_tok_s=%.1f", Double(decode) / meanDecode))
         print(String(format: "decode_after_prompt_tok_s=%.1f", Double(decode) / decodeAfter))
+        // per-token latency percentiles of the decode runs: on a loaded machine the fast tokens show what the engine
+        // does when it has the cores, the mean includes the time other processes took them
+        if !tokenTimes.isEmpty {
+            print(String(format: "decode_p10_tok_s=%.1f", 1 / tokenTimes[tokenTimes.count / 10]))
+            print(String(format: "decode_p50_tok_s=%.1f", 1 / tokenTimes[tokenTimes.count / 2]))
+        }
         print("threads=\(threads)")
         print("ctx=\(ctx)")
         print("prefill_path=\(p.rawValue)")

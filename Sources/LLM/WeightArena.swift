@@ -1,0 +1,64 @@
+import Foundation
+import Kernels
+
+/// The quantized matrices of a model copied out of the memory-mapped file into one anonymous region backed by 2 MB
+/// transparent huge pages (`madvise(MADV_HUGEPAGE)`), the file's pages of each copied tensor released right after
+/// its copy (`MADV_DONTNEED`: the resident size stays that of one copy). Decode streams all the weights for every token;
+/// 4 KB pages cost a TLB walk every 4 KB of that stream. `CMAT_HUGEPAGES=0` keeps the weights in the mapped file.
+final class WeightArena: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let mapped: UnsafeMutableRawPointer
+    let mappedBytes: Int
+    let bytes: Int
+    private var used = 0
+
+    static let hugePage = 2 << 20
+    static var enabled: Bool {
+        #if os(Linux)
+        return ProcessInfo.processInfo.environment["CMAT_HUGEPAGES"] != "0"
+        #else
+        return false
+        #endif
+    }
+
+    init?(bytes: Int) {
+        #if os(Linux)
+        let size = (bytes + Self.hugePage - 1) / Self.hugePage * Self.hugePage
+        mappedBytes = size + Self.hugePage
+        guard let p = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else { return nil }
+        mapped = p
+        let aligned = (Int(bitPattern: p) + Self.hugePage - 1) / Self.hugePage * Self.hugePage
+        base = UnsafeMutableRawPointer(bitPattern: aligned)!
+        self.bytes = size
+        _ = madvise(base, size, 14 /* MADV_HUGEPAGE */)
+        #else
+        return nil
+        #endif
+    }
+
+    deinit {
+        #if os(Linux)
+        munmap(mapped, mappedBytes)
+        #endif
+    }
+
+    /// Copies `m`'s data into the arena (64-byte aligned) and releases the source pages; returns the relocated matrix.
+    func relocate(_ m: QuantizedMatrix) -> QuantizedMatrix {
+        let n = m.rows * m.rowBytes
+        let off = (used + 63) & ~63
+        precondition(off + n <= bytes, "WeightArena: sized too small")
+        used = off + n
+        let dst = base + off
+        dst.copyMemory(from: m.data, byteCount: n)
+        #if os(Linux)
+        // drop the file pages that lie wholly inside the tensor from this process (the page cache keeps them)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (Int(bitPattern: m.data) + page - 1) / page * page, hi = (Int(bitPattern: m.data) + n) / page * page
+        if hi > lo { _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, MADV_DONTNEED) }
+        #endif
+        return QuantizedMatrix(type: m.type, rows: m.rows, cols: m.cols, data: UnsafeRawPointer(dst), owner: self)
+    }
+
+    /// Bytes `relocate` needs for these matrices.
+    static func bytesNeeded(_ ms: [QuantizedMatrix]) -> Int { ms.reduce(0) { (($0 + 63) & ~63) + $1.rows * $1.rowBytes } + 64 }
+}
