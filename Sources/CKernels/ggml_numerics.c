@@ -129,7 +129,14 @@ AVX2 static void attn_head_avx2(const float *q, const uint16_t *k, const uint16_
     float *part = scratch + ((nkv + 15) & ~15); // [64][hs] (decode) or [16][hs] (batch) partial sums
     const int tiny = batch && hs % 16 == 0;   // tinyBLAS needs k % 16 == 0, else ggml_vec_dot_f16
     float mx = -INFINITY;
+    // K and V rows are a stride apart (the other KV heads in between) and usually cold (the weights streamed through
+    // the caches since this layer's last step): fetch them a few positions ahead
+    const int pf = 8;
     for (int t = 0; t < valid; t++) {
+        if (t + pf < valid) {
+            const char *kp = (const char *)(k + (t + pf) * stride);
+            for (int b = 0; b < 2 * hs; b += 64) _mm_prefetch(kp + b, _MM_HINT_T0);
+        }
         float s = (tiny ? dot_f16_batch(q, k + t * stride, hs) : dot_f16_decode(q, k + t * stride, hs)) * scale;
         p[t] = s;
         if (s > mx) mx = s;
@@ -175,6 +182,10 @@ AVX2 static void attn_head_avx2(const float *q, const uint16_t *k, const uint16_
     }
     memset(part, 0, sizeof(float) * (size_t)lanes * (size_t)hs);
     for (t = 0; t < simd_end; t++) {
+        if (t + pf < valid) {
+            const char *vp = (const char *)(v + (t + pf) * stride);
+            for (int b = 0; b < 2 * hs; b += 64) _mm_prefetch(vp + b, _MM_HINT_T0);
+        }
         const __m256 pv = _mm256_set1_ps(p[t]);
         float *row = part + (size_t)(t % lanes) * (size_t)hs;
         const uint16_t *vr = v + t * stride;
