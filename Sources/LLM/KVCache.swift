@@ -12,11 +12,21 @@ public final class KVCache {
     public init(layers: Int, capacity: Int, kvDim: Int) {
         self.layers = layers; self.capacity = capacity; self.kvDim = kvDim
         let n = layers * capacity * kvDim
-        k = .allocate(capacity: n); k.initialize(repeating: 0, count: n)
-        v = .allocate(capacity: n); v.initialize(repeating: 0, count: n)
+        // zero-filled anonymous memory in 2 MB huge pages where the kernel allows (`WeightArena.region`): a cached
+        // position's K row and V row are read at a stride every decode step, and 4 KB pages cost a TLB walk each
+        if let r = WeightArena.region(bytes: 2 * n * 2) {
+            region = r
+            k = r.base.bindMemory(to: UInt16.self, capacity: 2 * n)
+            v = k + n
+        } else {
+            region = nil
+            k = .allocate(capacity: n); k.initialize(repeating: 0, count: n)
+            v = .allocate(capacity: n); v.initialize(repeating: 0, count: n)
+        }
         tokens.reserveCapacity(capacity)
     }
-    deinit { k.deallocate(); v.deallocate() }
+    private let region: WeightArena.Region?
+    deinit { if region == nil { k.deallocate(); v.deallocate() } }
 
     public var count: Int { tokens.count }
     public var bytes: Int { 2 * layers * capacity * kvDim * 2 }

@@ -61,4 +61,33 @@ final class WeightArena: @unchecked Sendable {
 
     /// Bytes `relocate` needs for these matrices.
     static func bytesNeeded(_ ms: [QuantizedMatrix]) -> Int { ms.reduce(0) { (($0 + 63) & ~63) + $1.rows * $1.rowBytes } + 64 }
+
+    /// A zero-filled anonymous mapping of at least `bytes`, 2 MB aligned and advised for huge pages (nil where
+    /// huge pages are off: `CMAT_HUGEPAGES=0`, not Linux, or mmap failed). Unmapped when the region goes away.
+    final class Region: @unchecked Sendable {
+        let base: UnsafeMutableRawPointer
+        private let mapped: UnsafeMutableRawPointer
+        private let mappedBytes: Int
+        init(base: UnsafeMutableRawPointer, mapped: UnsafeMutableRawPointer, mappedBytes: Int) {
+            self.base = base; self.mapped = mapped; self.mappedBytes = mappedBytes
+        }
+        deinit {
+            #if os(Linux)
+            munmap(mapped, mappedBytes)
+            #endif
+        }
+    }
+
+    static func region(bytes: Int) -> Region? {
+        #if os(Linux)
+        guard enabled else { return nil }
+        let size = (max(bytes, 1) + hugePage - 1) / hugePage * hugePage
+        guard let p = mmap(nil, size + hugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else { return nil }
+        let aligned = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: p) + hugePage - 1) / hugePage * hugePage)!
+        _ = madvise(aligned, size, 14 /* MADV_HUGEPAGE */)
+        return Region(base: aligned, mapped: p, mappedBytes: size + hugePage)
+        #else
+        return nil
+        #endif
+    }
 }
