@@ -330,6 +330,38 @@ AVX2 static void f32_to_f16_avx2(const float *x, uint16_t *y, int n) {
 }
 #endif
 
+#if defined(__x86_64__)
+AVX2 static void softmax_row_avx2(float *p, int valid, int count) {
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    int t = 0;
+    for (; t + 8 <= valid; t += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(p + t));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float mx = _mm_cvtss_f32(m4);
+    for (; t < valid; t++) if (p[t] > mx) mx = p[t];
+    const __m256 m = _mm256_set1_ps(mx);
+    __m256 sv = _mm256_setzero_ps();
+    for (t = 0; t + 8 <= valid; t += 8) {
+        __m256 e = gg_expf8(_mm256_sub_ps(_mm256_loadu_ps(p + t), m));
+        _mm256_storeu_ps(p + t, e);
+        sv = _mm256_add_ps(sv, e);
+    }
+    float sum = hsum8(sv);
+    for (; t < valid; t++) { float e = expf(p[t] - mx); p[t] = e; sum += e; }
+    const __m256 inv = _mm256_set1_ps(1.0f / sum);
+    for (t = 0; t + 8 <= valid; t += 8) _mm256_storeu_ps(p + t, _mm256_mul_ps(_mm256_loadu_ps(p + t), inv));
+    for (; t < valid; t++) p[t] *= 1.0f / sum;
+    for (t = valid; t < count; t++) p[t] = 0;
+}
+#endif
+
+void ck_gg_softmax_row(float *p, int valid, int count) {
+#if defined(__x86_64__)
+    softmax_row_avx2(p, valid, count);
+#endif
+}
+
 void ck_gg_f32_to_f16(const float *x, uint16_t *y, int n) {
 #if defined(__x86_64__)
     f32_to_f16_avx2(x, y, n);

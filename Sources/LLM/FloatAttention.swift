@@ -38,6 +38,7 @@ enum FloatAttention {
     /// p[0..<valid] = softmax(p[0..<valid]); p[valid..<count] = 0.
     @inline(__always)
     static func softmaxRow(_ p: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
+        if GGMLNumerics.fast { ck_gg_softmax_row(p, Int32(valid), Int32(count)); return }
         var mx = -Float.infinity
         for t in 0..<valid { mx = max(mx, p[t]) }
         for t in 0..<valid { p[t] -= mx }

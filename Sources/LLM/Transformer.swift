@@ -212,7 +212,7 @@ final class Transformer {
             w.adapter?.apply(layer: l, stem: 3, att, n: n, xb2)
             mark(.wo)
             tap?("kqv_out", l, xb2, n, dim)
-            for j in 0..<(n * dim) { x[j] += xb2[j] }
+            rows(n) { i in for j in (i * dim)..<((i + 1) * dim) { x[j] += xb2[j] } }
             tap?("ffn_inp", l, x, n, dim)
             mark(.residual)
 
@@ -232,7 +232,7 @@ final class Transformer {
             w.adapter?.apply(layer: l, stem: 6, hb, n: n, xb2)
             mark(.down)
             tap?("ffn_out", l, xb2, n, dim)
-            for j in 0..<(n * dim) { x[j] += xb2[j] }
+            rows(n) { i in for j in (i * dim)..<((i + 1) * dim) { x[j] += xb2[j] } }
             tap?("l_out", l, x, n, dim)
             mark(.residual)
         }

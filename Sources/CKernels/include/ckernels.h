@@ -51,6 +51,9 @@ void ck_dequantize_row(int type, const void *src, float *dst, int n);
 
 // ---- llama.cpp-compatible numerics (owner: llm; ggml_numerics.c). AVX2 only: call when ck_gg_available().
 int ck_gg_available(void);
+// p[0..<valid] = softmax(p[0..<valid]) in fp32 (ggml's vector exp; not llama.cpp's order: the float prefill path),
+// p[valid..<count] = 0.
+void ck_gg_softmax_row(float *p, int valid, int count);
 // y[i] = f16 bits of x[i], round to nearest even (F16C; as ggml's GGML_FP32_TO_FP16 on x86).
 void ck_gg_f32_to_f16(const float *x, uint16_t *y, int n);
 // y[i] = ggml_v_expf(x[i]) (the AVX-512 formula of ggml, lane by lane).
