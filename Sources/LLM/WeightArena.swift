@@ -7,9 +7,8 @@ import Kernels
 /// 4 KB pages cost a TLB walk every 4 KB of that stream. `CMAT_HUGEPAGES=0` keeps the weights in the mapped file.
 final class WeightArena: @unchecked Sendable {
     let base: UnsafeMutableRawPointer
-    let mapped: UnsafeMutableRawPointer
-    let mappedBytes: Int
     let bytes: Int
+    private let region: Region
     private var used = 0
 
     static let hugePage = 2 << 20
@@ -21,25 +20,12 @@ final class WeightArena: @unchecked Sendable {
         #endif
     }
 
+    /// Nil where `region(bytes:)` is (huge pages off, not Linux, or mmap failed).
     init?(bytes: Int) {
-        #if os(Linux)
-        let size = (bytes + Self.hugePage - 1) / Self.hugePage * Self.hugePage
-        mappedBytes = size + Self.hugePage
-        guard let p = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else { return nil }
-        mapped = p
-        let aligned = (Int(bitPattern: p) + Self.hugePage - 1) / Self.hugePage * Self.hugePage
-        base = UnsafeMutableRawPointer(bitPattern: aligned)!
-        self.bytes = size
-        _ = madvise(base, size, 14 /* MADV_HUGEPAGE */)
-        #else
-        return nil
-        #endif
-    }
-
-    deinit {
-        #if os(Linux)
-        munmap(mapped, mappedBytes)
-        #endif
+        guard let r = Self.region(bytes: bytes) else { return nil }
+        region = r
+        base = r.base
+        self.bytes = r.bytes
     }
 
     /// Copies `m`'s data into the arena (64-byte aligned) and releases the source pages; returns the relocated matrix.
@@ -66,10 +52,12 @@ final class WeightArena: @unchecked Sendable {
     /// huge pages are off: `CMAT_HUGEPAGES=0`, not Linux, or mmap failed). Unmapped when the region goes away.
     final class Region: @unchecked Sendable {
         let base: UnsafeMutableRawPointer
+        /// Usable bytes from `base` (a whole number of huge pages).
+        let bytes: Int
         private let mapped: UnsafeMutableRawPointer
         private let mappedBytes: Int
-        init(base: UnsafeMutableRawPointer, mapped: UnsafeMutableRawPointer, mappedBytes: Int) {
-            self.base = base; self.mapped = mapped; self.mappedBytes = mappedBytes
+        init(base: UnsafeMutableRawPointer, bytes: Int, mapped: UnsafeMutableRawPointer, mappedBytes: Int) {
+            self.base = base; self.bytes = bytes; self.mapped = mapped; self.mappedBytes = mappedBytes
         }
         deinit {
             #if os(Linux)
@@ -85,7 +73,7 @@ final class WeightArena: @unchecked Sendable {
         guard let p = mmap(nil, size + hugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else { return nil }
         let aligned = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: p) + hugePage - 1) / hugePage * hugePage)!
         _ = madvise(aligned, size, 14 /* MADV_HUGEPAGE */)
-        return Region(base: aligned, mapped: p, mappedBytes: size + hugePage)
+        return Region(base: aligned, bytes: size, mapped: p, mappedBytes: size + hugePage)
         #else
         return nil
         #endif
