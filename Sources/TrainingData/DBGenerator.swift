@@ -152,7 +152,7 @@ public enum DBGenerator {
         if let s = options.systemPrompt { messages.append(.system(s)) }
         messages += env.initialMessages().map(\.sft)
         let q = g.question
-        var meta = ["env": "db", "type": q.type.rawValue, "task": "synthetic-\(g.index)", "recovered": "no"]
+        var meta = ["env": "db", "type": q.type.rawValue, "task": "synthetic-\(g.index)", "recovered": "no", "family": q.family]
 
         // 1. Optionally a wrong column first, then feedback.
         if g.recover, let wrong = q.wrongColumn {

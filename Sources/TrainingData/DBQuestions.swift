@@ -17,12 +17,12 @@ public enum DBTaskType: String, CaseIterable, Codable, Sendable {
 
     public var isMutation: Bool { self == .insert || self == .update || self == .delete }
 
-    /// Default mix: SELECT-type questions about half, mutations the other half (the dev split is 1/3 each of
-    /// SELECT-type, INSERT and UPDATE; DELETE is scored like them).
+    /// Default mix: SELECT-type questions about 40%, INSERT and UPDATE about 28% each, DELETE 6% (the dev split is
+    /// 1/3 each of SELECT-type, INSERT and UPDATE; DELETE is scored like them).
     static let defaultWeights: [DBTaskType: Double] = [
-        .other: 10, .counting: 8, .comparison: 8, .ranking: 8,
-        .aggregationSUM: 4, .aggregationMIN: 3, .aggregationMAX: 3, .aggregationAVG: 4,
-        .insert: 18, .update: 18, .delete: 8,
+        .other: 11, .counting: 6, .comparison: 5, .ranking: 5,
+        .aggregationSUM: 3, .aggregationMIN: 3, .aggregationMAX: 3, .aggregationAVG: 3,
+        .insert: 27, .update: 27, .delete: 6,
     ]
 }
 
@@ -44,6 +44,8 @@ public struct DBQuestion: Sendable {
     public var expected: ExpectedResult
     /// For recovery examples: the same SQL with one column replaced by a plausible one that does not exist.
     public var wrongColumn: (sql: String, wrong: String, right: String)?
+    /// The wording family: "classic", "wikisql" (WikiSQL-style SELECT) or "narrative" (INSERT/UPDATE statements).
+    public var family: String = "classic"
 }
 
 /// SQL spelling of numeric operations on TEXT columns.
@@ -117,7 +119,11 @@ struct QuestionMaker {
 
     /// "a" or "an" before `word`.
     static func a(_ word: String) -> String {
-        guard let f = word.lowercased().first else { return "a" }
+        let w = word.lowercased()
+        guard let f = w.first else { return "a" }
+        // "a unit", "a user", "a one-off"; "an hour", "an honor".
+        if ["uni", "use", "usu", "one", "eu"].contains(where: { w.hasPrefix($0) }) { return "a" }
+        if ["hour", "hon"].contains(where: { w.hasPrefix($0) }) { return "an" }
         return "aeiou".contains(f) ? "an" : "a"
     }
 
@@ -132,16 +138,18 @@ struct QuestionMaker {
 
     mutating func make(_ type: DBTaskType) -> DBQuestion? {
         switch type {
-        case .other: return other()
-        case .counting: return counting()
+        // About half of the SELECT-type questions, most INSERTs and half the UPDATEs use the WikiSQL-style and
+        // narrative families of DBWordings.swift.
+        case .other: return rng.chance(0.55) ? wikiSelect(nil) : other()
+        case .counting: return rng.chance(0.45) ? wikiSelect("COUNT") : counting()
         case .comparison: return comparison()
         case .ranking: return ranking()
-        case .aggregationSUM: return aggregate("SUM")
-        case .aggregationMIN: return aggregate("MIN")
-        case .aggregationMAX: return aggregate("MAX")
-        case .aggregationAVG: return aggregate("AVG")
-        case .insert: return insert()
-        case .update: return update()
+        case .aggregationSUM: return rng.chance(0.55) ? wikiSelect("SUM") : aggregate("SUM")
+        case .aggregationMIN: return rng.chance(0.55) ? wikiSelect("MIN") : aggregate("MIN")
+        case .aggregationMAX: return rng.chance(0.55) ? wikiSelect("MAX") : aggregate("MAX")
+        case .aggregationAVG: return rng.chance(0.55) ? wikiSelect("AVG") : aggregate("AVG")
+        case .insert: return rng.chance(0.65) ? narrativeInsert() : insert()
+        case .update: return rng.chance(0.55) ? narrativeUpdate() : update()
         case .delete: return delete()
         }
     }
