@@ -148,6 +148,44 @@ final class EngineAdapterTests: XCTestCase {
     }
 }
 
+/// `cmat train sft --init-adapter`: training continues from the given adapter's weights (with lr 0 the result is that
+/// adapter, bit for bit; with lr > 0 it moves away from it), and its layout replaces the --rank/--layers options.
+final class TrainInitAdapterCLITests: XCTestCase {
+    func testTrainSFTStartsFromTheGivenAdapter() throws {
+        let modelPath = try TinyEngine.write("train-init.gguf")
+        let base = try BaseWeights(gguf: try GGUFFile(path: modelPath))
+        let start = try LoRAWeights(config: LoRAConfig(rank: 4, alpha: 8, targets: [.q, .v, .down], layers: [1]), modelConfig: base.config)
+        Tiny.randomize(start, seed: 17, scale: 0.2)
+        let startPath = Tiny.tempPath("train-init/start.gguf")
+        try start.save(path: startPath)
+        let data = Tiny.tempPath("train-init/data.jsonl")
+        let line = #"{"messages": [{"role": "user", "content": "the tea"}, {"role": "assistant", "content": "the tea the tea"}]}"#
+        try (Array(repeating: line, count: 3).joined(separator: "\n") + "\n").write(toFile: data, atomically: true, encoding: .utf8)
+        func train(_ out: String, lr: String) throws -> LoRAWeights {
+            try? FileManager.default.removeItem(atPath: out)
+            let (s, o, e) = try TinyEngine.run(["train", "sft", "--model", modelPath, "--data", data, "--out", out, "--init-adapter", startPath,
+                                                "--lr", lr, "--max-steps", "2", "--eval-fraction", "0", "--rank", "8", "--threads", "1"])
+            XCTAssertEqual(s, 0, e + o)
+            XCTAssertTrue(o.contains("init adapter \(startPath): rank 4"), o)
+            return try LoRAWeights.load(path: out + "/adapter.gguf", modelConfig: base.config)
+        }
+        let same = try train(Tiny.tempPath("train-init/out0"), lr: "0")
+        XCTAssertEqual(same.config.rank, 4)
+        XCTAssertEqual(same.config.layers, [1])
+        XCTAssertEqual(same.config.targets, [.q, .v, .down])
+        XCTAssertEqual(same.parameterArray, start.parameterArray)
+        let moved = try train(Tiny.tempPath("train-init/out1"), lr: "1e-2")
+        let diff = zip(moved.parameterArray, start.parameterArray).map { abs($0 - $1) }
+        XCTAssertGreaterThan(diff.max()!, 1e-4, "lr > 0 must move the adapter")
+        XCTAssertLessThan(diff.max()!, 0.1, "two steps at lr 1e-2 stay near the starting adapter, not a fresh init")
+
+        let (s, _, e) = try TinyEngine.run(["train", "sft", "--model", modelPath, "--data", data, "--out", Tiny.tempPath("train-init/out2"),
+                                            "--init-adapter", startPath + ".missing", "--threads", "1"])
+        XCTAssertNotEqual(s, 0)
+        XCTAssertTrue(e.contains("adapter file not found"), e)
+    }
+}
+
 /// Online tuning on the tiny engine model: an update changes the live adapter the engine reads and the value head,
 /// resets the engine sessions, and the saved state continues in a new tuner.
 final class OnlineTunerTests: XCTestCase {

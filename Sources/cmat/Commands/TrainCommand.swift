@@ -35,6 +35,9 @@ struct TrainSFTCommand: ParsableCommand {
     @Option(name: .customLong("grad-accum"), help: "Sequences per optimizer step.") var gradAccum: Int = 1
     @Option(help: "Random seed (init, shuffling, split, dropout).") var seed: UInt64 = 42
     @Flag(help: "Resume from OUT/checkpoint.") var resume = false
+    @Option(name: .customLong("init-adapter"),
+            help: "Start from this GGUF LoRA adapter's weights (continued training on new data); its rank, alpha, targets and layers replace --rank/--alpha/--targets/--layers. Ignored with --resume when OUT/checkpoint exists.")
+    var initAdapter: String?
     @Option(name: .customLong("eval-fraction"), help: "Share of examples held out for sft/eval_loss.") var evalFraction: Double = 0.05
     @Option(name: .customLong("max-steps"), help: "Stop after this many optimizer steps.") var maxSteps: Int?
     @Option(name: .customLong("checkpoint-every"), help: "Checkpoint (and evaluate) every N optimizer steps.") var checkpointEvery: Int = 50
@@ -86,7 +89,21 @@ struct TrainSFTCommand: ParsableCommand {
         print("model \(model): \(base.config.architecture), \(base.config.layers) layers, dim \(base.config.dim)")
         print("data \(data): \(convs.count) conversations, \(train.count) train / \(eval.count) eval, \(tokens) tokens (\(lossTokens) trained), \(truncated) truncated to \(maxSeq), \(skipped) skipped (no assistant tokens)")
         let model = TrainingModel(base: base, threads: threads)
-        let trainer = try SFTTrainer(model: model, config: cfg)
+        var start: LoRAWeights? = nil
+        if let initAdapter {
+            guard FileManager.default.fileExists(atPath: initAdapter) else { throw UserFacingError("\(initAdapter): adapter file not found (--init-adapter)") }
+            let loaded = try LoRAWeights.load(path: initAdapter, modelConfig: base.config)
+            var lc = loaded.config
+            lc.dropout = dropout
+            cfg.lora = lc
+            // The loaded weights in a LoRAWeights built from this run's config (same layout: rank, targets, layers).
+            let w = try LoRAWeights(config: lc, modelConfig: base.config, seed: seed)
+            guard w.count == loaded.count else { throw UserFacingError("\(initAdapter): adapter layout does not match (\(loaded.count) vs \(w.count) parameters)") }
+            w.params.update(from: loaded.params, count: w.count)
+            start = w
+            print("init adapter \(initAdapter): rank \(lc.rank) alpha \(lc.alpha), layers \(lc.layers.map { "\($0.first ?? 0)-\($0.last ?? 0)" } ?? "all"), targets \(lc.targets.map(\.rawValue).joined(separator: ","))")
+        }
+        let trainer = try SFTTrainer(model: model, config: cfg, lora: start)
         print("LoRA rank \(rank) alpha \(alpha) on \(cfg.lora.targets.map(\.rawValue).joined(separator: ",")): \(trainer.lora.count) parameters")
         let m = try trainer.train(train: train, eval: eval, outDir: out, resume: resume) { line in
             print(line)
