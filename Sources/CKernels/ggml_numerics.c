@@ -331,6 +331,45 @@ AVX2 static void f32_to_f16_avx2(const float *x, uint16_t *y, int n) {
 #endif
 
 #if defined(__x86_64__)
+AVX2 static void round_f16_avx2(float *x, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; i++) x[i] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(x[i]), _MM_FROUND_TO_NEAREST_INT)));
+}
+
+// RoPE of `heads` heads of `hd` floats (the first `rd` of each rotated, rd % 16 == 0) with cs/sn[rd/2] of one position,
+// with ggml's products: a' = fma(x0, c, -(x1*s)), b' = fma(x0, s, x1*c) (x1*(-s) == -(x1*s) exactly).
+AVX2 static void rope_avx2(float *v, int heads, int hd, int rd, const float *cs, const float *sn, int adjacent) {
+    int half = rd / 2;
+    if (adjacent) {
+        for (int h = 0; h < heads; h++) {
+            float *b = v + (size_t)h * hd;
+            for (int i = 0; i < half; i += 4) {
+                __m128 c = _mm_loadu_ps(cs + i), s = _mm_loadu_ps(sn + i), ns = _mm_sub_ps(_mm_setzero_ps(), s);
+                __m256 csv = _mm256_set_m128(_mm_unpackhi_ps(c, s), _mm_unpacklo_ps(c, s));      // c0 s0 c1 s1 ...
+                __m256 nsc = _mm256_set_m128(_mm_unpackhi_ps(ns, c), _mm_unpacklo_ps(ns, c));    // -s0 c0 -s1 c1 ...
+                __m256 x = _mm256_loadu_ps(b + 2 * i);
+                __m256 x0 = _mm256_moveldup_ps(x), x1 = _mm256_movehdup_ps(x);
+                _mm256_storeu_ps(b + 2 * i, _mm256_fmadd_ps(x0, csv, _mm256_mul_ps(x1, nsc)));
+            }
+        }
+    } else {
+        for (int h = 0; h < heads; h++) {
+            float *b = v + (size_t)h * hd;
+            for (int i = 0; i < half; i += 8) {
+                __m256 c = _mm256_loadu_ps(cs + i), s = _mm256_loadu_ps(sn + i);
+                __m256 x0 = _mm256_loadu_ps(b + i), x1 = _mm256_loadu_ps(b + i + half);
+                __m256 ns = _mm256_sub_ps(_mm256_setzero_ps(), s);
+                _mm256_storeu_ps(b + i, _mm256_fmadd_ps(x0, c, _mm256_mul_ps(x1, ns)));
+                _mm256_storeu_ps(b + i + half, _mm256_fmadd_ps(x0, s, _mm256_mul_ps(x1, c)));
+            }
+        }
+    }
+}
+#endif
+
+#if defined(__x86_64__)
 AVX2 static void softmax_row_avx2(float *p, int valid, int count) {
     __m256 mv = _mm256_set1_ps(-INFINITY);
     int t = 0;
@@ -365,6 +404,18 @@ void ck_gg_softmax_row(float *p, int valid, int count) {
 void ck_gg_f32_to_f16(const float *x, uint16_t *y, int n) {
 #if defined(__x86_64__)
     f32_to_f16_avx2(x, y, n);
+#endif
+}
+
+void ck_gg_round_f16(float *x, int n) {
+#if defined(__x86_64__)
+    round_f16_avx2(x, n);
+#endif
+}
+
+void ck_gg_rope(float *v, int heads, int head_dim, int rope_dim, const float *cs, const float *sn, int adjacent) {
+#if defined(__x86_64__)
+    rope_avx2(v, heads, head_dim, rope_dim, cs, sn, adjacent);
 #endif
 }
 

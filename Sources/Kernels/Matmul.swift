@@ -59,6 +59,43 @@ public enum Matmul {
         matmulDequantSgemm(m, x, n: n, y, pool: pool)
     }
 
+    /// Several matrices with the same column count applied to the same batch (q, k, v or gate, up) in one pool job:
+    /// ys[i][n, ms[i].rows] = X[n, cols] · ms[i]ᵀ, as `matmulDequantSgemm` per matrix (its twin: one call each), with
+    /// one barrier instead of one per matrix, and the workers balancing over all tiles. n == 1: `matvecs`.
+    public static func matmuls(_ ms: [QuantizedMatrix], _ x: UnsafePointer<Float>, n: Int, _ ys: [UnsafeMutablePointer<Float>],
+                               pool: ThreadPool, tileFloats: Int = 1_228_800) {
+        precondition(ms.count == ys.count && !ms.isEmpty)
+        let cols = ms[0].cols
+        precondition(ms.allSatisfy { $0.cols == cols }, "Matmul.matmuls: all matrices need the same column count")
+        if n == 1 { matvecs(ms, x, ys, pool: pool); return }
+        let prevThreads = BLAS.threads
+        if prevThreads != 1 { BLAS.setThreads(1) }
+        defer { if prevThreads != 1 { BLAS.setThreads(prevThreads) } }
+        // tiles: each matrix split in row tiles of about total/threads rows (at most `tileFloats` weights), so that
+        // handed out largest first they balance (q|k|v on 2 workers: 288, 288 | 192 | 192; gate|up: 1536 | 1536)
+        let total = ms.reduce(0) { $0 + $1.rows }
+        let target = max(16, (min((total + pool.threads - 1) / pool.threads, tileFloats / max(1, cols)) + 15) / 16 * 16)
+        var tiles: [(m: Int, r0: Int, r1: Int)] = []
+        for (i, m) in ms.enumerated() {
+            let k = max(1, (m.rows + target - 1) / target), step = (m.rows + k - 1) / k
+            var r = 0
+            while r < m.rows { tiles.append((i, r, min(m.rows, r + step))); r += step }
+        }
+        // largest tiles first, so the last ones handed out are the short ones
+        tiles.sort { $0.r1 - $0.r0 > $1.r1 - $1.r0 }
+        let maxTile = tiles[0].r1 - tiles[0].r0
+        pool.parallelFor(tiles.count) { a, b, w in
+            for t in a..<b {
+                let (i, r0, r1) = tiles[t]
+                let m = ms[i]
+                let wbuf = pool.scratch(w, bytes: maxTile * cols * 4).assumingMemoryBound(to: Float.self)
+                m.dequantizeRows(r0, r1, into: wbuf)
+                BLAS.sgemm(transA: false, transB: true, m: n, n: r1 - r0, k: cols, alpha: 1, a: x, lda: cols,
+                           b: wbuf, ldb: cols, beta: 0, c: ys[i] + r0, ldc: m.rows)
+            }
+        }
+    }
+
     /// Obvious version: dequantize each row, fp32 dot.
     public static func matvecSimple(_ m: QuantizedMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let cols = m.cols

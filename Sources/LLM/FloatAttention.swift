@@ -17,20 +17,26 @@ enum FloatAttention {
                     heads: Int, kvHeads: Int, headDim hs: Int, scale: Float, att: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let qDim = heads * hs, kvDim = kvHeads * hs, group = heads / kvHeads
         let blocks = (n + rowBlock - 1) / rowBlock
-        // largest blocks first: the last rows see the most keys
-        pool.parallelFor(blocks * heads) { j0, j1, w in
+        let gw = group * hs   // one row's query heads of one KV group, contiguous in q and att
+        // Per KV head g and block of query rows, the `group` query heads that share K_g/V_g are stacked into one
+        // matrix of m·group rows (row r = query row r / group, head r % group), so each product packs K_g / V_g once
+        // for all of them. Largest blocks first: the last rows see the most keys.
+        pool.parallelFor(blocks * kvHeads) { j0, j1, w in
             for j in j0..<j1 {
-                let b = blocks - 1 - j / heads, h = j % heads, g = h / group
-                let i0 = b * rowBlock, i1 = min(n, i0 + rowBlock), m = i1 - i0
+                let b = blocks - 1 - j / kvHeads, g = j % kvHeads
+                let i0 = b * rowBlock, i1 = min(n, i0 + rowBlock), m = i1 - i0, rowsG = m * group
                 let keys = start + i1
-                let s = pool.scratch(w, bytes: m * keys * 4).assumingMemoryBound(to: Float.self)
-                BLAS.sgemm(transA: false, transB: true, m: m, n: keys, k: hs, alpha: scale, a: q + i0 * qDim + h * hs, lda: qDim,
+                let scratch = pool.scratch(w, bytes: (rowsG * keys + 2 * rowsG * hs) * 4).assumingMemoryBound(to: Float.self)
+                let s = scratch, qs = scratch + rowsG * keys, os = qs + rowsG * hs
+                for r in 0..<m { (qs + r * gw).update(from: q + (i0 + r) * qDim + g * gw, count: gw) }
+                BLAS.sgemm(transA: false, transB: true, m: rowsG, n: keys, k: hs, alpha: scale, a: qs, lda: hs,
                            b: kf + g * hs, ldb: kvDim, beta: 0, c: s, ldc: keys)
-                for r in 0..<m {
-                    softmaxRow(s + r * keys, valid: start + i0 + r + 1, count: keys)
+                for r in 0..<rowsG {
+                    softmaxRow(s + r * keys, valid: start + i0 + r / group + 1, count: keys)
                 }
-                BLAS.sgemm(transA: false, transB: false, m: m, n: hs, k: keys, alpha: 1, a: s, lda: keys,
-                           b: vf + g * hs, ldb: kvDim, beta: 0, c: att + i0 * qDim + h * hs, ldc: qDim)
+                BLAS.sgemm(transA: false, transB: false, m: rowsG, n: hs, k: keys, alpha: 1, a: s, lda: keys,
+                           b: vf + g * hs, ldb: kvDim, beta: 0, c: os, ldc: hs)
+                for r in 0..<m { (att + (i0 + r) * qDim + g * gw).update(from: os + r * gw, count: gw) }
             }
         }
     }

@@ -37,3 +37,9 @@ import CKernels
 @inline(__always) func convertFloatToHalf(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
     if GGMLNumerics.fast { ck_gg_f32_to_f16(src, dst, Int32(count)) } else { for i in 0..<count { dst[i] = floatToHalfBits(src[i]) } }
 }
+
+/// x[i] = roundToHalf(x[i]) in place: F16C when the machine has it (`GGMLNumerics.fast`; the same IEEE rounding), else
+/// the reference loop.
+@inline(__always) func roundToHalf(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    if GGMLNumerics.fast { ck_gg_round_f16(x, Int32(count)) } else { for i in 0..<count { x[i] = roundToHalf(x[i]) } }
+}

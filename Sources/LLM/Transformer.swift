@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Kernels
 
@@ -95,13 +96,16 @@ final class Transformer {
 
     /// y[n, m.rows] = x[n, m.cols] · mᵀ. One row: the quantized matvec. A batch: `Matmul.matmul` on the float path
     /// (when long enough), else one quantized matvec per row, which gives every row decode's exact numerics.
-    func linear(_ m: QuantizedMatrix, _ xin: UnsafePointer<Float>, n: Int, _ y: UnsafeMutablePointer<Float>) {
-        if n == 1 {
+    /// `batch`: the size of the batch these n rows belong to (n, or more for the rows kept in a skipped last layer),
+    /// which picks the path, so a row gets the same numerics whether or not the others are computed.
+    func linear(_ m: QuantizedMatrix, _ xin: UnsafePointer<Float>, n: Int, _ y: UnsafeMutablePointer<Float>, batch: Int? = nil) {
+        let batch = batch ?? n
+        if batch == 1 {
             LlamaMatvec.matvec(m, xin, y, pool: pool)
-        } else if !useFloat(n) {
-            LlamaMatvec.matmul(m, xin, n: n, y, pool: pool)
+        } else if !useFloat(batch) {
+            if n == 1 { LlamaMatvec.matvec(m, xin, y, pool: pool) } else { LlamaMatvec.matmul(m, xin, n: n, y, pool: pool) }
         } else {
-            Matmul.matmul(m, xin, n: n, y, pool: pool)
+            Matmul.matmulDequantSgemm(m, xin, n: n, y, pool: pool)
         }
     }
 
@@ -119,8 +123,20 @@ final class Transformer {
     }
 
     /// Rotates the first ropeDim dimensions of each head of `v` ([heads][headDim]) for position `pos`.
+    /// The fast path is C (`ck_gg_rope`, AVX2: the same products, bitwise equal; `TransformerKernelTests`).
     @inline(__always)
     func rope(_ v: UnsafeMutablePointer<Float>, heads: Int, pos: Int) {
+        let half = c.ropeDim / 2
+        if GGMLNumerics.fast && c.ropeDim % 16 == 0 {
+            ck_gg_rope(v, Int32(heads), Int32(c.headDim), Int32(c.ropeDim), ropeCos + pos * half, ropeSin + pos * half,
+                       c.ropeStyle == .adjacentPairs ? 1 : 0)
+            return
+        }
+        ropeReference(v, heads: heads, pos: pos)
+    }
+
+    /// The obvious twin of `rope`.
+    func ropeReference(_ v: UnsafeMutablePointer<Float>, heads: Int, pos: Int) {
         let half = c.ropeDim / 2
         let cs = ropeCos + pos * half, sn = ropeSin + pos * half
         for h in 0..<heads {
@@ -137,12 +153,11 @@ final class Transformer {
 
     /// Row i of the batch: K/V into the cache as f16; Q rounded to f16 (ggml converts it for the f16 K·Q product).
     @inline(__always)
-    func storeKV(_ l: Int, _ i: Int, start: Int, cache: KVCache) {
+    func storeKV(_ l: Int, _ i: Int, start: Int, cache: KVCache, roundQ: Bool = true) {
         let kvDim = c.kvDim, qDim = c.qDim
         convertFloatToHalf(kx + i * kvDim, cache.kRow(l, start + i), count: kvDim)
         convertFloatToHalf(vx + i * kvDim, cache.vRow(l, start + i), count: kvDim)
-        let qr = q + i * qDim
-        for j in 0..<qDim { qr[j] = roundToHalf(qr[j]) }
+        if roundQ { roundToHalf(q + i * qDim, count: qDim) }
     }
 
     /// Splits `n` rows over the pool when there are enough of them, else runs inline.
@@ -165,11 +180,18 @@ final class Transformer {
         let (x, xb, xb2, q, kx, vx, att, hb, hb2) = (self.x, self.xb, self.xb2, self.q, self.kx, self.vx, self.att, self.hb, self.hb2)
 
         if profile != nil { profT = Double(DispatchTime.now().uptimeNanoseconds) * 1e-9; profC = Transformer.cpuNow() }
+        // The last layer needs K/V of every row (for the cache), but its query, attention, o-projection and FFN only
+        // for the rows whose output is wanted (as llama.cpp's inp_out_ids). Rows are independent in every kernel, so
+        // those rows get the same bits as without the skip. Not with a tap (tests read every row of every layer).
+        let wantedOut = (logits != nil || hidden != nil) ? outRows.clamped(to: 0..<n) : 0..<0
+        let skipTail = tap == nil && n > 1 && wantedOut.count < n
         // token embeddings: x[i] = row tokens[i] of the embedding matrix
         for i in 0..<n { w.embedding.dequantizeRow(tokens[i], into: x + i * dim) }
         mark(.embed)
 
         for (l, lw) in w.layers.enumerated() {
+            // rows computed after K/V in this layer: all, or the wanted ones in the last layer
+            let (r0, nr) = skipTail && l == w.layers.count - 1 ? (wantedOut.isEmpty ? 0 : wantedOut.lowerBound, wantedOut.count) : (0, n)
             // attention: xb = rmsnorm(x); q,k,v = xb·Wᵀ (+ b)
             if l == 0 { tap?("inp_embd", l, x, n, dim) }
             lw.attnNorm.withUnsafeBufferPointer { wn in rows(n) { i in Transformer.rmsnorm(xb + i * dim, x + i * dim, wn.baseAddress!, dim, eps) } }
@@ -177,11 +199,15 @@ final class Transformer {
             mark(.norms)
             if n == 1 {
                 LlamaMatvec.matvecs([lw.wq, lw.wk, lw.wv], xb, [q, kx, vx], pool: pool)   // one job, one activation quantization
+            } else if useFloat(n) && nr == n {
+                Matmul.matmuls([lw.wq, lw.wk, lw.wv], xb, n: n, [q, kx, vx], pool: pool)   // one job for the three
             } else {
-                linear(lw.wq, xb, n: n, q); linear(lw.wk, xb, n: n, kx); linear(lw.wv, xb, n: n, vx)
+                if nr > 0 { linear(lw.wq, xb + r0 * dim, n: nr, q + r0 * qDim, batch: n) }
+                linear(lw.wk, xb, n: n, kx); linear(lw.wv, xb, n: n, vx)
             }
             if let ad = w.adapter {   // LoRA: y += scale · B(A x)
-                ad.apply(layer: l, stem: 0, xb, n: n, q); ad.apply(layer: l, stem: 1, xb, n: n, kx); ad.apply(layer: l, stem: 2, xb, n: n, vx)
+                if nr > 0 { ad.apply(layer: l, stem: 0, xb + r0 * dim, n: nr, q + r0 * qDim) }
+                ad.apply(layer: l, stem: 1, xb, n: n, kx); ad.apply(layer: l, stem: 2, xb, n: n, vx)
             }
             if let bq = lw.bq, let bk = lw.bk, let bv = lw.bv {
                 for i in 0..<n {
@@ -193,9 +219,10 @@ final class Transformer {
             tap?("Vcur", l, vx, n, kvDim)
             if tap == nil {
                 rows(n) { i in
-                    self.rope(q + i * qDim, heads: self.c.heads, pos: start + i)
+                    let withQ = i >= r0 && i < r0 + nr
+                    if withQ { self.rope(q + i * qDim, heads: self.c.heads, pos: start + i) }
                     self.rope(kx + i * kvDim, heads: self.c.kvHeads, pos: start + i)
-                    self.storeKV(l, i, start: start, cache: cache)
+                    self.storeKV(l, i, start: start, cache: cache, roundQ: withQ)
                 }
             } else {
                 for i in 0..<n {
@@ -206,9 +233,13 @@ final class Transformer {
                 for i in 0..<n { storeKV(l, i, start: start, cache: cache) }
             }
             mark(.ropeCache)
-            attention(layer: l, n: n, start: start, cache: cache)
+            if nr == 0 { continue }   // last layer, no output wanted: only its K/V were needed
+            attention(layer: l, rows: r0..<(r0 + nr), n: n, start: start, cache: cache)
             mark(.attention)
-            linear(lw.wo, att, n: n, xb2)
+            // from here on, rows r0..<r0+nr only (all rows except in a skipped last layer)
+            let (x, xb, xb2, att, hb, hb2) = (x + r0 * dim, xb + r0 * dim, xb2 + r0 * dim, att + r0 * qDim, hb + r0 * hd, hb2 + r0 * hd)
+            let batchN = n, n = nr
+            linear(lw.wo, att, n: n, xb2, batch: batchN)
             w.adapter?.apply(layer: l, stem: 3, att, n: n, xb2)
             mark(.wo)
             tap?("kqv_out", l, xb2, n, dim)
@@ -219,16 +250,18 @@ final class Transformer {
             // feed-forward: x += down(silu(gate(xb)) * up(xb)), xb = rmsnorm(x)
             lw.ffnNorm.withUnsafeBufferPointer { wn in rows(n) { i in Transformer.rmsnorm(xb + i * dim, x + i * dim, wn.baseAddress!, dim, eps) } }
             mark(.norms)
-            if n == 1 {
+            if batchN == 1 {
                 LlamaMatvec.matvecs([lw.gate, lw.up], xb, [hb, hb2], pool: pool)
+            } else if useFloat(batchN) && n > 1 {
+                Matmul.matmuls([lw.gate, lw.up], xb, n: n, [hb, hb2], pool: pool)
             } else {
-                linear(lw.gate, xb, n: n, hb); linear(lw.up, xb, n: n, hb2)
+                linear(lw.gate, xb, n: n, hb, batch: batchN); linear(lw.up, xb, n: n, hb2, batch: batchN)
             }
             if let ad = w.adapter { ad.apply(layer: l, stem: 4, xb, n: n, hb); ad.apply(layer: l, stem: 5, xb, n: n, hb2) }
             mark(.gateUp)
             rows(n) { i in GGMLNumerics.siluMul(hb + i * hd, hb2 + i * hd, hd) }   // ggml's exp: bitwise as llama.cpp
             mark(.silu)
-            linear(lw.down, hb, n: n, xb2)
+            linear(lw.down, hb, n: n, xb2, batch: batchN)
             w.adapter?.apply(layer: l, stem: 6, hb, n: n, xb2)
             mark(.down)
             tap?("ffn_out", l, xb2, n, dim)
@@ -257,9 +290,12 @@ final class Transformer {
     /// grouped-query sharing of K/V heads, read directly from the f16 cache. Numerics as llama.cpp's (GGMLNumerics):
     /// its exp, its summation orders (one token: ggml_vec_dot_f16; a batch: tinyBLAS) over its padded KV length,
     /// probabilities rounded to f16.
-    func attention(layer l: Int, n: Int, start: Int, cache: KVCache) {
-        let T = start + n
-        if useFloat(n) {
+    /// `rows`: the rows of the batch of n to compute (all but in a skipped last layer).
+    func attention(layer l: Int, rows: Range<Int>, n: Int, start: Int, cache: KVCache) {
+        let T = start + rows.upperBound, tBatch = start + n   // ggml pads the KV length of the whole batch
+        let q = self.q + rows.lowerBound * c.qDim, att = self.att + rows.lowerBound * c.qDim
+        let batchN = n, n = rows.count, start = start + rows.lowerBound   // rows r0.. are at positions start + r0 + i
+        if useFloat(batchN) {
             // K/V of positions 0..<T of this layer as fp32 (contiguous in the cache), converted in parallel
             let kvDim = c.kvDim, k16 = UnsafePointer(cache.kRow(l, 0)), v16 = UnsafePointer(cache.vRow(l, 0))
             let (kf, vf) = (self.kf, self.vf)
@@ -271,12 +307,12 @@ final class Transformer {
                                headDim: c.headDim, scale: 1 / sqrtf(Float(c.headDim)), att: att, pool: pool)
             return
         }
-        let nkv = GGMLNumerics.paddedKV(T)
+        let nkv = GGMLNumerics.paddedKV(tBatch)
         let hs = c.headDim, qDim = c.qDim, heads = c.heads, group = c.heads / c.kvHeads, stride = c.kvDim
         let scale = 1 / sqrtf(Float(hs))
         let k0 = UnsafePointer(cache.kRow(l, 0)), v0 = UnsafePointer(cache.vRow(l, 0))
-        let (q, att, scratch) = (self.q, self.att, self.attnScratch)
-        let batch = n > 1
+        let scratch = self.attnScratch
+        let batch = batchN > 1
         let body = { (j0: Int, j1: Int, worker: Int) in
             for j in j0..<j1 {
                 let i = j / heads, h = j % heads, g = h / group

@@ -127,6 +127,33 @@ final class MatmulTests: XCTestCase {
     }
 }
 
+extension MatmulTests {
+    /// The fused batched path (one job for several matrices) against one `matmulDequantSgemm` call per matrix.
+    func testFusedMatmulsEqualSeparateCalls() {
+        for threads in [1, 2, 3] {
+            let pool = ThreadPool(threads: threads)
+            let cols = 64, n = 9
+            let ms = [makeMatrix(.q4_1, rows: 72, cols: cols, seed: 5), makeMatrix(.q4_1, rows: 24, cols: cols, seed: 6),
+                      makeMatrix(.q8_0, rows: 40, cols: cols, seed: 7)]
+            var rng = TestRNG(8)
+            let x = rng.floats(n * cols)
+            let ptrs = ms.map { m -> UnsafeMutablePointer<Float> in
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: n * m.rows); p.initialize(repeating: .nan, count: n * m.rows); return p
+            }
+            defer { ptrs.forEach { $0.deallocate() } }
+            var sep = ms.map { [Float](repeating: .nan, count: n * $0.rows) }
+            Matmul.matmuls(ms, x, n: n, ptrs, pool: pool, tileFloats: 16 * cols)   // several tiles per matrix
+            for (i, m) in ms.enumerated() { Matmul.matmulDequantSgemm(m, x, n: n, &sep[i], pool: pool) }
+            let fused = ms.indices.map { i in Array(UnsafeBufferPointer(start: ptrs[i], count: n * ms[i].rows)) }
+            for i in ms.indices {
+                for j in 0..<(n * ms[i].rows) {
+                    XCTAssertEqual(fused[i][j], sep[i][j], accuracy: 1e-5 * (abs(sep[i][j]) + 1), "matrix \(i) [\(j)] threads \(threads)")
+                }
+            }
+        }
+    }
+}
+
 final class ThreadPoolTests: XCTestCase {
     func testParallelForCoversEachIndexOnce() {
         for threads in [1, 2, 3] {

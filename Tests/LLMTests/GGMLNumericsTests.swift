@@ -40,6 +40,39 @@ final class GGMLNumericsTests: XCTestCase {
         for (i, x) in xs.enumerated() { XCTAssertEqual(got[i], floatToHalfBits(x), "x = \(x)") }
     }
 
+    /// In-place rounding of Q to f16 (F16C round trip) against the scalar `roundToHalf`, bit for bit.
+    func testRoundToHalfTwin() throws {
+        try XCTSkipUnless(GGMLNumerics.fast, "no AVX2: only the Swift path exists")
+        var xs: [Float] = [0, -0.0, 1, -1, 65504, 65519.99, 65520, -65520, 1e6, 0x1p-14, 0x1p-24, 0x1p-25, 0x1.8p-25,
+                           3e-8, 6e-5, 1 + 0x1p-11, 1 + 0x1.8p-10, 2049, 2051]
+        var r = LCG(s: 11)
+        for e in -30...16 { for _ in 0..<40 { xs.append(r.next() * Float(sign: .plus, exponent: e, significand: 1)) } }
+        var got = xs
+        got.withUnsafeMutableBufferPointer { roundToHalf($0.baseAddress!, count: xs.count) }
+        for (i, x) in xs.enumerated() { XCTAssertEqual(got[i].bitPattern, roundToHalf(x).bitPattern, "x = \(x)") }
+    }
+
+    /// The C RoPE (both pair styles) against the Swift twin of the transformer, bit for bit, at several positions.
+    func testRopeTwin() throws {
+        try XCTSkipUnless(GGMLNumerics.fast, "no AVX2: only the Swift path exists")
+        for arch in ["llama", "qwen2"] {
+            var spec = TinyModels.Spec(); spec.architecture = arch; spec.heads = 4; spec.kvHeads = 2
+            let model = try Model(path: try TinyModels.write(spec, name: "rope-\(arch).gguf"))
+            let session = Session(model: model, threads: 1)
+            let t = session.transformer, c = model.config
+            XCTAssertEqual(c.ropeDim % 16, 0)
+            var r = LCG(s: 3)
+            for pos in [0, 1, 7, 100, 255] {
+                let v = (0..<(c.heads * c.headDim)).map { _ in r.next() * 4 }
+                var a = v, b = v
+                a.withUnsafeMutableBufferPointer { t.rope($0.baseAddress!, heads: c.heads, pos: pos) }
+                b.withUnsafeMutableBufferPointer { t.ropeReference($0.baseAddress!, heads: c.heads, pos: pos) }
+                XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "\(arch) pos \(pos)")
+                if pos > 0 { XCTAssertNotEqual(a, v, "\(arch) pos \(pos): rotated") }
+            }
+        }
+    }
+
     func testSiluMulTwin() throws {
         try XCTSkipUnless(GGMLNumerics.fast, "no AVX2: only the Swift path exists")
         var r = LCG(s: 7)

@@ -56,6 +56,11 @@ int ck_gg_available(void);
 void ck_gg_softmax_row(float *p, int valid, int count);
 // y[i] = f16 bits of x[i], round to nearest even (F16C; as ggml's GGML_FP32_TO_FP16 on x86).
 void ck_gg_f32_to_f16(const float *x, uint16_t *y, int n);
+// x[i] = x[i] rounded to f16 and back (round to nearest even; F16C).
+void ck_gg_round_f16(float *x, int n);
+// RoPE of `heads` heads of head_dim floats in place, the first rope_dim (a multiple of 16) of each rotated, with
+// cs/sn[rope_dim/2] of one position; adjacent: pairs (2i, 2i+1), else (i, i + rope_dim/2). ggml's FMA contraction.
+void ck_gg_rope(float *v, int heads, int head_dim, int rope_dim, const float *cs, const float *sn, int adjacent);
 // y[i] = ggml_v_expf(x[i]) (the AVX-512 formula of ggml, lane by lane).
 void ck_gg_expf(const float *x, float *y, int n);
 // g[i] = silu(g[i]) * u[i] as ggml (vector SiLU for the first n & ~15 values, C expf for the rest).
