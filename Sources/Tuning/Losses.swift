@@ -13,15 +13,13 @@ public enum Losses {
     }
 
     /// weight · (−log softmax(z)[target]); gradient weight · (softmax − onehot). One exp per entry.
+    /// The row loops run 8 wide (`VectorOps`, held to their scalar twins by a test).
     public static func crossEntropy(_ z: UnsafeMutablePointer<Float>, _ n: Int, target: Int, weight: Float) -> Float {
-        var mx = -Float.infinity
-        for i in 0..<n { mx = max(mx, z[i]) }
+        let mx = VectorOps.max(z, n)
         let zt = z[target]
-        var s: Float = 0
-        for i in 0..<n { let e = Ops.fastExp(z[i] - mx); z[i] = e; s += e }
+        let s = VectorOps.expShiftSum(z, n, shift: mx)
         let loss = mx + logf(s) - zt
-        let k = weight / s
-        for i in 0..<n { z[i] *= k }
+        VectorOps.scale(z, n, by: weight / s)
         z[target] -= weight
         return weight * loss
     }

@@ -113,6 +113,7 @@ public final class TrainingModel {
     private var workerScores: [FloatBuffer] = []
     private var workerScores2: [FloatBuffer] = []
     private var workerDKV: [FloatBuffer] = []
+    private var workerGather: [FloatBuffer] = []
 
     public init(base: BaseWeights, lora: LoRAWeights? = nil, threads: Int = 2) {
         self.base = base; self.lora = lora; self.threads = threads
@@ -149,10 +150,13 @@ public final class TrainingModel {
         let nw = compute.threads
         if workerScores.count != nw {
             workerScores = (0..<nw).map { _ in FloatBuffer() }; workerScores2 = (0..<nw).map { _ in FloatBuffer() }
-            workerDKV = (0..<nw).map { _ in FloatBuffer() }
+            workerDKV = (0..<nw).map { _ in FloatBuffer() }; workerGather = (0..<nw).map { _ in FloatBuffer() }
         }
+        // Attention items stack the G query heads of a KV head: scores [G·B, T] (twice), gathered rows [G·B, headDim] ×3.
+        let G = c.heads / c.kvHeads, itemRows = G * min(B, T)
         for w in 0..<nw {
-            workerScores[w].ensure(min(B, T) * T); workerScores2[w].ensure(min(B, T) * T)
+            workerScores[w].ensure(itemRows * T); workerScores2[w].ensure(itemRows * T)
+            workerGather[w].ensure(3 * itemRows * c.headDim + itemRows)
             if w > 0 { workerDKV[w].ensure(2 * T * c.kvDim) }
         }
         loraTmp.ensure(T * max(rank, 1)); dropTmp.ensure(T * wide)
@@ -334,42 +338,58 @@ public final class TrainingModel {
     public var attentionBlock = 64
 
     /// Causal grouped-query attention for query rows from..<T over keys 0...i; writes those rows of a.att and a.lse.
-    /// Work items (head, block of query rows) are split over the workers (each writes only its own rows).
+    /// One work item = one KV head and one block of query rows: the block's rows of all G query heads that share the
+    /// KV head are gathered into one [G·nb, headDim] matrix, so each product is one sgemm over G·nb rows against keys
+    /// 0..<end of the block (causal: skips most of the masked triangle). Items are split over the workers (each
+    /// writes only its own rows). The softmax rows run 8 wide (`VectorOps`); the output rows are divided by their
+    /// row sums on the way out (hd entries per row instead of i + 1).
     private func attentionForward(_ a: LayerActivations, T: Int, from: Int = 0) {
-        let c = config, hd = c.headDim, group = c.heads / c.kvHeads
+        let c = config, hd = c.headDim, G = c.heads / c.kvHeads, kv = c.kvDim, qd = c.qDim
         let scale = 1 / Float(hd).squareRoot()
         let B = max(1, attentionBlock)
         let nBlocks = (T - from + B - 1) / B
-        compute.items(c.heads * nBlocks) { item, worker in
-            let h = item / nBlocks, g = h / group
+        compute.items(c.kvHeads * nBlocks) { item, worker in
+            let g = item / nBlocks
             let S = workerScores[worker].pointer
             let i0 = from + (item % nBlocks) * B
-            let i1 = min(T, i0 + B), nb = i1 - i0
-            // S[nb, i1] = Q[i0..<i1] K[0..<i1]^T · scale
-            gemm(false, true, nb, i1, hd, scale, a.q + i0 * c.qDim + h * hd, c.qDim, a.k + g * hd, c.kvDim, 0, S, i1)
-            for r in 0..<nb {
-                let i = i0 + r, row = S + r * i1
-                var mx = -Float.infinity
-                for j in 0...i { mx = max(mx, row[j]) }
-                var sum: Float = 0
-                for j in 0...i { let e = Ops.fastExp(row[j] - mx); row[j] = e; sum += e }
-                let inv = 1 / sum
-                for j in 0...i { row[j] *= inv }
-                for j in (i + 1)..<i1 { row[j] = 0 }
-                a.lse[h * T + i] = mx + logf(sum)
+            let i1 = min(T, i0 + B), nb = i1 - i0, M = G * nb
+            let Qs = workerGather[worker].pointer, Os = Qs + M * hd, inv = Os + M * hd
+            // Qs row hh·nb + r = query row i0 + r of head g·G + hh
+            for hh in 0..<G {
+                for r in 0..<nb { (Qs + (hh * nb + r) * hd).update(from: a.q + (i0 + r) * qd + (g * G + hh) * hd, count: hd) }
             }
-            gemm(false, false, nb, hd, i1, 1, S, i1, a.v + g * hd, c.kvDim, 0, a.att + i0 * c.qDim + h * hd, c.qDim)
+            // S[M, i1] = Qs K[0..<i1]^T · scale
+            gemm(false, true, M, i1, hd, scale, Qs, hd, a.k + g * hd, kv, 0, S, i1)
+            for hh in 0..<G {
+                let h = g * G + hh
+                for r in 0..<nb {
+                    let i = i0 + r, row = S + (hh * nb + r) * i1
+                    let mx = VectorOps.max(row, i + 1)
+                    let sum = VectorOps.expShiftSum(row, i + 1, shift: mx)
+                    inv[hh * nb + r] = 1 / sum
+                    (row + i + 1).update(repeating: 0, count: i1 - i - 1)
+                    a.lse[h * T + i] = mx + logf(sum)
+                }
+            }
+            gemm(false, false, M, hd, i1, 1, S, i1, a.v + g * hd, kv, 0, Os, hd)
+            for hh in 0..<G {
+                for r in 0..<nb {
+                    let dst = a.att + (i0 + r) * qd + (g * G + hh) * hd, src = Os + (hh * nb + r) * hd
+                    let k = inv[hh * nb + r]
+                    for j in 0..<hd { dst[j] = src[j] * k }
+                }
+            }
         }
     }
 
     /// From dAtt [T, qDim]: dQ [T, qDim], dK, dV [T, kvDim] (overwritten).
     /// With `from` > 0 only query rows from..<T are differentiated (dQ rows before `from` are left alone); dK/dV get
     /// the contributions of those rows for every key position.
-    /// Work items (head, block) are split over the workers; dQ rows are each item's own, dK/dV accumulate per worker
-    /// (worker 0 straight into the output) and are summed at the end.
+    /// Same work items as the forward (a KV head's G query heads stacked); dQ rows are each item's own, dK/dV
+    /// accumulate per worker (worker 0 straight into the output) and are summed at the end.
     private func attentionBackward(_ a: LayerActivations, T: Int, from: Int = 0, dAtt: UnsafePointer<Float>, dQ: UnsafeMutablePointer<Float>,
                                    dK: UnsafeMutablePointer<Float>, dV: UnsafeMutablePointer<Float>) {
-        let c = config, hd = c.headDim, group = c.heads / c.kvHeads, kv = c.kvDim
+        let c = config, hd = c.headDim, G = c.heads / c.kvHeads, kv = c.kvDim, qd = c.qDim
         let scale = 1 / Float(hd).squareRoot()
         let B = max(1, attentionBlock)
         let nBlocks = (T - from + B - 1) / B
@@ -377,8 +397,8 @@ public final class TrainingModel {
         var used = [Bool](repeating: false, count: nw)
         dK.update(repeating: 0, count: T * kv); dV.update(repeating: 0, count: T * kv)
         used.withUnsafeMutableBufferPointer { usedP in
-        compute.items(c.heads * nBlocks) { item, worker in
-            let h = item / nBlocks, g = h / group
+        compute.items(c.kvHeads * nBlocks) { item, worker in
+            let g = item / nBlocks
             let P = workerScores[worker].pointer, dP = workerScores2[worker].pointer
             let wK: UnsafeMutablePointer<Float>, wV: UnsafeMutablePointer<Float>
             if worker == 0 { wK = dK; wV = dV } else {
@@ -387,29 +407,40 @@ public final class TrainingModel {
             }
             usedP[worker] = true
             let i0 = from + (item % nBlocks) * B
-            let i1 = min(T, i0 + B), nb = i1 - i0
-            let qb = a.q + i0 * c.qDim + h * hd, dOb = dAtt + i0 * c.qDim + h * hd
-            // Recompute P[nb, i1] from the saved log-sum-exp.
-            gemm(false, true, nb, i1, hd, scale, qb, c.qDim, a.k + g * hd, kv, 0, P, i1)
-            for r in 0..<nb {
-                let i = i0 + r, row = P + r * i1, l = a.lse[h * T + i]
-                for j in 0...i { row[j] = Ops.fastExp(row[j] - l) }
-                for j in (i + 1)..<i1 { row[j] = 0 }
+            let i1 = min(T, i0 + B), nb = i1 - i0, M = G * nb
+            let Qs = workerGather[worker].pointer, dOs = Qs + M * hd, dQs = dOs + M * hd
+            for hh in 0..<G {
+                for r in 0..<nb {
+                    let src = (i0 + r) * qd + (g * G + hh) * hd, dst = (hh * nb + r) * hd
+                    (Qs + dst).update(from: a.q + src, count: hd)
+                    (dOs + dst).update(from: dAtt + src, count: hd)
+                }
+            }
+            // Recompute P[M, i1] from the saved log-sum-exp.
+            gemm(false, true, M, i1, hd, scale, Qs, hd, a.k + g * hd, kv, 0, P, i1)
+            for hh in 0..<G {
+                let h = g * G + hh
+                for r in 0..<nb {
+                    let i = i0 + r, row = P + (hh * nb + r) * i1
+                    VectorOps.expShift(row, i + 1, shift: a.lse[h * T + i])
+                    (row + i + 1).update(repeating: 0, count: i1 - i - 1)
+                }
             }
             // dP = dO V^T ; dV += P^T dO
-            gemm(false, true, nb, i1, hd, 1, dOb, c.qDim, a.v + g * hd, kv, 0, dP, i1)
-            gemm(true, false, i1, hd, nb, 1, P, i1, dOb, c.qDim, 1, wV + g * hd, kv)
+            gemm(false, true, M, i1, hd, 1, dOs, hd, a.v + g * hd, kv, 0, dP, i1)
+            gemm(true, false, i1, hd, M, 1, P, i1, dOs, hd, 1, wV + g * hd, kv)
             // dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale (in dP)
-            for r in 0..<nb {
-                let i = i0 + r, pr = P + r * i1, dr = dP + r * i1
-                var dot: Float = 0
-                for j in 0...i { dot += pr[j] * dr[j] }
-                for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) * scale }
-                for j in (i + 1)..<i1 { dr[j] = 0 }
+            for rr in 0..<M {
+                let i = i0 + rr % nb, pr = P + rr * i1, dr = dP + rr * i1
+                VectorOps.softmaxBackward(pr, dr, i + 1, scale: scale)
+                (dr + i + 1).update(repeating: 0, count: i1 - i - 1)
             }
             // dQ = dS K ; dK += dS^T Q
-            gemm(false, false, nb, hd, i1, 1, dP, i1, a.k + g * hd, kv, 0, dQ + i0 * c.qDim + h * hd, c.qDim)
-            gemm(true, false, i1, hd, nb, 1, dP, i1, qb, c.qDim, 1, wK + g * hd, kv)
+            gemm(false, false, M, hd, i1, 1, dP, i1, a.k + g * hd, kv, 0, dQs, hd)
+            gemm(true, false, i1, hd, M, 1, dP, i1, Qs, hd, 1, wK + g * hd, kv)
+            for hh in 0..<G {
+                for r in 0..<nb { (dQ + (i0 + r) * qd + (g * G + hh) * hd).update(from: dQs + (hh * nb + r) * hd, count: hd) }
+            }
         }
         }
         for w in 1..<max(1, nw) where used[w] {

@@ -157,4 +157,33 @@ final class OpsTests: XCTestCase {
         XCTAssertEqual(Ops.fastExp(-200), expf(-87), accuracy: 1e-30)
         XCTAssertEqual(Ops.fastExp(0), 1)
     }
+
+    /// The 8-wide row loops (attention softmax, cross-entropy) against their scalar twins, for lengths around the
+    /// vector width: the exp values are the same bit for bit, the reductions equal up to the order of summation.
+    func testVectorRowLoopsMatchTheScalarTwins() {
+        var rng = SplitMix64(seed: 3)
+        func uniform() -> Float { Float(rng.next() % 1_000_000) / 1_000_000 }
+        for n in [1, 2, 7, 8, 9, 15, 16, 17, 63, 64, 65, 511, 49152] {
+            let x = (0..<n).map { _ in uniform() * 40 - 20 }, y = (0..<n).map { _ in uniform() * 2 - 1 }
+            var a = x, b = x
+            let shift = VectorOps.Scalar.max(x, n)
+            XCTAssertEqual(VectorOps.max(x, n), shift, "max, n \(n)")
+            let sa = a.withUnsafeMutableBufferPointer { VectorOps.expShiftSum($0.baseAddress!, n, shift: shift) }
+            let sb = b.withUnsafeMutableBufferPointer { VectorOps.Scalar.expShiftSum($0.baseAddress!, n, shift: shift) }
+            XCTAssertEqual(a, b, "exp values, n \(n)")
+            XCTAssertEqual(sa, sb, accuracy: 1e-4 * sb, "exp sum, n \(n)")
+            var c = x
+            c.withUnsafeMutableBufferPointer { VectorOps.expShift($0.baseAddress!, n, shift: shift) }
+            XCTAssertEqual(c, b, "exp without sum, n \(n)")
+            XCTAssertEqual(VectorOps.dot(x, y, n), VectorOps.Scalar.dot(x, y, n), accuracy: 1e-4 * Float(n), "dot, n \(n)")
+            var d1 = y, d2 = y
+            d1.withUnsafeMutableBufferPointer { VectorOps.softmaxBackward(b, $0.baseAddress!, n, scale: 0.125) }
+            d2.withUnsafeMutableBufferPointer { VectorOps.Scalar.softmaxBackward(b, $0.baseAddress!, n, scale: 0.125) }
+            let worst = zip(d1, d2).map { abs($0 - $1) }.max()!, size = d2.map { abs($0) }.max()!
+            XCTAssertLessThanOrEqual(worst, 1e-5 * max(size, 1), "softmax backward, n \(n)")
+            var e = x
+            e.withUnsafeMutableBufferPointer { VectorOps.scale($0.baseAddress!, n, by: 0.3) }
+            XCTAssertEqual(e, x.map { $0 * 0.3 }, "scale, n \(n)")
+        }
+    }
 }
