@@ -349,9 +349,11 @@ public final class TrainingModel {
         let B = max(1, attentionBlock)
         let nBlocks = (T - from + B - 1) / B
         compute.items(c.kvHeads * nBlocks) { item, worker in
-            let g = item / nBlocks
+            // Largest items first (the last blocks multiply against the most keys), so the dynamic hand-out ends
+            // with small items and the workers finish together.
+            let g = item % c.kvHeads
             let S = workerScores[worker].pointer
-            let i0 = from + (item % nBlocks) * B
+            let i0 = from + (nBlocks - 1 - item / c.kvHeads) * B
             let i1 = min(T, i0 + B), nb = i1 - i0, M = G * nb
             let Qs = workerGather[worker].pointer, Os = Qs + M * hd, inv = Os + M * hd
             // Qs row hh·nb + r = query row i0 + r of head g·G + hh
@@ -398,7 +400,7 @@ public final class TrainingModel {
         dK.update(repeating: 0, count: T * kv); dV.update(repeating: 0, count: T * kv)
         used.withUnsafeMutableBufferPointer { usedP in
         compute.items(c.kvHeads * nBlocks) { item, worker in
-            let g = item / nBlocks
+            let g = item % c.kvHeads                                  // largest items first, as in the forward
             let P = workerScores[worker].pointer, dP = workerScores2[worker].pointer
             let wK: UnsafeMutablePointer<Float>, wV: UnsafeMutablePointer<Float>
             if worker == 0 { wK = dK; wV = dV } else {
@@ -406,7 +408,7 @@ public final class TrainingModel {
                 if !usedP[worker] { wK.update(repeating: 0, count: 2 * T * kv) }
             }
             usedP[worker] = true
-            let i0 = from + (item % nBlocks) * B
+            let i0 = from + (nBlocks - 1 - item / c.kvHeads) * B
             let i1 = min(T, i0 + B), nb = i1 - i0, M = G * nb
             let Qs = workerGather[worker].pointer, dOs = Qs + M * hd, dQs = dOs + M * hd
             for hh in 0..<G {
