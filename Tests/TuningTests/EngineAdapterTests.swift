@@ -269,7 +269,7 @@ final class OnlineReferenceTests: XCTestCase {
     func testEngineReferenceMatchesTrainingReference() throws {
         let path = try TinyEngine.write("online-ref.gguf", contextLength: 1024)
         var figures: [[String: Double]] = []
-        var params: [[Float]] = []
+        var grads: [[Float]] = []
         for engine in [true, false] {
             var o = OnlineTuningOptions()
             o.engineReference = engine
@@ -281,17 +281,25 @@ final class OnlineReferenceTests: XCTestCase {
             Tiny.randomize(tuner.lora, seed: 4, scale: 0.2)   // a policy away from the base: KL > 0
             let s: [ChatMessage] = [.system("You act."), .user("the task")]
             var m = try tuner.update(state: s, action: "the tea", reward: 1, nextState: s + [.assistant("the tea"), .user("ok")])
+            grads.append(tuner.lora.gradientArray)   // the first update's gradient, before Adam normalizes it
             // A second step whose state extends the first: the engine session reuses its cached prefix.
             let s2 = s + [.assistant("the tea"), .user("ok")]
             let m2 = try tuner.update(state: s2, action: "then", reward: -1, nextState: nil)
             m["rl/kl2"] = m2["rl/kl"]
-            figures.append(m); params.append(tuner.lora.parameterArray)
+            figures.append(m)
         }
         XCTAssertGreaterThan(figures[1]["rl/kl"]!, 1e-3)
         for k in ["rl/kl", "rl/kl2", "rl/actor_loss", "rl/logp", "rl/value"] {
             XCTAssertEqual(figures[0][k]!, figures[1][k]!, accuracy: 2e-3 + 2e-2 * abs(figures[1][k]!), k)
         }
-        XCTAssertLessThan(zip(params[0], params[1]).map { abs($0 - $1) }.max()!, 1e-3)
+        // The two references differ only by rounding (engine kernels vs the training forward), so the gradients agree
+        // closely. The parameters after Adam steps are not compared: Adam's first steps are ≈ lr·sign(g) per entry, so
+        // an entry whose gradient is near 0 moves by up to ±lr on a rounding-level difference (a change of summation
+        // order in either forward flips such signs); that comparison is ill-conditioned, the gradient one is not.
+        let a = grads[0], b = grads[1]
+        let diff = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot(), norm = b.map { $0 * $0 }.reduce(0, +).squareRoot()
+        XCTAssertGreaterThan(norm, 1e-4)
+        XCTAssertLessThan(diff / norm, 1e-3, "relative gradient difference \(diff / norm)")
     }
 }
 
