@@ -240,6 +240,237 @@ AVX2 static void attn_head_avx2(const float *q, const uint16_t *k, const uint16_
     }
 }
 
+// ---- One token's attention split into pool-sized pieces, per KV group (G query heads sharing K/V): scores for a
+// range of positions (each K row loaded once for the G heads), the softmax of one head, the V partial sums of a range
+// of the 64 lane classes (t mod 64) of ggml_vec_dot_f16's accumulators, and the final reduction of one head. Together
+// they compute bitwise what attn_head_avx2 computes for each head with batch = 0: every score, exp, sum and partial
+// sum is the same operation on the same operands; only independent values are computed in another order.
+
+// The 8 lanes A (= lo + hi of dot_f16_decode, the first step of reduce16) of one position, hs % 64 == 0, from K
+// already converted to f32. q·k of f16 values is exact in f32, so fma(q, k, acc) is ggml's acc + q·k bit for bit.
+AVX2 static inline __m256 dot_decode_lanes(const float *q, const float *k, int hs) {
+    __m256 a[8];
+    for (int j = 0; j < 8; j++) a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + 8 * j), _mm256_loadu_ps(k + 8 * j), _mm256_setzero_ps());
+    for (int i = 64; i < hs; i += 64)
+        for (int j = 0; j < 8; j++) a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8 * j), _mm256_loadu_ps(k + i + 8 * j), a[j]);
+    __m256 lo = _mm256_add_ps(_mm256_add_ps(a[0], a[4]), _mm256_add_ps(a[2], a[6]));
+    __m256 hi = _mm256_add_ps(_mm256_add_ps(a[1], a[5]), _mm256_add_ps(a[3], a[7]));
+    return _mm256_add_ps(lo, hi);
+}
+
+// The rest of reduce16 for 8 positions at once: R_t = ((A_t0+A_t4) + (A_t2+A_t6)) + ((A_t1+A_t5) + (A_t3+A_t7)).
+AVX2 static inline __m256 reduce8_transposed(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m256 a5,
+                                             __m256 a6, __m256 a7) {
+    // b: [A_t(0..3) + A_t(4..7) | same for t+1]
+    __m256 b0 = _mm256_add_ps(_mm256_permute2f128_ps(a0, a1, 0x20), _mm256_permute2f128_ps(a0, a1, 0x31));
+    __m256 b1 = _mm256_add_ps(_mm256_permute2f128_ps(a2, a3, 0x20), _mm256_permute2f128_ps(a2, a3, 0x31));
+    __m256 b2 = _mm256_add_ps(_mm256_permute2f128_ps(a4, a5, 0x20), _mm256_permute2f128_ps(a4, a5, 0x31));
+    __m256 b3 = _mm256_add_ps(_mm256_permute2f128_ps(a6, a7, 0x20), _mm256_permute2f128_ps(a6, a7, 0x31));
+    // c: [c_t0, c_t1, c_t+2,0, c_t+2,1 | t+1, t+3] with c_0 = b_0 + b_2, c_1 = b_1 + b_3
+    __m256 c0 = _mm256_add_ps(_mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 2, 3, 2)));
+    __m256 c1 = _mm256_add_ps(_mm256_shuffle_ps(b2, b3, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(b2, b3, _MM_SHUFFLE(3, 2, 3, 2)));
+    // r: [R0, R2, R4, R6 | R1, R3, R5, R7]
+    __m256 r = _mm256_add_ps(_mm256_shuffle_ps(c0, c1, _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(c0, c1, _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// hs == 64 with q in registers: A of one position (8 products, the tree of dot_f16_decode, lo + hi).
+AVX2 static inline __m256 dot64_lanes(const __m256 *qv, const float *k) {
+    const __m256 t0 = _mm256_add_ps(_mm256_mul_ps(qv[0], _mm256_loadu_ps(k)), _mm256_mul_ps(qv[4], _mm256_loadu_ps(k + 32)));
+    const __m256 t1 = _mm256_add_ps(_mm256_mul_ps(qv[2], _mm256_loadu_ps(k + 16)), _mm256_mul_ps(qv[6], _mm256_loadu_ps(k + 48)));
+    const __m256 t2 = _mm256_add_ps(_mm256_mul_ps(qv[1], _mm256_loadu_ps(k + 8)), _mm256_mul_ps(qv[5], _mm256_loadu_ps(k + 40)));
+    const __m256 t3 = _mm256_add_ps(_mm256_mul_ps(qv[3], _mm256_loadu_ps(k + 24)), _mm256_mul_ps(qv[7], _mm256_loadu_ps(k + 56)));
+    return _mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3));
+}
+
+// Scores of every head for positions [t0, t1): blocks of B positions whose K rows (all KV heads: contiguous memory) are
+// converted to f32 in one sequential pass (the next block prefetched meanwhile), then each query head against its
+// group's part of the block, 8 positions at a time.
+AVX2 static void attn_dec_scores_avx2(const float *q, int heads, int kvh, const uint16_t *k, size_t stride, int hs,
+                                     int t0, int t1, float scale, float *s, size_t ss) {
+    const int G = heads / kvh, w = kvh * hs;
+    if (hs % 64 != 0) {
+        for (int h = 0; h < heads; h++)
+            for (int t = t0; t < t1; t++)
+                s[(size_t)h * ss + t] = dot_f16_decode(q + (size_t)h * hs, k + (size_t)t * stride + (h / G) * hs, hs) * scale;
+        return;
+    }
+    const __m256 sc = _mm256_set1_ps(scale);
+    enum { KF = 6144 };
+    float kf[KF] __attribute__((aligned(32)));
+    int B = (KF / w) & ~7;
+    if (B < 8) B = 8;
+    float *kb = B * w <= KF ? kf : NULL;
+    float *heap = NULL;
+    if (!kb) { heap = (float *)_mm_malloc(sizeof(float) * (size_t)B * (size_t)w, 32); kb = heap; }
+    for (int b0 = t0; b0 < t1; b0 += B) {
+        const int n = t1 - b0 < B ? t1 - b0 : B;
+        for (int t = 0; t < n; t++) {
+            const char *np = (const char *)(k + (size_t)(b0 + B + t) * stride);
+            if (b0 + B + t < t1)
+                for (int b = 0; b < 2 * w; b += 64) _mm_prefetch(np + b, _MM_HINT_T0);
+            const uint16_t *kr = k + (size_t)(b0 + t) * stride;
+            for (int d = 0; d < w; d += 8) _mm256_store_ps(kb + (size_t)t * w + d, ld16(kr + d));
+        }
+        for (int h = 0; h < heads; h++) {
+            const float *qh = q + (size_t)h * (size_t)hs, *kg = kb + (h / G) * hs;
+            float *sh = s + (size_t)h * ss + b0;
+            int t = 0;
+            if (hs == 64) {
+                __m256 qv[8];
+                for (int j = 0; j < 8; j++) qv[j] = _mm256_loadu_ps(qh + 8 * j);
+                for (; t + 8 <= n; t += 8) {
+                    const float *kt = kg + (size_t)t * w;
+                    __m256 r = reduce8_transposed(dot64_lanes(qv, kt), dot64_lanes(qv, kt + w),
+                                                  dot64_lanes(qv, kt + 2 * w), dot64_lanes(qv, kt + 3 * w),
+                                                  dot64_lanes(qv, kt + 4 * w), dot64_lanes(qv, kt + 5 * w),
+                                                  dot64_lanes(qv, kt + 6 * w), dot64_lanes(qv, kt + 7 * w));
+                    _mm256_storeu_ps(sh + t, _mm256_mul_ps(r, sc));   // (float)(double)r is r: no double tail
+                }
+            } else {
+                for (; t + 8 <= n; t += 8) {
+                    const float *kt = kg + (size_t)t * w;
+                    __m256 r = reduce8_transposed(
+                        dot_decode_lanes(qh, kt, hs), dot_decode_lanes(qh, kt + w, hs),
+                        dot_decode_lanes(qh, kt + 2 * w, hs), dot_decode_lanes(qh, kt + 3 * w, hs),
+                        dot_decode_lanes(qh, kt + 4 * w, hs), dot_decode_lanes(qh, kt + 5 * w, hs),
+                        dot_decode_lanes(qh, kt + 6 * w, hs), dot_decode_lanes(qh, kt + 7 * w, hs));
+                    _mm256_storeu_ps(sh + t, _mm256_mul_ps(r, sc));
+                }
+            }
+            for (; t < n; t++) sh[t] = dot_f16_decode(qh, k + (size_t)(b0 + t) * stride + (h / G) * hs, hs) * scale;
+        }
+    }
+    if (heap) _mm_free(heap);
+}
+
+AVX2 static void attn_dec_softmax_avx2(float *p, int valid, int nkv) {
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    int t = 0;
+    for (; t + 8 <= valid; t += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(p + t));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float mx = _mm_cvtss_f32(m4);
+    for (; t < valid; t++) if (p[t] > mx) mx = p[t];
+    for (t = valid; t < nkv; t++) p[t] = -INFINITY;
+    double sum = 0;
+    t = 0;
+    const __m256 m = _mm256_set1_ps(mx);
+    for (; t + 16 <= nkv; t += 16) {
+        __m256 e0 = gg_expf8(_mm256_sub_ps(_mm256_loadu_ps(p + t), m));
+        __m256 e1 = gg_expf8(_mm256_sub_ps(_mm256_loadu_ps(p + t + 8), m));
+        _mm256_storeu_ps(p + t, e0);
+        _mm256_storeu_ps(p + t + 8, e1);
+        sum += (double)reduce16(e0, e1);
+    }
+    for (; t < nkv; t++) { float e = expf(p[t] - mx); p[t] = e; sum += (double)e; }
+    const float inv = (float)(1.0 / sum);
+    const __m256 iv = _mm256_set1_ps(inv);
+    for (t = 0; t + 8 <= valid; t += 8)
+        _mm256_storeu_ps(p + t, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_mul_ps(_mm256_loadu_ps(p + t), iv), _MM_FROUND_TO_NEAREST_INT)));
+    for (; t < valid; t++) p[t] = round_half(p[t] * inv);
+}
+
+// part[h][l][d] (h < G, rows of hs floats, 64 per head) for lane classes l in [l0, l1): Σ p_h[t]·v_t[d] over t ≡ l
+// (mod 64), t < min(valid, nkv & ~63), in increasing t from +0 (the accumulators of ggml_vec_dot_f16 for element d).
+AVX2 static void attn_dec_vpart_avx2(const float *p, size_t ps, int heads, int kvh, const uint16_t *v, size_t stride,
+                                    int hs, int valid, int nkv, int l0, int l1, float *part) {
+    const int np = nkv & ~63, end = valid < np ? valid : np, G = heads / kvh, w = kvh * hs;
+    const size_t hp = (size_t)64 * (size_t)hs;
+    for (int l = l0; l < l1; l++) {
+        // the whole rows of the next lane class (64 positions apart: no hardware prefetcher follows that)
+        if (l + 1 < l1)
+            for (int t = l + 1; t < end; t += 64) {
+                const char *vp = (const char *)(v + (size_t)t * stride);
+                for (int b = 0; b < 2 * w; b += 64) _mm_prefetch(vp + b, _MM_HINT_T0);
+            }
+        for (int g = 0; g < kvh; g++) {
+            const uint16_t *vg = v + (size_t)g * hs;
+            const float *pg = p + (size_t)g * G * ps;
+            float *partg = part + (size_t)g * G * hp;
+            int d = 0;
+            if (G == 3) {
+                for (; d + 16 <= hs; d += 16) {
+                    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+                    for (int t = l; t < end; t += 64) {
+                        const uint16_t *vr = vg + (size_t)t * stride + d;
+                        const __m256 v0 = ld16(vr), v1 = ld16(vr + 8);
+                        const __m256 p0 = _mm256_broadcast_ss(pg + t), p1 = _mm256_broadcast_ss(pg + ps + t),
+                                     p2 = _mm256_broadcast_ss(pg + 2 * ps + t);
+                        // p (rounded to f16) times an f16 value is exact in f32: the FMA is ggml's add of the product
+                        a00 = _mm256_fmadd_ps(p0, v0, a00); a01 = _mm256_fmadd_ps(p0, v1, a01);
+                        a10 = _mm256_fmadd_ps(p1, v0, a10); a11 = _mm256_fmadd_ps(p1, v1, a11);
+                        a20 = _mm256_fmadd_ps(p2, v0, a20); a21 = _mm256_fmadd_ps(p2, v1, a21);
+                    }
+                    float *r0 = partg + (size_t)l * hs + d, *r1 = r0 + hp, *r2 = r1 + hp;
+                    _mm256_storeu_ps(r0, a00); _mm256_storeu_ps(r0 + 8, a01);
+                    _mm256_storeu_ps(r1, a10); _mm256_storeu_ps(r1 + 8, a11);
+                    _mm256_storeu_ps(r2, a20); _mm256_storeu_ps(r2 + 8, a21);
+                }
+            }
+            for (int h = 0; h < G; h++) {
+                const float *ph = pg + (size_t)h * ps;
+                float *row = partg + (size_t)h * hp + (size_t)l * hs;
+                int e = d;
+                for (; e + 8 <= hs; e += 8) {
+                    __m256 a = _mm256_setzero_ps();
+                    for (int t = l; t < end; t += 64)
+                        a = _mm256_fmadd_ps(_mm256_broadcast_ss(ph + t), ld16(vg + (size_t)t * stride + e), a);
+                    _mm256_storeu_ps(row + e, a);
+                }
+                for (; e < hs; e++) {
+                    float a = 0;
+                    for (int t = l; t < end; t += 64) a = a + ph[t] * _cvtsh_ss(vg[(size_t)t * stride + e]);
+                    row[e] = a;
+                }
+            }
+        }
+    }
+}
+
+// out[d] of one head: its 64 lane-class rows reduced as ggml_vec_dot_f16 (4 accumulators of 16 lanes: l, 16+l, 32+l,
+// 48+l; a tree), then the positions [nkv & ~63, valid) added in double.
+AVX2 static void attn_dec_finish_avx2(const float *part, const float *p, const uint16_t *v, size_t stride, int hs,
+                                     int valid, int nkv, float *out) {
+    const int np = nkv & ~63;
+    int d = 0;
+    for (; d + 8 <= hs; d += 8) {
+        __m256 a[16];
+        for (int l = 0; l < 16; l++) {
+            const float *c = part + d;
+            a[l] = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(c + l * hs), _mm256_loadu_ps(c + (32 + l) * hs)),
+                                 _mm256_add_ps(_mm256_loadu_ps(c + (16 + l) * hs), _mm256_loadu_ps(c + (48 + l) * hs)));
+        }
+        for (int l = 0; l < 8; l++) a[l] = _mm256_add_ps(a[l], a[l + 8]);
+        for (int l = 0; l < 4; l++) a[l] = _mm256_add_ps(a[l], a[l + 4]);
+        for (int l = 0; l < 2; l++) a[l] = _mm256_add_ps(a[l], a[l + 2]);
+        __m256 r = _mm256_add_ps(a[0], a[1]);
+        __m256d s0 = _mm256_cvtps_pd(_mm256_castps256_ps128(r)), s1 = _mm256_cvtps_pd(_mm256_extractf128_ps(r, 1));
+        for (int tt = np; tt < valid; tt++) {
+            __m256 vv = ld16(v + (size_t)tt * stride + d);
+            __m256 pr = _mm256_mul_ps(_mm256_set1_ps(p[tt]), vv);
+            s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(pr)));
+            s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(pr, 1)));
+        }
+        _mm_storeu_ps(out + d, _mm256_cvtpd_ps(s0));
+        _mm_storeu_ps(out + d + 4, _mm256_cvtpd_ps(s1));
+    }
+    for (; d < hs; d++) {
+        float a[16];
+        for (int l = 0; l < 16; l++) {
+            const float *c = part + d;
+            a[l] = (c[l * hs] + c[(32 + l) * hs]) + (c[(16 + l) * hs] + c[(48 + l) * hs]);
+        }
+        for (int l = 0; l < 8; l++) a[l] = a[l] + a[l + 8];
+        for (int l = 0; l < 4; l++) a[l] = a[l] + a[l + 4];
+        for (int l = 0; l < 2; l++) a[l] = a[l] + a[l + 2];
+        double sd = (double)(a[0] + a[1]);
+        for (int tt = np; tt < valid; tt++) sd += (double)(p[tt] * _cvtsh_ss(v[(size_t)tt * stride + d]));
+        out[d] = (float)sd;
+    }
+}
+
 // ---- Q4_1 × Q8_1 for a batch: every element exactly as the one-row kernel (ggml_vec_dot_q4_1_q8_1): per block,
 // acc += (d_w·d_x) · (8 int32 lanes of Σ w·x over 4 bytes), side += m_w · ds_x; result hsum(acc) + side.
 // Tiles of 1 weight row × 4 activation rows share the unpacked weights (1×4 measured fastest here: 60 GFLOP/s a core
@@ -442,5 +673,37 @@ void ck_gg_gemm_q4_1(const void *w, size_t row_bytes, int cols, const ck_q8_bloc
                      int r0, int r1) {
 #if defined(__x86_64__)
     gemm_q4_1_avx2((const uint8_t *)w, row_bytes, cols, x, n, y, ldy, r0, r1);
+#endif
+}
+
+
+void ck_gg_attn_dec_scores(const float *q, int heads, int kv_heads, const uint16_t *k, size_t stride, int hs, int t0,
+                           int t1, float scale, float *s, size_t ss) {
+#if defined(__x86_64__)
+    attn_dec_scores_avx2(q, heads, kv_heads, k, stride, hs, t0, t1, scale, s, ss);
+#endif
+}
+
+void ck_gg_attn_dec_softmax(float *p, int valid, int nkv) {
+#if defined(__x86_64__)
+    attn_dec_softmax_avx2(p, valid, nkv);
+#endif
+}
+
+void ck_gg_attn_dec_vpart(const float *p, size_t ps, int heads, int kv_heads, const uint16_t *v, size_t stride, int hs,
+                          int valid, int nkv, int l0, int l1, float *part) {
+#if defined(__x86_64__)
+    const int np = nkv & ~63, end = valid < np ? valid : np, rb = kv_heads * hs * 2;
+    // the rows of the first lane class (the kernel prefetches each next one)
+    for (int t = l0; t < end && l0 < l1; t += 64)
+        for (int b = 0; b < rb; b += 64) _mm_prefetch((const char *)(v + (size_t)t * stride) + b, _MM_HINT_T0);
+    attn_dec_vpart_avx2(p, ps, heads, kv_heads, v, stride, hs, valid, nkv, l0, l1, part);
+#endif
+}
+
+void ck_gg_attn_dec_finish(const float *part, const float *p, const uint16_t *v, size_t stride, int hs, int valid,
+                           int nkv, float *out) {
+#if defined(__x86_64__)
+    attn_dec_finish_avx2(part, p, v, stride, hs, valid, nkv, out);
 #endif
 }

@@ -187,3 +187,10 @@ void ck_pool_run_mode(ck_pool *pool, ck_task_fn fn, void *ctx, int all_workers) 
 int ck_pool_current_worker(const ck_pool *pool) { return tl_pool == pool ? tl_index : 0; }
 
 long ck_atomic_fetch_add(long *p, long v) { return atomic_fetch_add((_Atomic long *)p, v); }
+
+void ck_atomic_wait_ge(long *p, long target) {
+    int iter = 0;
+    while (atomic_load_explicit((_Atomic long *)p, memory_order_acquire) < target) {
+        if (++iter < 4000) CK_PAUSE(); else sched_yield();
+    }
+}

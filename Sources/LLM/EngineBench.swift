@@ -43,6 +43,16 @@ public enum EngineBench {
             }
         }
         lines.append("kernel_attention_decode_T\(T)_1thread_us=\(fmt(att))")
+        // the same with the group-fused kernels (what decode runs), on one thread and on the pool
+        var dscratch = [Float](repeating: 0, count: GGMLNumerics.decodeScratchFloats(capacity: T, heads: c.heads, headDim: c.headDim))
+        for (label, p) in [("1thread", ThreadPool.serial), ("pool", pool)] {
+            let us = KernelBench.time(seconds: seconds) {
+                GGMLNumerics.attentionDecode(q: q, heads: c.heads, kvHeads: c.kvHeads, k: cache.kRow(0, 0), v: cache.vRow(0, 0),
+                                             stride: c.kvDim, headDim: c.headDim, valid: T, scale: 0.125, capacity: T,
+                                             scratch: &dscratch, out: &out, pool: p)
+            }
+            lines.append("kernel_attention_decode_fused_T\(T)_\(label)_us=\(fmt(us))")
+        }
         // the exact batched path of prefill: 128 activation rows through layer 0's gate
         let n = 128
         let xb = (0..<(n * l0.gate.cols)).map { x[$0 % x.count] }

@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Kernels
 
 /// llama.cpp's CPU numerics for the non-matmul parts of the forward pass, reproduced bit for bit: its vectorized exp
 /// (`ggml_v_expf`, the AVX-512 formula of the build the oracles come from) in SiLU and softmax, and the summation
@@ -137,6 +138,90 @@ enum GGMLNumerics {
             let vx: (Int) -> Float = { $0 < valid ? halfBitsToFloat(v[$0 * stride + d]) : 0 }
             let px: (Int) -> Float = { p[$0] }
             out[d] = batch ? referenceDotBatch(px, vx, nkv) : referenceDotDecode(px, vx, nkv)
+        }
+    }
+
+    /// Scratch floats `attentionDecode` needs for `heads` query heads: scores/probabilities, then the V partial sums.
+    static func decodeScratchFloats(capacity: Int, heads: Int, headDim: Int) -> Int {
+        heads * (scoreStride(capacity) + 64 * headDim)
+    }
+    @inline(__always) static func scoreStride(_ capacity: Int) -> Int { (paddedKV(capacity) + 15) & ~15 }
+
+    /// One token's attention over every head of a layer (`heads` query heads, `kvHeads` K/V heads, q: [heads][hs]
+    /// rounded to f16, k/v: the layer's f16 cache rows, `stride` apart, positions 0..<valid), bitwise what
+    /// `attentionHead(batch: false)` gives for each head (the reference twin, `referenceAttentionHead`): every K and V
+    /// row is loaded once for all the query heads of its group, and the work is split over the pool by positions
+    /// (scores), heads (softmax, final reduction) and ggml's accumulator lanes (V), in one job.
+    /// `capacity`: what `scratch` was sized for (`decodeScratchFloats`).
+    static func attentionDecode(q: UnsafePointer<Float>, heads: Int, kvHeads: Int, k: UnsafePointer<UInt16>,
+                                v: UnsafePointer<UInt16>, stride: Int, headDim hs: Int, valid: Int, scale: Float,
+                                capacity: Int, scratch: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
+                                pool: ThreadPool) {
+        let nkv = paddedKV(valid), G = heads / kvHeads
+        guard fast else {
+            for h in 0..<heads {
+                let g = h / G
+                referenceAttentionHead(q: q + h * hs, k: k + g * hs, v: v + g * hs, stride: stride, headDim: hs,
+                                       valid: valid, nkv: nkv, batch: false, scale: scale, out: out + h * hs)
+            }
+            return
+        }
+        let ss = scoreStride(capacity), p = scratch, part = scratch + heads * ss
+        let chunks = (valid + 63) / 64
+        // scores of positions [64 c0, 64 c1), V partial sums of lane classes [l0, l1), of every KV group
+        func scores(_ c0: Int, _ c1: Int) {
+            ck_gg_attn_dec_scores(q, Int32(heads), Int32(kvHeads), k, stride, Int32(hs), Int32(c0 * 64),
+                                  Int32(min(valid, c1 * 64)), scale, p, ss)
+        }
+        func softmax(_ g: Int) { for h in (g * G)..<(g * G + G) { ck_gg_attn_dec_softmax(p + h * ss, Int32(valid), Int32(nkv)) } }
+        func vpart(_ l0: Int, _ l1: Int) {
+            ck_gg_attn_dec_vpart(p, ss, Int32(heads), Int32(kvHeads), v, stride, Int32(hs), Int32(valid), Int32(nkv),
+                                 Int32(l0), Int32(l1), part)
+        }
+        func finish(_ g: Int) {
+            for h in (g * G)..<(g * G + G) {
+                ck_gg_attn_dec_finish(part + h * 64 * hs, p + h * ss, v + g * hs, stride, Int32(hs), Int32(valid),
+                                      Int32(nkv), out + h * hs)
+            }
+        }
+        // short caches: not worth a pool job
+        if pool.threads == 1 || valid * heads < 1024 {
+            scores(0, chunks)
+            for g in 0..<kvHeads { softmax(g) }
+            vpart(0, 64)
+            for g in 0..<kvHeads { finish(g) }
+            return
+        }
+        // One pool job of four stages of items taken in order from a shared counter: scores of 64 positions (every
+        // KV group: whole contiguous cache rows), the softmax of one head, the V partial sums of 16 of the 64 lane
+        // classes (every group), the reduction of one head. An item waits until the stage before it is complete;
+        // every item it waits for was taken before it, by a worker that is running it, so this never deadlocks, and a
+        // worker that never joins only leaves more items to the others.
+        let laneChunks = 4, lanes = 64 / laneChunks
+        let s1 = chunks, s2 = s1 + heads, s3 = s2 + laneChunks, total = s3 + heads
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 4) { cnt in
+            let cnt = cnt.baseAddress!
+            cnt.initialize(repeating: 0, count: 4)   // next item, then the items done in stages 1, 2, 3
+            pool.parallelFor(pool.threads) { _, _, _ in
+                while true {
+                    let i = ck_atomic_fetch_add(cnt, 1)
+                    if i >= total { break }
+                    if i < s1 {
+                        scores(i, i + 1); _ = ck_atomic_fetch_add(cnt + 1, 1)
+                    } else if i < s2 {
+                        ck_atomic_wait_ge(cnt + 1, s1)
+                        ck_gg_attn_dec_softmax(p + (i - s1) * ss, Int32(valid), Int32(nkv)); _ = ck_atomic_fetch_add(cnt + 2, 1)
+                    } else if i < s3 {
+                        ck_atomic_wait_ge(cnt + 2, heads)
+                        vpart((i - s2) * lanes, (i - s2 + 1) * lanes); _ = ck_atomic_fetch_add(cnt + 3, 1)
+                    } else {
+                        ck_atomic_wait_ge(cnt + 3, laneChunks)
+                        let h = i - s3
+                        ck_gg_attn_dec_finish(part + h * 64 * hs, p + h * ss, v + (h / G) * hs, stride, Int32(hs),
+                                              Int32(valid), Int32(nkv), out + h * hs)
+                    }
+                }
+            }
         }
     }
 

@@ -55,6 +55,7 @@ final class Transformer {
     let hb: UnsafeMutablePointer<Float>    // [maxBatch, hiddenDim] gate, then silu(gate)*up
     let hb2: UnsafeMutablePointer<Float>   // [maxBatch, hiddenDim] up
     let attnScratch: [UnsafeMutablePointer<Float>] // per worker: scores and partial sums of one attention head
+    let decodeScratch: UnsafeMutablePointer<Float> // one token's attention: scores and partial sums of every head
     let ropeCos: UnsafeMutablePointer<Float> // [capacity, ropeDim/2]
     let ropeSin: UnsafeMutablePointer<Float> // [capacity, ropeDim/2]
     let outRow: UnsafeMutablePointer<Float>  // [dim] final-normed row
@@ -72,6 +73,7 @@ final class Transformer {
         attnScratch = (0..<pool.threads).map { _ in
             buf(GGMLNumerics.scratchFloats(capacity: capacity, headDim: weights.config.headDim))
         }
+        decodeScratch = buf(GGMLNumerics.decodeScratchFloats(capacity: capacity, heads: c.heads, headDim: c.headDim))
         let half = c.ropeDim / 2
         ropeCos = buf(capacity * half); ropeSin = buf(capacity * half)
         outRow = buf(c.dim)
@@ -89,7 +91,7 @@ final class Transformer {
     }
 
     deinit {
-        for p in [x, xb, xb2, q, kx, vx, att, hb, hb2, ropeCos, ropeSin, outRow, kf, vf] + attnScratch { p.deallocate() }
+        for p in [x, xb, xb2, q, kx, vx, att, hb, hb2, ropeCos, ropeSin, outRow, kf, vf, decodeScratch] + attnScratch { p.deallocate() }
     }
 
     // MARK: building blocks
@@ -305,6 +307,12 @@ final class Transformer {
             }
             FloatAttention.run(q: q, kf: kf, vf: vf, n: n, start: start, heads: c.heads, kvHeads: c.kvHeads,
                                headDim: c.headDim, scale: 1 / sqrtf(Float(c.headDim)), att: att, pool: pool)
+            return
+        }
+        if batchN == 1 {   // one token: all heads at once, K/V rows loaded once per KV group, split over the pool
+            GGMLNumerics.attentionDecode(q: q, heads: c.heads, kvHeads: c.kvHeads, k: cache.kRow(l, 0), v: cache.vRow(l, 0),
+                                         stride: c.kvDim, headDim: c.headDim, valid: T, scale: 1 / sqrtf(Float(c.headDim)),
+                                         capacity: capacity, scratch: decodeScratch, out: att, pool: pool)
             return
         }
         let nkv = GGMLNumerics.paddedKV(tBatch)

@@ -120,6 +120,46 @@ final class GGMLNumericsTests: XCTestCase {
         }
     }
 
+    /// One token's attention over a layer (group-fused kernels split over the pool) equals the per-head reference
+    /// bitwise, for every cache length around the 16/64-position boundaries, several group sizes and head sizes.
+    func testAttentionDecodeEqualsPerHeadReference() throws {
+        try XCTSkipUnless(GGMLNumerics.fast, "no AVX2: attentionDecode is the reference itself")
+        var r = LCG(s: 11)
+        let pools = [ThreadPool(threads: 1), ThreadPool(threads: 2), ThreadPool(threads: 3)]
+        for (heads, kvHeads, hs) in [(9, 3, 64), (8, 2, 64), (4, 4, 128), (6, 2, 48)] {
+            let stride = kvHeads * hs + 16   // K/V rows with something between them, as in the cache
+            let capacity = 700
+            for valid in [1, 7, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 200, 511, 512, 513, 640, 700] {
+                let k = (0..<(valid * stride)).map { _ in floatToHalfBits(r.next() * 2) }
+                let v = (0..<(valid * stride)).map { _ in floatToHalfBits(r.next()) }
+                let q = (0..<(heads * hs)).map { _ in roundToHalf(r.next() * 3) }
+                let scale = 1 / Float(hs).squareRoot()
+                let nkv = GGMLNumerics.paddedKV(valid), G = heads / kvHeads
+                var ref = [Float](repeating: 0, count: heads * hs)
+                for h in 0..<heads {
+                    let g = h / G
+                    q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+                        ref.withUnsafeMutableBufferPointer { op in
+                            GGMLNumerics.referenceAttentionHead(q: qp.baseAddress! + h * hs, k: kp.baseAddress! + g * hs,
+                                                                v: vp.baseAddress! + g * hs, stride: stride, headDim: hs,
+                                                                valid: valid, nkv: nkv, batch: false, scale: scale,
+                                                                out: op.baseAddress! + h * hs)
+                        }
+                    } } }
+                }
+                for pool in pools {
+                    var scratch = [Float](repeating: .nan, count: GGMLNumerics.decodeScratchFloats(capacity: capacity, heads: heads, headDim: hs))
+                    var fast = [Float](repeating: .nan, count: heads * hs)
+                    GGMLNumerics.attentionDecode(q: q, heads: heads, kvHeads: kvHeads, k: k, v: v, stride: stride, headDim: hs,
+                                                 valid: valid, scale: scale, capacity: capacity, scratch: &scratch,
+                                                 out: &fast, pool: pool)
+                    XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern),
+                                   "heads \(heads)/\(kvHeads) hs \(hs) valid \(valid) threads \(pool.threads)")
+                }
+            }
+        }
+    }
+
     /// The batched exact path (one job, activations quantized once) equals n separate matvecs bitwise.
     func testBatchedQuantizedMatmulEqualsMatvecs() {
         var r = LCG(s: 11)

@@ -25,6 +25,8 @@ void ck_pool_run_mode(ck_pool *pool, ck_task_fn fn, void *ctx, int all_workers);
 // The worker index of the calling thread inside a job of `pool` (0 outside: the caller is worker 0).
 int ck_pool_current_worker(const ck_pool *pool);
 long ck_atomic_fetch_add(long *p, long v);
+// Waits (spinning, then yielding) until *p >= target (an acquire load).
+void ck_atomic_wait_ge(long *p, long target);
 
 // ---- quantized matrix-vector products ----
 // Activations are quantized once per matvec to blocks of 32 int8 with an fp32 scale (Q8-style, round to nearest even),
@@ -74,3 +76,18 @@ void ck_gg_attn_head(const float *q, const uint16_t *k, const uint16_t *v, size_
 // gives for each activation row (x: n rows of cols/32 blocks with ggml's f16-rounded d and ds).
 void ck_gg_gemm_q4_1(const void *w, size_t row_bytes, int cols, const ck_q8_block *x, int n, float *y, size_t ldy,
                      int r0, int r1);
+// One token's attention (batch = 0 numerics of ck_gg_attn_head, bitwise) in pieces for a thread pool: `heads` query
+// heads in groups of heads/kv_heads sharing a K/V head (q: [heads][hs] rounded to f16; k, v: the layer's cache at
+// position 0, rows `stride` elements apart; s/p: [heads] rows of scores `ss` apart, ss >= nkv rounded up to 16):
+// s[h][t] = q_h·k_t · scale for t in [t0, t1) (t1 <= valid), every K row loaded once for its group's heads;
+void ck_gg_attn_dec_scores(const float *q, int heads, int kv_heads, const uint16_t *k, size_t stride, int hs, int t0,
+                           int t1, float scale, float *s, size_t ss);
+// one head's scores s[0..<valid] -> f16-rounded probabilities (and s[valid..<nkv] = 0), in place;
+void ck_gg_attn_dec_softmax(float *p, int valid, int nkv);
+// part[h][l][0..<hs] (64 rows of hs floats per head) for the lane classes l in [l0, l1) of 64 (positions t ≡ l mod 64)
+// of ggml_vec_dot_f16's accumulators, every V row loaded once for its group's heads;
+void ck_gg_attn_dec_vpart(const float *p, size_t ps, int heads, int kv_heads, const uint16_t *v, size_t stride, int hs,
+                          int valid, int nkv, int l0, int l1, float *part);
+// out[0..<hs] of one head from its 64 part rows and its probabilities p (v: its K/V head's first element).
+void ck_gg_attn_dec_finish(const float *part, const float *p, const uint16_t *v, size_t stride, int hs, int valid,
+                           int nkv, float *out);
