@@ -31,6 +31,8 @@ struct EpisodeState {
     var interventions = 0
     var lastObservation: String?
     var executed: [ParsedAction] = []  // actions executed so far (replayed on resume)
+    var observations: [String] = []    // what each executed action returned (the Checker's history rules)
+    var history: [ExecutedStep] { zip(executed, observations).map { ExecutedStep(action: $0, observation: $1) } }
     var transitions: [StepTransition] = []   // steps executed in this process (online tuning)
     var reflectionsInjected = false
 }
@@ -145,6 +147,7 @@ public final class EpisodeRunner {
                 }
                 var opts = config.assistantSampling
                 opts.maxTokens = min(opts.maxTokens, model.contextLength - used)
+                if attempt > 0 { opts = config.retrySampling(opts, episode: episode, step: st.step, attempt: attempt) }
                 let g: GenerationResult
                 do {
                     let step = st.step
@@ -174,6 +177,11 @@ public final class EpisodeRunner {
                 var findings = env.validate(action)
                 if case let .sql(sql) = action, let db = task.db, !findings.contains(where: { $0.severity == .error }) {
                     findings += IdentifierRule.findings(sql: sql, table: db.tableName, columns: db.columns)
+                }
+                if config.historyRules {
+                    let history = st.history
+                    findings += RepeatRule.findings(action: action, history: history)
+                    findings += AnswerAfterFailureRule.findings(action: action, history: history)
                 }
                 let step = st.step
                 let review = checker.review(action: action, findings: findings, task: task.description,
@@ -215,6 +223,7 @@ public final class EpisodeRunner {
             let f = actionRecordFields(action)
             emit(episode, st.step, .observation(ObservationRecord(content: obs.text ?? "", actionType: f.type, executedAction: f.content)))
             st.executed.append(action)
+            st.observations.append(obs.text ?? "")
             let r = config.reward.stepReward(checkerScore: lastFeedbackScore, retries: retriesThisRound)
             var valid = true
             if case .invalid = action { valid = false }
@@ -365,7 +374,9 @@ public final class EpisodeRunner {
                 let role: ChatMessage.Role = m.role == .system ? .system : (m.role == .assistant ? .assistant : .user)
                 st.dialogue.append(ChatMessage(role: role, content: m.content))
             case let .observation(o):
-                if let a = parsedAction(type: o.actionType, content: o.executedAction) { st.executed.append(a) }
+                if let a = parsedAction(type: o.actionType, content: o.executedAction) {
+                    st.executed.append(a); st.observations.append(o.content)
+                }
                 st.lastObservation = o.content
                 st.step += 1
             case let .generation(g):

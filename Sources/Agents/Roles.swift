@@ -19,6 +19,12 @@ public struct AgentConfig: Sendable {
     public var trials: Int = 1
     /// How often the Checker may send a proposal back within one round before the last proposal is executed as is.
     public var maxRetries: Int = 2
+    /// Sampling temperature of a proposal made after the Checker sent the previous one back (0: greedy, as the first
+    /// proposal). Greedy decoding answers the same dialogue with the same action, so a small model tends to re-propose
+    /// what was just rejected; a sampled retry (top-p 0.95, seeded per episode/round/attempt) can differ.
+    public var retryTemperature: Float = 0.7
+    /// The Checker's history rules (RepeatRule, AnswerAfterFailureRule) on top of the environment's rules.
+    public var historyRules: Bool = true
     public var wordBudget: Int = ShortTermMemory.defaultWordBudget
     /// A prompt that leaves fewer tokens than this for the reply is Context Limit Exceeded.
     public var minReplyTokens: Int = 32
@@ -28,6 +34,17 @@ public struct AgentConfig: Sendable {
     public var reflectionsPerPrompt: Int = 2
     public var reward = RewardModel()
     public init() {}
+
+    /// The sampling of a retry after a send-back: `base` with `retryTemperature` and a seed of its own, so a rerun of
+    /// the same run reproduces it.
+    public func retrySampling(_ base: SamplingOptions, episode: Int, step: Int, attempt: Int) -> SamplingOptions {
+        guard retryTemperature > 0 else { return base }
+        var o = base
+        o.temperature = retryTemperature
+        o.topP = 0.95
+        o.seed = base.seed &+ UInt64(episode) &* 1_000_003 &+ UInt64(step) &* 1_009 &+ UInt64(attempt)
+        return o
+    }
 }
 
 /// The User role: what it says to the Assistant.

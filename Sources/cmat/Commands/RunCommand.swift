@@ -27,6 +27,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Only the first N tasks.") var limit: Int?
     @Option(name: .customLong("max-retries"), help: "Checker send-backs per round.") var maxRetries: Int = 2
     @Option(name: .customLong("max-tokens"), help: "Token budget of one Assistant reply.") var maxTokens: Int = 256
+    @Option(name: .customLong("retry-temperature"), help: "Sampling temperature of a proposal after a Checker send-back (0: greedy).")
+    var retryTemperature: Float = AgentConfig().retryTemperature
+    @Option(name: .customLong("history-rules"), help: "The Checker's history rules (no repeated action, no answer right after a failed action): on or off.")
+    var historyRules: String = "on"
     @Option(help: "Threads for the engine.") var threads: Int = 2
     @Option(help: "Context window in tokens (default: the model's, capped by the engine).") var ctx: Int?
     @Flag(help: "Continue an interrupted run from its log.") var resume: Bool = false
@@ -42,7 +46,7 @@ struct RunCommand: ParsableCommand {
         // On --resume the run continues with the settings it was started with (from its run_start event).
         var previous: SessionLog?
         var settings = (mode: mode, checker: checker, memory: memory, memoryFile: memoryFile, trials: trials, limit: limit,
-                        maxRetries: maxRetries, maxTokens: maxTokens)
+                        maxRetries: maxRetries, maxTokens: maxTokens, retryTemperature: retryTemperature, historyRules: historyRules)
         var adapterOpts = adapterOptions
         var checkerAdapterPath = checkerAdapter
         var tuning = tuneOptions
@@ -57,8 +61,10 @@ struct RunCommand: ParsableCommand {
                 throw UserFacingError("\(out): that run already finished")
             }
             let c = start.config
+            // Runs logged before these settings existed ran greedy retries without the history rules.
             settings = (c.mode, c.checker, c.memory ? "on" : "off", c.memoryFile, c.trials, c.limit,
-                        Int(c.extra?["maxRetries"] ?? "") ?? maxRetries, c.sampling?.maxTokens ?? maxTokens)
+                        Int(c.extra?["maxRetries"] ?? "") ?? maxRetries, c.sampling?.maxTokens ?? maxTokens,
+                        Float(c.extra?["retryTemperature"] ?? "") ?? 0, c.extra?["historyRules"] ?? "off")
             // The adapter the run started with, unless one is given again.
             if adapterOpts.adapter == nil, let a = start.model?.adapter {
                 adapterOpts.adapter = a
@@ -78,6 +84,12 @@ struct RunCommand: ParsableCommand {
         guard settings.trials >= 1 else { throw UserFacingError("--trials must be at least 1") }
         guard settings.maxRetries >= 0 else { throw UserFacingError("--max-retries must be 0 or more") }
         guard settings.maxTokens >= 1 else { throw UserFacingError("--max-tokens must be at least 1") }
+        guard settings.retryTemperature.isFinite, settings.retryTemperature >= 0 else {
+            throw UserFacingError("--retry-temperature must be 0 or more")
+        }
+        guard settings.historyRules == "on" || settings.historyRules == "off" else {
+            throw UserFacingError("--history-rules must be on or off, not '\(settings.historyRules)'")
+        }
 
         var all: [BenchTask]
         do { all = try TaskLoader.load(tasks) } catch { throw UserFacingError("\(error)") }
@@ -90,6 +102,8 @@ struct RunCommand: ParsableCommand {
         config.mode = promptMode; config.checker = checkerMode; config.memory = settings.memory == "on"
         config.trials = settings.trials; config.maxRetries = settings.maxRetries
         config.assistantSampling.maxTokens = settings.maxTokens
+        config.retryTemperature = settings.retryTemperature
+        config.historyRules = settings.historyRules == "on"
 
         let modelPath = model ?? DefaultPaths.model
         let assistantModel: LanguageModel
@@ -141,7 +155,8 @@ struct RunCommand: ParsableCommand {
             let s = config.assistantSampling
             rc.sampling = SamplingRecord(temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP,
                                          repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
-            rc.extra = ["maxRetries": String(settings.maxRetries), "threads": String(threads)]
+            rc.extra = ["maxRetries": String(settings.maxRetries), "threads": String(threads),
+                        "retryTemperature": String(settings.retryTemperature), "historyRules": settings.historyRules]
             if adapterOpts.adapter != nil { rc.extra?["adapterScale"] = String(adapterOpts.adapterScale) }
             if let c = checkerAdapterPath { rc.extra?["checkerAdapter"] = c }
             if tuning.tune { rc.extra?.merge(tuning.record(savePath: savePath)) { $1 } }

@@ -80,6 +80,10 @@ struct WorkbenchCommand: ParsableCommand {
         var config = AgentConfig()
         config.checker = settings.checker; config.memory = settings.memory; config.trials = settings.trials
         config.maxRetries = settings.maxRetries
+        if let c = previous?.runStart?.config {   // runs logged before these settings existed had neither
+            config.retryTemperature = Float(c.extra?["retryTemperature"] ?? "") ?? 0
+            config.historyRules = (c.extra?["historyRules"] ?? "off") == "on"
+        }
         config.assistantSampling.maxTokens = settings.maxTokens
         // Sampling: the flags for a new run, the recorded settings for a resumed one.
         guard temperature >= 0, topK >= 0, topP > 0, topP <= 1, minP >= 0, minP < 1, repeatPenalty > 0 else {
@@ -144,7 +148,8 @@ struct WorkbenchCommand: ParsableCommand {
             let s = config.assistantSampling
             rc.sampling = SamplingRecord(temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP,
                                          repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
-            rc.extra = ["maxRetries": String(config.maxRetries), "threads": String(threads), "via": "workbench"]
+            rc.extra = ["maxRetries": String(config.maxRetries), "threads": String(threads), "via": "workbench",
+                        "retryTemperature": String(config.retryTemperature), "historyRules": config.historyRules ? "on" : "off"]
             if adapterOptions.adapter != nil { rc.extra?["adapterScale"] = String(adapterOptions.adapterScale) }
             if let c = checkerAdapter { rc.extra?["checkerAdapter"] = c }
             if tuneOptions.tune { rc.extra?.merge(tuneOptions.record(savePath: savePath)) { $1 } }
