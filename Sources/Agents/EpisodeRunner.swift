@@ -4,7 +4,9 @@
 // exactly as AgentBench v0.2 does (DB: 15 operations, then only a Final Answer; OS: 8 replies). A proposal the
 // Checker sends back (revise/reject) is never executed and does not use a round; its critique goes to the Assistant
 // as a user message and the Assistant proposes again, at most `maxRetries` times per round; then the last proposal
-// is executed as is (so an invalid reply still ends the episode with Invalid Format, as in AgentBench).
+// is executed as is (so an invalid reply still ends the episode with Invalid Format, as in AgentBench). A retry that
+// re-proposes exactly the action just sent back ends the retries early and runs (a small model that does not take the
+// critique in would only repeat it).
 // Both the sent-back proposal and the critique stay in the dialogue (short-term memory).
 
 import Foundation
@@ -129,6 +131,7 @@ public final class EpisodeRunner {
             // Propose (with Checker retries).
             var action: ParsedAction = .finish
             var attempt = 0
+            var sentBack: ParsedAction?   // the proposal the Checker last sent back in this round
             // What the executed proposal was made from (for online tuning).
             var proposalWindow: [ChatMessage] = [], proposalText = "", proposalAttempt = 0, humanFeedback = false
             lastFeedbackScore = nil
@@ -209,6 +212,10 @@ public final class EpisodeRunner {
                 lastFeedbackScore = fb.score
                 humanFeedback = fb.source == .human
                 if fb.verdict == .approve || attempt >= config.maxRetries { break }
+                // The same proposal again after a send-back: more retries would only repeat it, so it runs as is.
+                // (Not for unparsable replies: those compare equal by their reason whatever the text says.)
+                if let prev = sentBack, prev == action { break }
+                if case .invalid = action { sentBack = nil } else { sentBack = action }
                 st.interventions += 1
                 retriesThisRound += 1
                 attempt += 1

@@ -20,9 +20,9 @@ public struct AgentConfig: Sendable {
     /// How often the Checker may send a proposal back within one round before the last proposal is executed as is.
     public var maxRetries: Int = 2
     /// Sampling temperature of a proposal made after the Checker sent the previous one back (0: greedy, as the first
-    /// proposal). Greedy decoding answers the same dialogue with the same action, so a small model tends to re-propose
-    /// what was just rejected; a sampled retry (top-p 0.95, seeded per episode/round/attempt) can differ.
-    public var retryTemperature: Float = 0.7
+    /// proposal; top-p 0.95 and a seed per episode/round/attempt otherwise). Off by default: on the DB dev tasks where
+    /// the SFT model loops, retries at 0.7 and 1.0 still re-proposed the rejected statement word for word.
+    public var retryTemperature: Float = 0
     /// The Checker's history rules (RepeatRule, AnswerAfterFailureRule) on top of the environment's rules.
     public var historyRules: Bool = true
     public var wordBudget: Int = ShortTermMemory.defaultWordBudget

@@ -61,7 +61,10 @@ final class HistoryRulesTests: XCTestCase {
         let other = "Action: Operation\n```sql\nSELECT COUNT(*) FROM t WHERE 1\n```"
         let m = ScriptedLanguageModel(replies: [sqlReply, sqlReply, other, answerReply])
         let sink = MemorySink()
-        let end = runner(m, sink: sink).runEpisode(task: task, env: env, episode: 3, trial: 1)
+        var c = AgentConfig()
+        c.retryTemperature = 0.7
+        let end = EpisodeRunner(config: c, assistantModel: m, checkerModel: m, memory: nil, run: "t", sink: sink)
+            .runEpisode(task: task, env: env, episode: 3, trial: 1)
         XCTAssertTrue(end.success)
         XCTAssertEqual(env.executed, ["SELECT COUNT(*) FROM t", "SELECT COUNT(*) FROM t WHERE 1"])
         XCTAssertEqual(sink.events.checkers.map(\.verdict), [.approve, .revise, .approve, .approve])
@@ -70,9 +73,24 @@ final class HistoryRulesTests: XCTestCase {
         let samplings = sink.events.bodies { b -> SamplingRecord? in
             if case let .generation(g) = b { return g.sampling }; return nil
         }
-        XCTAssertEqual(samplings.map(\.temperature), [0, 0, AgentConfig().retryTemperature, 0])
-        XCTAssertGreaterThan(AgentConfig().retryTemperature, 0)
+        XCTAssertEqual(samplings.map(\.temperature), [0, 0, 0.7, 0])
         XCTAssertNotEqual(samplings[2].seed, samplings[1].seed)
+        XCTAssertEqual(AgentConfig().retryTemperature, 0)   // greedy retries by default
+    }
+
+    /// A retry that re-proposes the very action just sent back ends the round's retries: it runs as is.
+    func testIdenticalReproposalRunsWithoutFurtherRetries() throws {
+        let task = try dbDevTasks()[0]
+        let env = FakeDBEnvironment(task: task)
+        env.badWords = ["nope"]
+        let bad = "Action: Operation\n```sql\nSELECT nope FROM t\n```"
+        let m = ScriptedLanguageModel(replies: [bad, bad, answerReply])
+        let sink = MemorySink()
+        let end = runner(m, sink: sink).runEpisode(task: task, env: env, episode: 0, trial: 1)
+        XCTAssertEqual(sink.events.checkers.map(\.verdict), [.revise, .revise, .approve])
+        XCTAssertEqual(env.executed, ["SELECT nope FROM t"])   // after 2 proposals, not 3
+        XCTAssertEqual(m.prompts.count, 3)
+        XCTAssertEqual(end.checkerInterventions, 1)
     }
 
     func testHistoryRulesOffExecutesTheRepeat() throws {
