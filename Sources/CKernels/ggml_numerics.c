@@ -240,6 +240,12 @@ AVX2 static void attn_head_avx2(const float *q, const uint16_t *k, const uint16_
     }
 }
 
+#ifndef KPD
+#define KPD 1
+#endif
+#ifndef VPD
+#define VPD 1
+#endif
 // ---- One token's attention split into pool-sized pieces, per KV group (G query heads sharing K/V): scores for a
 // range of positions (each K row loaded once for the G heads), the softmax of one head, the V partial sums of a range
 // of the 64 lane classes (t mod 64) of ggml_vec_dot_f16's accumulators, and the final reduction of one head. Together
@@ -306,8 +312,8 @@ AVX2 static void attn_dec_scores_avx2(const float *q, int heads, int kvh, const 
     for (int b0 = t0; b0 < t1; b0 += B) {
         const int n = t1 - b0 < B ? t1 - b0 : B;
         for (int t = 0; t < n; t++) {
-            const char *np = (const char *)(k + (size_t)(b0 + B + t) * stride);
-            if (b0 + B + t < t1)
+            const char *np = (const char *)(k + (size_t)(b0 + KPD * B + t) * stride);
+            if (b0 + KPD * B + t < t1)
                 for (int b = 0; b < 2 * w; b += 64) _mm_prefetch(np + b, _MM_HINT_T0);
             const uint16_t *kr = k + (size_t)(b0 + t) * stride;
             for (int d = 0; d < w; d += 8) _mm256_store_ps(kb + (size_t)t * w + d, ld16(kr + d));
@@ -378,10 +384,12 @@ AVX2 static void attn_dec_vpart_avx2(const float *p, size_t ps, int heads, int k
                                     int hs, int valid, int nkv, int l0, int l1, float *part) {
     const int np = nkv & ~63, end = valid < np ? valid : np, G = heads / kvh, w = kvh * hs;
     const size_t hp = (size_t)64 * (size_t)hs;
+    // lane classes past `end` get no position: their partial sums stay +0, which finish knows (they are not written)
+    if (l1 > end) l1 = end;
     for (int l = l0; l < l1; l++) {
         // the whole rows of the next lane class (64 positions apart: no hardware prefetcher follows that)
-        if (l + 1 < l1)
-            for (int t = l + 1; t < end; t += 64) {
+        if (l + VPD < l1)
+            for (int t = l + VPD; t < end; t += 64) {
                 const char *vp = (const char *)(v + (size_t)t * stride);
                 for (int b = 0; b < 2 * w; b += 64) _mm_prefetch(vp + b, _MM_HINT_T0);
             }
@@ -431,16 +439,24 @@ AVX2 static void attn_dec_vpart_avx2(const float *p, size_t ps, int heads, int k
 
 // out[d] of one head: its 64 lane-class rows reduced as ggml_vec_dot_f16 (4 accumulators of 16 lanes: l, 16+l, 32+l,
 // 48+l; a tree), then the positions [nkv & ~63, valid) added in double.
+// Lane classes l >= nl (= min(64, positions below nkv & ~63)) were never written: their sums are +0. A sum that starts
+// at +0 is never -0, so x + (+0) = x for every value here, and reading +0 for them is exact.
+#define PART_LANE(c, l) ((l) < nl ? _mm256_loadu_ps((c) + (l) * hs) : _mm256_setzero_ps())
 AVX2 static void attn_dec_finish_avx2(const float *part, const float *p, const uint16_t *v, size_t stride, int hs,
                                      int valid, int nkv, float *out) {
-    const int np = nkv & ~63;
+    const int np = nkv & ~63, end = valid < np ? valid : np, nl = end < 64 ? end : 64;
     int d = 0;
     for (; d + 8 <= hs; d += 8) {
         __m256 a[16];
-        for (int l = 0; l < 16; l++) {
-            const float *c = part + d;
-            a[l] = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(c + l * hs), _mm256_loadu_ps(c + (32 + l) * hs)),
-                                 _mm256_add_ps(_mm256_loadu_ps(c + (16 + l) * hs), _mm256_loadu_ps(c + (48 + l) * hs)));
+        const float *c = part + d;
+        if (nl == 64) {
+            for (int l = 0; l < 16; l++)
+                a[l] = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(c + l * hs), _mm256_loadu_ps(c + (32 + l) * hs)),
+                                     _mm256_add_ps(_mm256_loadu_ps(c + (16 + l) * hs), _mm256_loadu_ps(c + (48 + l) * hs)));
+        } else {
+            for (int l = 0; l < 16; l++)
+                a[l] = _mm256_add_ps(_mm256_add_ps(PART_LANE(c, l), PART_LANE(c, 32 + l)),
+                                     _mm256_add_ps(PART_LANE(c, 16 + l), PART_LANE(c, 48 + l)));
         }
         for (int l = 0; l < 8; l++) a[l] = _mm256_add_ps(a[l], a[l + 8]);
         for (int l = 0; l < 4; l++) a[l] = _mm256_add_ps(a[l], a[l + 4]);
@@ -458,10 +474,10 @@ AVX2 static void attn_dec_finish_avx2(const float *part, const float *p, const u
     }
     for (; d < hs; d++) {
         float a[16];
-        for (int l = 0; l < 16; l++) {
-            const float *c = part + d;
-            a[l] = (c[l * hs] + c[(32 + l) * hs]) + (c[(16 + l) * hs] + c[(48 + l) * hs]);
-        }
+        const float *c = part + d;
+#define PL(l) ((l) < nl ? c[(l) * hs] : 0.0f)
+        for (int l = 0; l < 16; l++) a[l] = (PL(l) + PL(32 + l)) + (PL(16 + l) + PL(48 + l));
+#undef PL
         for (int l = 0; l < 8; l++) a[l] = a[l] + a[l + 8];
         for (int l = 0; l < 4; l++) a[l] = a[l] + a[l + 4];
         for (int l = 0; l < 2; l++) a[l] = a[l] + a[l + 2];
@@ -694,9 +710,10 @@ void ck_gg_attn_dec_vpart(const float *p, size_t ps, int heads, int kv_heads, co
                           int valid, int nkv, int l0, int l1, float *part) {
 #if defined(__x86_64__)
     const int np = nkv & ~63, end = valid < np ? valid : np, rb = kv_heads * hs * 2;
-    // the rows of the first lane class (the kernel prefetches each next one)
-    for (int t = l0; t < end && l0 < l1; t += 64)
-        for (int b = 0; b < rb; b += 64) _mm_prefetch((const char *)(v + (size_t)t * stride) + b, _MM_HINT_T0);
+    // the rows of the first lane classes (the kernel prefetches the later ones VPD lane classes ahead)
+    for (int l = l0; l < l1 && l < l0 + VPD; l++)
+        for (int t = l; t < end; t += 64)
+            for (int b = 0; b < rb; b += 64) _mm_prefetch((const char *)(v + (size_t)t * stride) + b, _MM_HINT_T0);
     attn_dec_vpart_avx2(p, ps, heads, kv_heads, v, stride, hs, valid, nkv, l0, l1, part);
 #endif
 }

@@ -185,7 +185,7 @@ enum GGMLNumerics {
             }
         }
         // short caches: not worth a pool job
-        if pool.threads == 1 || valid * heads < 1024 {
+        if pool.threads == 1 || valid < 64 {
             scores(0, chunks)
             for g in 0..<kvHeads { softmax(g) }
             vpart(0, 64)
