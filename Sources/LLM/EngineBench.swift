@@ -44,7 +44,8 @@ public enum EngineBench {
         }
         lines.append("kernel_attention_decode_T\(T)_1thread_us=\(fmt(att))")
         // the same with the group-fused kernels (what decode runs), on one thread and on the pool
-        var dscratch = [Float](repeating: 0, count: GGMLNumerics.decodeScratchFloats(capacity: T, heads: c.heads, headDim: c.headDim))
+        var dscratch = [Float](repeating: 0, count: GGMLNumerics.decodeScratchFloats(capacity: T, heads: c.heads, kvHeads: c.kvHeads,
+                                                                                      headDim: c.headDim, threads: pool.threads))
         for (label, p) in [("1thread", ThreadPool.serial), ("pool", pool)] {
             let us = KernelBench.time(seconds: seconds) {
                 GGMLNumerics.attentionDecode(q: q, heads: c.heads, kvHeads: c.kvHeads, k: cache.kRow(0, 0), v: cache.vRow(0, 0),

@@ -142,8 +142,12 @@ enum GGMLNumerics {
     }
 
     /// Scratch floats `attentionDecode` needs for `heads` query heads: scores/probabilities, then the V partial sums.
-    static func decodeScratchFloats(capacity: Int, heads: Int, headDim: Int) -> Int {
-        heads * (scoreStride(capacity) + 64 * headDim)
+    static func decodeScratchFloats(capacity: Int, heads: Int, kvHeads: Int, headDim: Int, threads: Int) -> Int {
+        heads * (scoreStride(capacity) + 64 * headDim) + threads * vBufferFloats(capacity: capacity, kvHeads: kvHeads, headDim: headDim)
+    }
+    /// Per worker: the V rows of 16 lane classes (f16), which `ck_gg_attn_dec_vpart` copies into for long caches.
+    @inline(__always) static func vBufferFloats(capacity: Int, kvHeads: Int, headDim: Int) -> Int {
+        (16 * ((capacity + 63) / 64) * kvHeads * headDim + 1) / 2
     }
     @inline(__always) static func scoreStride(_ capacity: Int) -> Int { (paddedKV(capacity) + 15) & ~15 }
 
@@ -167,6 +171,8 @@ enum GGMLNumerics {
             return
         }
         let ss = scoreStride(capacity), p = scratch, part = scratch + heads * ss
+        let vbufs = part + heads * 64 * hs, vbufFloats = vBufferFloats(capacity: capacity, kvHeads: kvHeads, headDim: hs)
+        precondition(valid <= capacity)
         let chunks = (valid + 63) / 64
         // scores of positions [64 c0, 64 c1), V partial sums of lane classes [l0, l1), of every KV group
         func scores(_ c0: Int, _ c1: Int) {
@@ -174,9 +180,10 @@ enum GGMLNumerics {
                                   Int32(min(valid, c1 * 64)), scale, p, ss)
         }
         func softmax(_ g: Int) { for h in (g * G)..<(g * G + G) { ck_gg_attn_dec_softmax(p + h * ss, Int32(valid), Int32(nkv)) } }
-        func vpart(_ l0: Int, _ l1: Int) {
+        func vpart(_ l0: Int, _ l1: Int, worker: Int) {   // at most 16 lane classes (the size of a worker's buffer)
+            let vbuf = UnsafeMutableRawPointer(vbufs + worker * vbufFloats).assumingMemoryBound(to: UInt16.self)
             ck_gg_attn_dec_vpart(p, ss, Int32(heads), Int32(kvHeads), v, stride, Int32(hs), Int32(valid), Int32(nkv),
-                                 Int32(l0), Int32(l1), part)
+                                 Int32(l0), Int32(l1), part, vbuf)
         }
         func finish(_ g: Int) {
             for h in (g * G)..<(g * G + G) {
@@ -188,7 +195,7 @@ enum GGMLNumerics {
         if pool.threads == 1 || valid < 64 {
             scores(0, chunks)
             for g in 0..<kvHeads { softmax(g) }
-            vpart(0, 64)
+            for l in Swift.stride(from: 0, to: 64, by: 16) { vpart(l, l + 16, worker: 0) }
             for g in 0..<kvHeads { finish(g) }
             return
         }
@@ -202,7 +209,7 @@ enum GGMLNumerics {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 4) { cnt in
             let cnt = cnt.baseAddress!
             cnt.initialize(repeating: 0, count: 4)   // next item, then the items done in stages 1, 2, 3
-            pool.parallelFor(pool.threads) { _, _, _ in
+            pool.parallelFor(pool.threads) { _, _, worker in
                 while true {
                     let i = ck_atomic_fetch_add(cnt, 1)
                     if i >= total { break }
@@ -213,7 +220,7 @@ enum GGMLNumerics {
                         ck_gg_attn_dec_softmax(p + (i - s1) * ss, Int32(valid), Int32(nkv)); _ = ck_atomic_fetch_add(cnt + 2, 1)
                     } else if i < s3 {
                         ck_atomic_wait_ge(cnt + 2, heads)
-                        vpart((i - s2) * lanes, (i - s2 + 1) * lanes); _ = ck_atomic_fetch_add(cnt + 3, 1)
+                        vpart((i - s2) * lanes, (i - s2 + 1) * lanes, worker: worker); _ = ck_atomic_fetch_add(cnt + 3, 1)
                     } else {
                         ck_atomic_wait_ge(cnt + 3, laneChunks)
                         let h = i - s3

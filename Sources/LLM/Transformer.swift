@@ -73,7 +73,8 @@ final class Transformer {
         attnScratch = (0..<pool.threads).map { _ in
             buf(GGMLNumerics.scratchFloats(capacity: capacity, headDim: weights.config.headDim))
         }
-        decodeScratch = buf(GGMLNumerics.decodeScratchFloats(capacity: capacity, heads: c.heads, headDim: c.headDim))
+        decodeScratch = buf(GGMLNumerics.decodeScratchFloats(capacity: capacity, heads: c.heads, kvHeads: c.kvHeads,
+                                                               headDim: c.headDim, threads: pool.threads))
         let half = c.ropeDim / 2
         ropeCos = buf(capacity * half); ropeSin = buf(capacity * half)
         outRow = buf(c.dim)

@@ -128,8 +128,8 @@ final class GGMLNumericsTests: XCTestCase {
         let pools = [ThreadPool(threads: 1), ThreadPool(threads: 2), ThreadPool(threads: 3)]
         for (heads, kvHeads, hs) in [(9, 3, 64), (8, 2, 64), (4, 4, 128), (6, 2, 48)] {
             let stride = kvHeads * hs + 16   // K/V rows with something between them, as in the cache
-            let capacity = 700
-            for valid in [1, 7, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 200, 511, 512, 513, 640, 700] {
+            let capacity = 1100
+            for valid in [1, 7, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 200, 511, 512, 513, 640, 700, 895, 897, 1100] {
                 let k = (0..<(valid * stride)).map { _ in floatToHalfBits(r.next() * 2) }
                 let v = (0..<(valid * stride)).map { _ in floatToHalfBits(r.next()) }
                 let q = (0..<(heads * hs)).map { _ in roundToHalf(r.next() * 3) }
@@ -148,7 +148,8 @@ final class GGMLNumericsTests: XCTestCase {
                     } } }
                 }
                 for pool in pools {
-                    var scratch = [Float](repeating: .nan, count: GGMLNumerics.decodeScratchFloats(capacity: capacity, heads: heads, headDim: hs))
+                    var scratch = [Float](repeating: .nan, count: GGMLNumerics.decodeScratchFloats(capacity: capacity, heads: heads, kvHeads: kvHeads,
+                                                                                                     headDim: hs, threads: pool.threads))
                     var fast = [Float](repeating: .nan, count: heads * hs)
                     GGMLNumerics.attentionDecode(q: q, heads: heads, kvHeads: kvHeads, k: k, v: v, stride: stride, headDim: hs,
                                                  valid: valid, scale: scale, capacity: capacity, scratch: &scratch,

@@ -88,9 +88,10 @@ void ck_gg_attn_dec_scores(const float *q, int heads, int kv_heads, const uint16
 // one head's scores s[0..<valid] -> f16-rounded probabilities (and s[valid..<nkv] = 0), in place;
 void ck_gg_attn_dec_softmax(float *p, int valid, int nkv);
 // part[h][l][0..<hs] (64 rows of hs floats per head) for the lane classes l in [l0, l1) of 64 (positions t ≡ l mod 64)
-// of ggml_vec_dot_f16's accumulators, every V row loaded once for its group's heads;
+// of ggml_vec_dot_f16's accumulators, every V row loaded once for its group's heads; vbuf (NULL, or room for
+// (l1 - l0) * ceil(valid / 64) rows of kv_heads * hs values): for long caches the rows are first copied there in cache order;
 void ck_gg_attn_dec_vpart(const float *p, size_t ps, int heads, int kv_heads, const uint16_t *v, size_t stride, int hs,
-                          int valid, int nkv, int l0, int l1, float *part);
+                          int valid, int nkv, int l0, int l1, float *part, uint16_t *vbuf);
 // out[0..<hs] of one head from its 64 part rows and its probabilities p (v: its K/V head's first element).
 void ck_gg_attn_dec_finish(const float *part, const float *p, const uint16_t *v, size_t stride, int hs, int valid,
                            int nkv, float *out);
