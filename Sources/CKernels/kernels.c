@@ -316,34 +316,6 @@ AVX2 static void NAME(const uint8_t *w0, const uint8_t *w1, int nb, const ck_q8_
     out[1] = hsum_ps(acc1) + (HAS_MIN ? sd1 : ZERO * sd1);                                                 \
 }
 
-// The same for four rows at a time (the activation block loaded once for four): every row's operations are those of
-// the two-row kernel, in the same order, so each result is bitwise the same.
-#define DEF_DOT32X4(NAME, BS, HAS_MIN, QUANTS, ZERO)                                                        \
-AVX2 static void NAME(const uint8_t *w0, size_t rb, int nb, const ck_q8_block *x, float *out) {            \
-    __m256 acc[4];                                                                                         \
-    __m128 side[4];                                                                                        \
-    for (int r = 0; r < 4; r++) { acc[r] = _mm256_setzero_ps(); side[r] = _mm_setzero_ps(); }             \
-    for (int b = 0; b < nb; b++) {                                                                         \
-        const ck_q8_block *xb = x + b;                                                                     \
-        __m256i xq = _mm256_loadu_si256((const __m256i *)xb->qs);                                          \
-        __m128 xs = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)xb));                                \
-        const uint8_t *pb = w0 + BS * b;                                                                   \
-        /* the group of rows two groups ahead (eight rows), as the pair kernel's four pairs */             \
-        for (int r = 0; r < 4; r++) _mm_prefetch((const char *)(pb + (size_t)(8 + r) * rb), _MM_HINT_T0);  \
-        for (int r = 0; r < 4; r++) {                                                                      \
-            const uint8_t *p = pb + (size_t)r * rb;                                                        \
-            __m128 sr = scales2(p, HAS_MIN, xs);                                                           \
-            QUANTS;                                                                                        \
-            acc[r] = _mm256_fmadd_ps(_mm256_broadcastss_ps(sr), _mm256_cvtepi32_ps(dv), acc[r]);          \
-            side[r] = _mm_add_ps(side[r], sr);                                                             \
-        }                                                                                                  \
-    }                                                                                                      \
-    for (int r = 0; r < 4; r++) {                                                                          \
-        float sd = _mm_cvtss_f32(_mm_shuffle_ps(side[r], side[r], 1));                                     \
-        out[r] = hsum_ps(acc[r]) + (HAS_MIN ? sd : ZERO * sd);                                             \
-    }                                                                                                      \
-}
-
 #define Q4_0_Q __m256i dv = dot_us(nibbles32b(p + 2), xq)
 #define Q4_1_Q __m256i dv = dot_us(nibbles32b(p + 4), xq)
 #define Q5_0_Q __m256i dv = dot_us(_mm256_or_si256(nibbles32b(p + 6), bits32_to_0x10(p + 2)), xq)
@@ -357,12 +329,6 @@ DEF_DOT32(dot_q5_0_avx2, 22, 0, Q5_0_Q, -16.0f)
 DEF_DOT32(dot_q5_1_avx2, 24, 1, Q5_1_Q, 0.0f)
 DEF_DOT32(dot_q8_0_avx2, 34, 0, Q8_Q(2), 0.0f)
 DEF_DOT32(dot_q8_1_avx2, 36, 0, Q8_Q(4), 0.0f)
-DEF_DOT32X4(dot4_q4_0_avx2, 18, 0, Q4_0_Q, -8.0f)
-DEF_DOT32X4(dot4_q4_1_avx2, 20, 1, Q4_1_Q, 0.0f)
-DEF_DOT32X4(dot4_q5_0_avx2, 22, 0, Q5_0_Q, -16.0f)
-DEF_DOT32X4(dot4_q5_1_avx2, 24, 1, Q5_1_Q, 0.0f)
-DEF_DOT32X4(dot4_q8_0_avx2, 34, 0, Q8_Q(2), 0.0f)
-DEF_DOT32X4(dot4_q8_1_avx2, 36, 0, Q8_Q(4), 0.0f)
 
 AVX2 static float dot_qk45_avx2(const uint8_t *w, int cols, const ck_q8_block *x, int q5) {
     __m256 acc = _mm256_setzero_ps();
@@ -460,27 +426,21 @@ AVX2 static float dot_f16_avx2(const uint8_t *r, const float *x, int n, int bf) 
 }
 
 typedef void (*pair_fn)(const uint8_t *, const uint8_t *, int, const ck_q8_block *, float *);
-typedef void (*quad_fn)(const uint8_t *, size_t, int, const ck_q8_block *, float *);
-// 1: rows four at a time (default), 0: in pairs (ck_set_rows4: tests)
-static int ck_rows4 = 1;
-void ck_set_rows4(int on) { ck_rows4 = on; }
 
 AVX2 static void rows_avx2(int type, const uint8_t *w, size_t rb, int cols, const ck_q8_block *x, const float *xf,
                            float *y, int r0, int r1) {
     int nb = cols / 32;
     pair_fn pf = NULL;
-    quad_fn qf = NULL;
     switch (type) {
-    case CK_Q4_0: pf = dot_q4_0_avx2; qf = dot4_q4_0_avx2; break;
-    case CK_Q4_1: pf = dot_q4_1_avx2; qf = dot4_q4_1_avx2; break;
-    case CK_Q5_0: pf = dot_q5_0_avx2; qf = dot4_q5_0_avx2; break;
-    case CK_Q5_1: pf = dot_q5_1_avx2; qf = dot4_q5_1_avx2; break;
-    case CK_Q8_0: pf = dot_q8_0_avx2; qf = dot4_q8_0_avx2; break;
-    case CK_Q8_1: pf = dot_q8_1_avx2; qf = dot4_q8_1_avx2; break;
+    case CK_Q4_0: pf = dot_q4_0_avx2; break;
+    case CK_Q4_1: pf = dot_q4_1_avx2; break;
+    case CK_Q5_0: pf = dot_q5_0_avx2; break;
+    case CK_Q5_1: pf = dot_q5_1_avx2; break;
+    case CK_Q8_0: pf = dot_q8_0_avx2; break;
+    case CK_Q8_1: pf = dot_q8_1_avx2; break;
     }
     if (pf) {
         int r = r0;
-        if (ck_rows4) for (; r + 3 < r1; r += 4) qf(w + (size_t)r * rb, rb, nb, x, y + (r - r0));
         for (; r + 1 < r1; r += 2) pf(w + (size_t)r * rb, w + (size_t)(r + 1) * rb, nb, x, y + (r - r0));
         if (r < r1) {   // odd row: pair it with itself
             float t[2];

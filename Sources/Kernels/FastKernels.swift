@@ -26,9 +26,6 @@ public enum FastKernels {
 
     /// y[r - r0] = dot(row r, x) for r in r0..<r1 (xq for quantized types, xf for F32/F16/BF16).
     @inline(__always)
-    /// Test/benchmark switch: the legacy block types four rows at a time (default) or in pairs (bitwise the same).
-    static func setRowsInFours(_ on: Bool) { ck_set_rows4(on ? 1 : 0) }
-
     public static func dotRows(_ m: QuantizedMatrix, _ xq: UnsafePointer<Q8Block>?, _ xf: UnsafePointer<Float>?,
                                _ y: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int) {
         ck_vec_dot_rows(Int32(m.type.rawValue), m.data, m.rowBytes, Int32(m.cols), xq, xf, y, Int32(r0), Int32(r1))

@@ -85,23 +85,6 @@ final class MatmulTests: XCTestCase {
         }
     }
 
-    /// Rows four at a time (the decode default) give bitwise the results of the pair kernel, every legacy type.
-    func testFourRowKernelEqualsPairKernel() {
-        defer { FastKernels.setRowsInFours(true) }
-        for type in Self.allTypes where [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0].contains(type) {
-            let rows = 23, cols = 512
-            let m = makeMatrix(type, rows: rows, cols: cols, seed: 21)
-            var rng = TestRNG(4)
-            let xq = ReferenceKernels.quantizeActivations(rng.floats(cols))
-            var y4 = [Float](repeating: .nan, count: rows), y2 = y4
-            FastKernels.setRowsInFours(true)
-            xq.withUnsafeBufferPointer { FastKernels.dotRows(m, $0.baseAddress!, nil, &y4, 0, rows) }
-            FastKernels.setRowsInFours(false)
-            xq.withUnsafeBufferPointer { FastKernels.dotRows(m, $0.baseAddress!, nil, &y2, 0, rows) }
-            XCTAssertEqual(y4.map(\.bitPattern), y2.map(\.bitPattern), type.name)
-        }
-    }
-
     /// matvec (fast path, 1 and 2 threads) against the fp32 reference dot, every type.
     func testMatvecAgainstReference() {
         let pools = [ThreadPool(threads: 1), ThreadPool(threads: 2)]

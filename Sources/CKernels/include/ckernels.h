@@ -48,9 +48,6 @@ void ck_quantize_q8(const float *x, int n, ck_q8_block *y);
 // xq: quantized activations (quant types); xf: fp32 activations (float types).
 void ck_vec_dot_rows(int type, const void *w, size_t row_bytes, int cols, const ck_q8_block *xq, const float *xf,
                      float *y, int r0, int r1);
-// 1 (default): ck_vec_dot_rows takes the legacy block types four rows at a time; 0: in pairs (bitwise the same results;
-// for tests and A/B measurements).
-void ck_set_rows4(int on);
 // Dequantizes n elements of one row.
 void ck_dequantize_row(int type, const void *src, float *dst, int n);
 
