@@ -186,6 +186,11 @@ public final class EpisodeRunner {
                     findings += RepeatRule.findings(action: action, history: history)
                     findings += AnswerAfterFailureRule.findings(action: action, history: history)
                 }
+                if config.suggestRepairs, case let .sql(sql) = action, let db = task.db,
+                   findings.contains(where: { $0.severity == .error && ($0.code == "sql.unknown-table" || $0.code == "sql.unknown-column") }),
+                   let fixed = SQLRepair.suggest(sql: sql, table: db.tableName, columns: db.columns) {
+                    findings.append(RuleFinding(.info, "sql.suggestion", fixed))
+                }
                 let step = st.step
                 let review = checker.review(action: action, findings: findings, task: task.description,
                                             lastObservation: st.lastObservation, sampling: config.checkerSampling) { piece in

@@ -25,6 +25,9 @@ public struct AgentConfig: Sendable {
     public var retryTemperature: Float = 0
     /// The Checker's history rules (RepeatRule, AnswerAfterFailureRule) on top of the environment's rules.
     public var historyRules: Bool = true
+    /// When the rules send back a DB statement for unknown names, the critique carries the statement with the task's
+    /// own table and column names (SQLRepair).
+    public var suggestRepairs: Bool = true
     public var wordBudget: Int = ShortTermMemory.defaultWordBudget
     /// A prompt that leaves fewer tokens than this for the reply is Context Limit Exceeded.
     public var minReplyTokens: Int = 32
@@ -191,7 +194,10 @@ public final class Checker {
             var what = errors.map(\.message).joined(separator: "; ")
             if let last = what.last, !".!?".contains(last) { what += "." }
             let invalid: Bool = { if case .invalid = action { return true }; return false }()
-            let hint = invalid ? " Reply with exactly one action in the required format." : ""
+            var hint = invalid ? " Reply with exactly one action in the required format." : ""
+            if let s = findings.first(where: { $0.code == "sql.suggestion" }) {
+                hint += " The same statement with the table's own names:\n```sql\n\(s.message)\n```"
+            }
             return CheckerFeedback(verdict: .revise, score: -1, critique: what + hint, source: .rule, rules: codes, findings: strings)
         }
         if !warnings.isEmpty {

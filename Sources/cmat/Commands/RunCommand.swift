@@ -31,6 +31,8 @@ struct RunCommand: ParsableCommand {
     var retryTemperature: Float = AgentConfig().retryTemperature
     @Option(name: .customLong("history-rules"), help: "The Checker's history rules (no repeated action, no answer right after a failed action): on or off.")
     var historyRules: String = "on"
+    @Option(name: .customLong("suggest-repairs"), help: "A DB statement sent back for unknown names comes with the statement using the table's own names: on or off.")
+    var suggestRepairs: String = "on"
     @Option(help: "Threads for the engine.") var threads: Int = 2
     @Option(help: "Context window in tokens (default: the model's, capped by the engine).") var ctx: Int?
     @Flag(help: "Continue an interrupted run from its log.") var resume: Bool = false
@@ -46,7 +48,8 @@ struct RunCommand: ParsableCommand {
         // On --resume the run continues with the settings it was started with (from its run_start event).
         var previous: SessionLog?
         var settings = (mode: mode, checker: checker, memory: memory, memoryFile: memoryFile, trials: trials, limit: limit,
-                        maxRetries: maxRetries, maxTokens: maxTokens, retryTemperature: retryTemperature, historyRules: historyRules)
+                        maxRetries: maxRetries, maxTokens: maxTokens, retryTemperature: retryTemperature, historyRules: historyRules,
+                        suggestRepairs: suggestRepairs)
         var adapterOpts = adapterOptions
         var checkerAdapterPath = checkerAdapter
         var tuning = tuneOptions
@@ -64,7 +67,8 @@ struct RunCommand: ParsableCommand {
             // Runs logged before these settings existed ran greedy retries without the history rules.
             settings = (c.mode, c.checker, c.memory ? "on" : "off", c.memoryFile, c.trials, c.limit,
                         Int(c.extra?["maxRetries"] ?? "") ?? maxRetries, c.sampling?.maxTokens ?? maxTokens,
-                        Float(c.extra?["retryTemperature"] ?? "") ?? 0, c.extra?["historyRules"] ?? "off")
+                        Float(c.extra?["retryTemperature"] ?? "") ?? 0, c.extra?["historyRules"] ?? "off",
+                        c.extra?["suggestRepairs"] ?? "off")
             // The adapter the run started with, unless one is given again.
             if adapterOpts.adapter == nil, let a = start.model?.adapter {
                 adapterOpts.adapter = a
@@ -90,6 +94,9 @@ struct RunCommand: ParsableCommand {
         guard settings.historyRules == "on" || settings.historyRules == "off" else {
             throw UserFacingError("--history-rules must be on or off, not '\(settings.historyRules)'")
         }
+        guard settings.suggestRepairs == "on" || settings.suggestRepairs == "off" else {
+            throw UserFacingError("--suggest-repairs must be on or off, not '\(settings.suggestRepairs)'")
+        }
 
         var all: [BenchTask]
         do { all = try TaskLoader.load(tasks) } catch { throw UserFacingError("\(error)") }
@@ -104,6 +111,7 @@ struct RunCommand: ParsableCommand {
         config.assistantSampling.maxTokens = settings.maxTokens
         config.retryTemperature = settings.retryTemperature
         config.historyRules = settings.historyRules == "on"
+        config.suggestRepairs = settings.suggestRepairs == "on"
 
         let modelPath = model ?? DefaultPaths.model
         let assistantModel: LanguageModel
@@ -156,7 +164,8 @@ struct RunCommand: ParsableCommand {
             rc.sampling = SamplingRecord(temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP,
                                          repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
             rc.extra = ["maxRetries": String(settings.maxRetries), "threads": String(threads),
-                        "retryTemperature": String(settings.retryTemperature), "historyRules": settings.historyRules]
+                        "retryTemperature": String(settings.retryTemperature), "historyRules": settings.historyRules,
+                        "suggestRepairs": settings.suggestRepairs]
             if adapterOpts.adapter != nil { rc.extra?["adapterScale"] = String(adapterOpts.adapterScale) }
             if let c = checkerAdapterPath { rc.extra?["checkerAdapter"] = c }
             if tuning.tune { rc.extra?.merge(tuning.record(savePath: savePath)) { $1 } }

@@ -83,6 +83,7 @@ struct WorkbenchCommand: ParsableCommand {
         if let c = previous?.runStart?.config {   // runs logged before these settings existed had neither
             config.retryTemperature = Float(c.extra?["retryTemperature"] ?? "") ?? 0
             config.historyRules = (c.extra?["historyRules"] ?? "off") == "on"
+            config.suggestRepairs = (c.extra?["suggestRepairs"] ?? "off") == "on"
         }
         config.assistantSampling.maxTokens = settings.maxTokens
         // Sampling: the flags for a new run, the recorded settings for a resumed one.
@@ -149,7 +150,8 @@ struct WorkbenchCommand: ParsableCommand {
             rc.sampling = SamplingRecord(temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP,
                                          repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
             rc.extra = ["maxRetries": String(config.maxRetries), "threads": String(threads), "via": "workbench",
-                        "retryTemperature": String(config.retryTemperature), "historyRules": config.historyRules ? "on" : "off"]
+                        "retryTemperature": String(config.retryTemperature), "historyRules": config.historyRules ? "on" : "off",
+                        "suggestRepairs": config.suggestRepairs ? "on" : "off"]
             if adapterOptions.adapter != nil { rc.extra?["adapterScale"] = String(adapterOptions.adapterScale) }
             if let c = checkerAdapter { rc.extra?["checkerAdapter"] = c }
             if tuneOptions.tune { rc.extra?.merge(tuneOptions.record(savePath: savePath)) { $1 } }
