@@ -121,34 +121,7 @@ public func parsedAction(type: String, content: String) -> ParsedAction? {
 /// catch this once the statement is translated from MySQL's dialect.)
 public enum IdentifierRule {
     public static func findings(sql: String, table: String, columns: [String]) -> [RuleFinding] {
-        var idents: [(name: String, afterAs: Bool)] = []
-        let chars = Array(sql)
-        var i = 0
-        var lastWord = ""
-        while i < chars.count {
-            let c = chars[i]
-            if c == "'" || c == "\"" {          // skip string literals
-                let q = c; i += 1
-                while i < chars.count { if chars[i] == "\\" { i += 2; continue }; if chars[i] == q { break }; i += 1 }
-                i += 1; lastWord = ""; continue
-            }
-            if c == "`" {
-                var name = ""; i += 1
-                while i < chars.count {
-                    if chars[i] == "`" { if i + 1 < chars.count && chars[i + 1] == "`" { name.append("`"); i += 2; continue }; break }
-                    name.append(chars[i]); i += 1
-                }
-                i += 1
-                idents.append((name, lastWord == "AS")); lastWord = ""; continue
-            }
-            if c.isLetter || c == "_" {
-                var w = ""
-                while i < chars.count && (chars[i].isLetter || chars[i].isNumber || chars[i] == "_") { w.append(chars[i]); i += 1 }
-                lastWord = w.uppercased(); continue
-            }
-            if !c.isWhitespace { lastWord = "" }
-            i += 1
-        }
+        let idents = SQLIdentifiers.scan(sql).map { (name: $0.name, afterAs: $0.afterKeyword == "AS") }
         let known = Set(([table] + columns).map { $0.lowercased() })
         let aliases = Set(idents.filter(\.afterAs).map { $0.name.lowercased() })
         var seen = Set<String>()

@@ -14,39 +14,8 @@ public enum SQLRepair {
     /// The statement with its unknown backquoted identifiers replaced, or nil when there is nothing to replace or some
     /// unknown name has no confident replacement.
     public static func suggest(sql: String, table: String, columns: [String]) -> String? {
+        let idents = SQLIdentifiers.scan(sql)
         let chars = Array(sql)
-        var idents: [(range: Range<Int>, name: String, afterKeyword: String)] = []
-        var i = 0
-        var lastWord = ""
-        while i < chars.count {
-            let c = chars[i]
-            if c == "'" || c == "\"" {
-                let q = c; i += 1
-                while i < chars.count {
-                    if chars[i] == "\\" { i += 2; continue }
-                    if chars[i] == q { if i + 1 < chars.count && chars[i + 1] == q { i += 2; continue }; break }
-                    i += 1
-                }
-                i += 1; lastWord = ""; continue
-            }
-            if c == "`" {
-                let start = i
-                var name = ""; i += 1
-                while i < chars.count {
-                    if chars[i] == "`" { if i + 1 < chars.count && chars[i + 1] == "`" { name.append("`"); i += 2; continue }; break }
-                    name.append(chars[i]); i += 1
-                }
-                i += 1
-                idents.append((start..<min(i, chars.count), name, lastWord)); lastWord = ""; continue
-            }
-            if c.isLetter || c == "_" {
-                var w = ""
-                while i < chars.count && (chars[i].isLetter || chars[i].isNumber || chars[i] == "_") { w.append(chars[i]); i += 1 }
-                lastWord = w.uppercased(); continue
-            }
-            if !c.isWhitespace { lastWord = "" }
-            i += 1
-        }
         let knownColumns = Set(columns.map { $0.lowercased() })
         let aliases = Set(idents.filter { $0.afterKeyword == "AS" }.map { $0.name.lowercased() })
         var replacements: [(Range<Int>, String)] = []
@@ -99,5 +68,53 @@ public enum SQLRepair {
         }
         let d = a.isEmpty ? b.count : prev[b.count]
         return 1 - Double(d) / Double(max(a.count, b.count))
+    }
+}
+
+/// A backquoted identifier of a SQL statement: its character range (backquotes included), its name, and the keyword
+/// right before it (upper-cased; empty when punctuation came between).
+struct SQLIdentifier {
+    var range: Range<Int>
+    var name: String
+    var afterKeyword: String
+}
+
+enum SQLIdentifiers {
+    /// The backquoted identifiers of `sql`, outside string literals ('…' or "…", with \\ escapes and doubled quotes).
+    static func scan(_ sql: String) -> [SQLIdentifier] {
+        let chars = Array(sql)
+        var idents: [SQLIdentifier] = []
+        var i = 0
+        var lastWord = ""
+        while i < chars.count {
+            let c = chars[i]
+            if c == "'" || c == "\"" {
+                let q = c; i += 1
+                while i < chars.count {
+                    if chars[i] == "\\" { i += 2; continue }
+                    if chars[i] == q { if i + 1 < chars.count && chars[i + 1] == q { i += 2; continue }; break }
+                    i += 1
+                }
+                i += 1; lastWord = ""; continue
+            }
+            if c == "`" {
+                let start = i
+                var name = ""; i += 1
+                while i < chars.count {
+                    if chars[i] == "`" { if i + 1 < chars.count && chars[i + 1] == "`" { name.append("`"); i += 2; continue }; break }
+                    name.append(chars[i]); i += 1
+                }
+                i += 1
+                idents.append(SQLIdentifier(range: start..<min(i, chars.count), name: name, afterKeyword: lastWord)); lastWord = ""; continue
+            }
+            if c.isLetter || c == "_" {
+                var w = ""
+                while i < chars.count && (chars[i].isLetter || chars[i].isNumber || chars[i] == "_") { w.append(chars[i]); i += 1 }
+                lastWord = w.uppercased(); continue
+            }
+            if !c.isWhitespace { lastWord = "" }
+            i += 1
+        }
+        return idents
     }
 }

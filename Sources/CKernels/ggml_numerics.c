@@ -64,6 +64,23 @@ AVX2 static inline __m256 gg_expf8(__m256 x) {
     return _mm256_blendv_ps(res, alt, far);
 }
 
+/* p[t] = exp(p[t] - mx) for t < nkv, returning their sum: 16-lane chunks (gg_expf8) each reduced and added in double,
+   then the C library's expf for the tail, as ggml's softmax does. Shared by the prefill and decode attention. */
+AVX2 static double exp_sum_in_place(float *p, int nkv, float mx) {
+    double sum = 0;
+    int t = 0;
+    const __m256 mv = _mm256_set1_ps(mx);
+    for (; t + 16 <= nkv; t += 16) {
+        __m256 e0 = gg_expf8(_mm256_sub_ps(_mm256_loadu_ps(p + t), mv));
+        __m256 e1 = gg_expf8(_mm256_sub_ps(_mm256_loadu_ps(p + t + 8), mv));
+        _mm256_storeu_ps(p + t, e0);
+        _mm256_storeu_ps(p + t + 8, e1);
+        sum += (double)reduce16(e0, e1);
+    }
+    for (; t < nkv; t++) { float e = expf(p[t] - mx); p[t] = e; sum += (double)e; }
+    return sum;
+}
+
 AVX2 static void expf_avx2(const float *x, float *y, int n) {
     int i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, gg_expf8(_mm256_loadu_ps(x + i)));
@@ -145,18 +162,8 @@ AVX2 static void attn_head_avx2(const float *q, const uint16_t *k, const uint16_
     }
     for (int t = valid; t < nkv; t++) p[t] = -INFINITY;
     // softmax: exp in 16-lane chunks summed in double (C library expf past the last full chunk)
-    double sum = 0;
-    int t = 0;
-    const __m256 mv = _mm256_set1_ps(mx);
-    for (; t + 16 <= nkv; t += 16) {
-        __m256 e0 = gg_expf8(_mm256_sub_ps(_mm256_loadu_ps(p + t), mv));
-        __m256 e1 = gg_expf8(_mm256_sub_ps(_mm256_loadu_ps(p + t + 8), mv));
-        _mm256_storeu_ps(p + t, e0);
-        _mm256_storeu_ps(p + t + 8, e1);
-        sum += (double)reduce16(e0, e1);
-    }
-    for (; t < nkv; t++) { float e = expf(p[t] - mx); p[t] = e; sum += (double)e; }
-    const float inv = (float)(1.0 / sum);
+    const float inv = (float)(1.0 / exp_sum_in_place(p, nkv, mx));
+    int t;
     for (t = 0; t < valid; t++) p[t] = round_half(p[t] * inv);
 
     // V product: partial sums per lane class of the position, vectorized over the head dimension
@@ -354,18 +361,7 @@ AVX2 static void attn_dec_softmax_avx2(float *p, int valid, int nkv) {
     float mx = _mm_cvtss_f32(m4);
     for (; t < valid; t++) if (p[t] > mx) mx = p[t];
     for (t = valid; t < nkv; t++) p[t] = -INFINITY;
-    double sum = 0;
-    t = 0;
-    const __m256 m = _mm256_set1_ps(mx);
-    for (; t + 16 <= nkv; t += 16) {
-        __m256 e0 = gg_expf8(_mm256_sub_ps(_mm256_loadu_ps(p + t), m));
-        __m256 e1 = gg_expf8(_mm256_sub_ps(_mm256_loadu_ps(p + t + 8), m));
-        _mm256_storeu_ps(p + t, e0);
-        _mm256_storeu_ps(p + t + 8, e1);
-        sum += (double)reduce16(e0, e1);
-    }
-    for (; t < nkv; t++) { float e = expf(p[t] - mx); p[t] = e; sum += (double)e; }
-    const float inv = (float)(1.0 / sum);
+    const float inv = (float)(1.0 / exp_sum_in_place(p, nkv, mx));
     const __m256 iv = _mm256_set1_ps(inv);
     for (t = 0; t + 8 <= valid; t += 8)
         _mm256_storeu_ps(p + t, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_mul_ps(_mm256_loadu_ps(p + t), iv), _MM_FROUND_TO_NEAREST_INT)));
