@@ -28,6 +28,19 @@ AVX2 static inline float reduce16(__m256 lo, __m256 hi) {
     return _mm_cvtss_f32(b);
 }
 
+// The largest of p[0..<n] (-inf for n = 0): 8 lanes, then a tree, then the tail.
+AVX2 static inline float row_max_avx2(const float *p, int n) {
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    int t = 0;
+    for (; t + 8 <= n; t += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(p + t));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float mx = _mm_cvtss_f32(m4);
+    for (; t < n; t++) if (p[t] > mx) mx = p[t];
+    return mx;
+}
+
 // 2^e for integer-valued e in [-126, 127] (as float lanes).
 AVX2 static inline __m256 pow2i(__m256 e) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(e), _mm256_set1_epi32(127)), 23));
@@ -352,14 +365,8 @@ AVX2 static void attn_dec_scores_avx2(const float *q, int heads, int kvh, const 
 }
 
 AVX2 static void attn_dec_softmax_avx2(float *p, int valid, int nkv) {
-    __m256 mv = _mm256_set1_ps(-INFINITY);
-    int t = 0;
-    for (; t + 8 <= valid; t += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(p + t));
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-    float mx = _mm_cvtss_f32(m4);
-    for (; t < valid; t++) if (p[t] > mx) mx = p[t];
+    const float mx = row_max_avx2(p, valid);
+    int t;
     for (t = valid; t < nkv; t++) p[t] = -INFINITY;
     const float inv = (float)(1.0 / exp_sum_in_place(p, nkv, mx));
     const __m256 iv = _mm256_set1_ps(inv);
@@ -604,14 +611,8 @@ AVX2 static void rope_avx2(float *v, int heads, int hd, int rd, const float *cs,
 
 #if defined(__x86_64__)
 AVX2 static void softmax_row_avx2(float *p, int valid, int count) {
-    __m256 mv = _mm256_set1_ps(-INFINITY);
-    int t = 0;
-    for (; t + 8 <= valid; t += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(p + t));
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-    float mx = _mm_cvtss_f32(m4);
-    for (; t < valid; t++) if (p[t] > mx) mx = p[t];
+    const float mx = row_max_avx2(p, valid);
+    int t;
     const __m256 m = _mm256_set1_ps(mx);
     __m256 sv = _mm256_setzero_ps();
     for (t = 0; t + 8 <= valid; t += 8) {
