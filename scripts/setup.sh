@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libopenblas-dev libncurses-dev libsqlite3-dev bubblewrap tmux)
+APT_PACKAGES=(libopenblas-dev libncurses-dev libsqlite3-dev bubblewrap tmux procps)
 MODEL_DIR=models
 MODEL_FILE=SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53

@@ -185,6 +185,11 @@ public enum TaskLoader {
         }
     }
 
+    /// One OS task object (the format of os_interaction/*.json), e.g. a generated one; `file` names it in errors.
+    public static func osTask(json o: [String: Any], index: Int, stem: String, file: String) throws -> BenchTask {
+        try osTask(o, index: index, stem: stem, file: file)
+    }
+
     static func osTask(_ o: [String: Any], index: Int, stem: String, file: String) throws -> BenchTask {
         let place = "task \(index)"
         func fail(_ what: String) -> TaskLoadError { TaskLoadError(file: file, place: place, expected: what) }

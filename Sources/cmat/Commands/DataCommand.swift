@@ -18,11 +18,14 @@ struct DataGenCommand: ParsableCommand {
             environment, kept only when the environment scores the episode correct.
             os: the example solution of each task of --source (default ../shared/agentbench/os_interaction/train.json) \
             run in the sandbox, kept only when the task's check passes.
+            os-synth: generated shell tasks (files, text, users and groups, system facts, permissions, processes; \
+            --families to restrict) with random fixtures, their solutions run in the sandbox, kept only when the \
+            environment's check passes; --tasks-out writes the kept tasks as an AgentBench OS task file.
             """)
 
-    enum Env: String, ExpressibleByArgument { case db, os }
+    enum Env: String, ExpressibleByArgument { case db, os, osSynth = "os-synth" }
 
-    @Option(help: "db or os.") var env: Env
+    @Option(help: "db, os or os-synth.") var env: Env
     @Option(help: "db: trajectories to generate (before dropping); os: tasks to try (same as --limit).") var count: Int?
     @Option(help: "os: tasks to try.") var limit: Int?
     @Option(help: "os: first task of the file to try.") var offset: Int = 0
@@ -31,8 +34,11 @@ struct DataGenCommand: ParsableCommand {
     @Option(name: .customLong("recover-fraction"), help: "db: share of trajectories that recover from a wrong column after feedback.")
     var recoverFraction: Double = 0.15
     @Option(help: "os: episodes run at once.") var jobs: Int = 2
-    @Option(name: .customLong("tasks-out"), help: "db: also write the generated tasks in AgentBench dbbench JSONL (for cmat run).")
+    @Option(name: .customLong("tasks-out"), help: "db: also write the generated tasks in AgentBench dbbench JSONL; os-synth: the kept tasks as an OS task file (.json). For cmat run / eval.")
     var tasksOut: String?
+    @Option(help: "os-synth: comma-separated task families (default all).") var families: String?
+    @Option(name: .customLong("explore-fraction"), help: "os-synth: share of trajectories that look around first.")
+    var exploreFraction: Double = 0.25
     @Option(help: "The Assistant role prompt to put first (as cmat run sends it): direct, cot, react or none.")
     var mode: String = "react"
     @Option(help: "Output JSONL file.") var out: String
@@ -51,7 +57,17 @@ struct DataGenCommand: ParsableCommand {
         if !(0...1).contains(recoverFraction) { throw ValidationError("--recover-fraction must be between 0 and 1") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if env == .db && (source != nil || limit != nil) { throw ValidationError("--source and --limit apply to --env os") }
-        if env == .os && tasksOut != nil { throw ValidationError("--tasks-out applies to --env db") }
+        if env == .os && tasksOut != nil { throw ValidationError("--tasks-out applies to --env db and os-synth") }
+        if env != .osSynth && families != nil { throw ValidationError("--families applies to --env os-synth") }
+        if env == .osSynth && (source != nil || limit != nil) { throw ValidationError("--source and --limit apply to --env os") }
+        if !(0...1).contains(exploreFraction) { throw ValidationError("--explore-fraction must be between 0 and 1") }
+        if let f = families {
+            let unknown = f.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !OSTaskFamilies.familyNames.contains($0) }
+            if !unknown.isEmpty {
+                throw ValidationError("unknown task families \(unknown.joined(separator: ", ")); known: \(OSTaskFamilies.familyNames.joined(separator: ", "))")
+            }
+        }
     }
 
     func run() throws {
@@ -84,6 +100,24 @@ struct DataGenCommand: ParsableCommand {
                 progressLine("os \(done)/\(total), kept \(kept), ETA \(eta / 60)m\(eta % 60)s")
             }
             try SFTWriter.write(records, to: out)
+            finishProgress()
+            print(report)
+        case .osSynth:
+            var o = OSSynthOptions()
+            o.count = count ?? 500
+            o.seed = seed
+            o.jobs = jobs
+            o.exploreFraction = exploreFraction
+            o.families = families.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+            o.systemPrompt = systemPrompt
+            let t0 = Date()
+            let (records, tasks, report) = OSSynthGenerator.generate(options: o) { done, total, kept in
+                let rate = Double(done) / max(Date().timeIntervalSince(t0), 0.001)
+                let eta = Int(Double(total - done) / max(rate, 0.001))
+                progressLine("os-synth \(done)/\(total), kept \(kept), ETA \(eta / 60)m\(eta % 60)s")
+            }
+            try SFTWriter.write(records, to: out)
+            if let t = tasksOut { try OSSynthGenerator.writeTasks(tasks, to: t) }
             finishProgress()
             print(report)
         }
