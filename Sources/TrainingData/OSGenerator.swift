@@ -100,27 +100,40 @@ public enum OSGenerator {
         let obs = env.step(action)
         guard let shown = obs.text, !obs.done else { return Rendered(dropReason: "example ended the episode") }
         messages.append(.user(shown))
-        guard shown.hasPrefix(observationPrefix) else { return Rendered(dropReason: "empty output") }
-        if shown.hasSuffix(truncationMark) { return Rendered(dropReason: "output truncated") }
+        if let why = answerWithLastOutput(shown, env: env, messages: &messages, rng: &rng, failure: "check failed") {
+            return Rendered(dropReason: why)
+        }
+        return Rendered(record: SFTRecord(messages: messages, meta: ["env": "os", "task": task.id, "type": "os"]))
+    }
+
+    static func answerSayings(_ output: String) -> [String] {
+        ["Now I get the answer, it is \(output).", "The output shows the answer: \(output).",
+         "The command printed \(output), which is the answer."]
+    }
+
+    /// Ends an episode the way every OS trajectory ends: `shown` (the last observation) must be one line of output;
+    /// the agent answers with it, and the environment's own check must score the episode correct. Appends the answer
+    /// turn to `messages`; returns why the trajectory is dropped, or nil to keep it.
+    /// `sayings`: the thoughts to pick from, given the output.
+    static func answerWithLastOutput(_ shown: String, env: Environment, messages: inout [SFTMessage], rng: inout SeededRandom,
+                                     sayings: (String) -> [String] = answerSayings, failure: String) -> String? {
+        guard shown.hasPrefix(observationPrefix) else { return "empty output" }
+        if shown.hasSuffix(truncationMark) { return "output truncated" }
         let output = String(shown.dropFirst(observationPrefix.count)).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !output.isEmpty, !output.contains("\n"), !output.contains("\r") else {
-            return Rendered(dropReason: output.isEmpty ? "empty output" : "multi-line output")
+            return output.isEmpty ? "empty output" : "multi-line output"
         }
-        let say = rng.pick(["Now I get the answer, it is \(output).", "The output shows the answer: \(output).",
-                            "The command printed \(output), which is the answer."])
+        let say = rng.pick(sayings(output))
         let final = "Think: \(say)\n\nAct: answer(\(output))"
-        guard env.parse(final) == .answer(output) else { return Rendered(dropReason: "parser disagrees (answer)") }
+        guard env.parse(final) == .answer(output) else { return "parser disagrees (answer)" }
         messages.append(.assistant(final))
-        let end = env.step(env.parse(final))
-        guard end.done else { return Rendered(dropReason: "answer did not end the episode") }
+        guard env.step(env.parse(final)).done else { return "answer did not end the episode" }
         let score = env.score()
         switch score.status {
-        case .unrunnable: return Rendered(dropReason: "unrunnable")
-        case .error: return Rendered(dropReason: "check error")
-        case .scored: break
+        case .unrunnable: return "unrunnable"
+        case .error: return "check error"
+        case .scored: return score.correct ? nil : failure
         }
-        guard score.correct else { return Rendered(dropReason: "check failed") }
-        return Rendered(record: SFTRecord(messages: messages, meta: ["env": "os", "task": task.id, "type": "os"]))
     }
 
     /// Runs the example of tasks `offset..<offset+limit` of `source`, `jobs` at a time; results in file order.

@@ -60,23 +60,17 @@ public enum OSSynthGenerator {
             messages.append(.user(shown))
             last = shown
         }
-        guard last.hasPrefix(OSGenerator.observationPrefix) else { return .init(dropReason: "empty output") }
-        if last.hasSuffix(OSGenerator.truncationMark) { return .init(dropReason: "output truncated") }
-        let output = String(last.dropFirst(OSGenerator.observationPrefix.count)).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !output.isEmpty, !output.contains("\n"), !output.contains("\r") else {
-            return .init(dropReason: output.isEmpty ? "empty output" : "multi-line output")
+        if let why = OSGenerator.answerWithLastOutput(last, env: env, messages: &messages, rng: &rng, sayings: sayings,
+                                                      failure: "check failed (\(synth.family))") {
+            return .init(dropReason: why)
         }
-        let say = rng.pick(["The output is \(output), so the answer is \(output).", "Now I get the answer, it is \(output).",
-                            "The command printed \(output), which is the answer."])
-        let final = "Think: \(say)\n\nAct: answer(\(output))"
-        guard env.parse(final) == .answer(output) else { return .init(dropReason: "parser disagrees (answer)") }
-        messages.append(.assistant(final))
-        guard env.step(env.parse(final)).done else { return .init(dropReason: "answer did not end the episode") }
-        let score = env.score()
-        guard score.status == .scored else { return .init(dropReason: "check error") }
-        guard score.correct else { return .init(dropReason: "check failed (\(synth.family))") }
         return .init(record: SFTRecord(messages: messages, meta: ["env": "os", "task": task.id, "type": "os-synth",
                                                                    "family": synth.family]))
+    }
+
+    static func sayings(_ output: String) -> [String] {
+        ["The output is \(output), so the answer is \(output).", "Now I get the answer, it is \(output).",
+         "The command printed \(output), which is the answer."]
     }
 
     /// Renders tasks 0..<count, `jobs` at a time; results in task order. Also returns the kept tasks' objects.

@@ -678,7 +678,7 @@ public enum OSTaskFamilies {
         let q = r.pick(["What is the output if I execute \(shown)?", "Run \(shown) and tell me what it prints."])
         return task("exec-no-perm", q, lines,
                     [t("The file may not be executable; I add the execute permission and run it.", "chmod +x \(f) && \(f)")],
-                    explore: t("Let me check the file's permissions first.", "ls -l \(f)"), check: .match(word),
+                    explore: t("Let me check the file's permissions first.", "stat -c '%A %U %n' \(f)"), check: .match(word),
                     labels: ["permission"])
     }
 
