@@ -140,9 +140,22 @@ public enum OSTaskFamilies {
     // MARK: files
 
     static func extensionCount(_ r: inout SeededRandom) -> OSSynthTask {
-        let d = workDir(&r)
+        // A third of the questions name no directory: the home directory, where the shell starts (/root).
+        let home = r.chance(0.33)
+        let d = home ? "/root" : workDir(&r)
         let tr = tree(&r, root: d, files: 5...16, exts: exts)
         let e = r.pick(tr.files.map { ($0 as NSString).pathExtension }.filter { !$0.isEmpty } + ["txt"])
+        if home {
+            let q = r.pick([
+                "Recursively find how many files have the extension .\(e)",
+                "How many .\(e) files are there in my home directory, subdirectories included?",
+                "Count the files ending with .\(e) under the current directory, recursively.",
+            ])
+            return task("ext-count-home", q, tr.lines,
+                        [t("The shell starts in my home directory; find searches it recursively for files named *.\(e).",
+                           "find ~ -type f -name \"*.\(e)\" | wc -l")],
+                        explore: look("~"), labels: ["file"])
+        }
         let q = r.pick([
             "How many files with the extension .\(e) are there in \(d) and its subdirectories?",
             "Count the .\(e) files under \(d), recursively.",
