@@ -31,6 +31,11 @@ public enum FastKernels {
         ck_vec_dot_rows(Int32(m.type.rawValue), m.data, m.rowBytes, Int32(m.cols), xq, xf, y, Int32(r0), Int32(r1))
     }
 
+    /// Prefetch strategy of the AVX2 row kernels; every strategy computes the same bits (tests, measurements):
+    /// 0 the pair of rows four pairs ahead, 1 (default) a linear stream 4 KB ahead for rows of at least 512 bytes,
+    /// 2 a linear stream for every row. The environment variable `CMAT_PREFETCH` sets it at start-up.
+    public static func setPrefetchMode(_ mode: Int) { ck_set_prefetch_mode(Int32(mode)) }
+
     /// Name of the instruction set the C kernels use now ("avx2", "scalar").
     public static var isa: String { String(cString: ck_isa_name()) }
 

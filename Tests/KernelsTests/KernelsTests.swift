@@ -266,6 +266,43 @@ final class FastKernelTwinTests: XCTestCase {
         }
     }
 
+    /// The prefetch strategies (row pairs ahead, linear stream) only move memory: for long rows (1536 columns: every
+    /// legacy type's rows are >= 512 bytes, the linear path's threshold) and short ones, odd row counts and ranges
+    /// that start mid-matrix, all three modes give the same bits, and those equal the int8 twin.
+    func testPrefetchModesGiveSameBits() {
+        defer { FastKernels.setPrefetchMode(1) }
+        for type in [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0] {
+            for cols in [256, 1536] {
+                let rows = 23
+                let m = makeMatrix(type, rows: rows, cols: cols, seed: UInt64(type.rawValue) + 300)
+                var rng = TestRNG(91)
+                let x = rng.floats(cols, -2, 2)
+                let xq = ReferenceKernels.quantizeActivations(x)
+                var outs: [[Float]] = []
+                for mode in 0...2 {
+                    FastKernels.setPrefetchMode(mode)
+                    var y = [Float](repeating: .nan, count: rows)
+                    xq.withUnsafeBufferPointer { q in
+                        y.withUnsafeMutableBufferPointer { yb in
+                            FastKernels.dotRows(m, q.baseAddress!, nil, yb.baseAddress!, 0, 10)
+                            FastKernels.dotRows(m, q.baseAddress!, nil, yb.baseAddress! + 10, 10, rows)
+                        }
+                    }
+                    outs.append(y)
+                }
+                var deq = [Float](repeating: 0, count: cols)
+                for r in 0..<rows {
+                    XCTAssertEqual(outs[0][r].bitPattern, outs[1][r].bitPattern, "\(type.name) cols \(cols) row \(r): mode 0 vs 1")
+                    XCTAssertEqual(outs[0][r].bitPattern, outs[2][r].bitPattern, "\(type.name) cols \(cols) row \(r): mode 0 vs 2")
+                    ReferenceKernels.dequantizeRow(type, m.row(r), &deq, count: cols)
+                    let mag = zip(deq, x).reduce(0.0) { $0 + Double(abs($1.0 * $1.1)) } + 1e-9
+                    let twin = ReferenceKernels.dotQ8(type, m.row(r), xq, count: cols)
+                    XCTAssertLessThanOrEqual(abs(Double(outs[1][r]) - twin) / mag, 1e-4, "\(type.name) cols \(cols) row \(r): \(outs[1][r]) vs twin \(twin)")
+                }
+            }
+        }
+    }
+
     /// Fast dequantization (SIMD and scalar C) equals the Swift reference bit for bit.
     func testDequantizeBothPaths() {
         for simd in [true, false] {

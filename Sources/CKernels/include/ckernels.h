@@ -48,6 +48,9 @@ void ck_quantize_q8(const float *x, int n, ck_q8_block *y);
 // xq: quantized activations (quant types); xf: fp32 activations (float types).
 void ck_vec_dot_rows(int type, const void *w, size_t row_bytes, int cols, const ck_q8_block *xq, const float *xf,
                      float *y, int r0, int r1);
+// Prefetch strategy of the AVX2 row kernels (results are the same bits): 0 row pairs ahead for every row,
+// 1 (default) a linear stream for rows of >= 512 bytes, 2 a linear stream for every row. For measurements.
+void ck_set_prefetch_mode(int mode);
 // Dequantizes n elements of one row.
 void ck_dequantize_row(int type, const void *src, float *dst, int n);
 
