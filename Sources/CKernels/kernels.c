@@ -298,8 +298,8 @@ AVX2 static inline __m128 scales2(const uint8_t *p, int has_min, __m128 xs) {
 // Prefetch (same arithmetic either way): `lin` 0 prefetches the pair of rows four pairs ahead at the current block
 // offset; `lin` 1 treats the rows of a chunk as one contiguous stream (w1 = w0 + row bytes) and prefetches it
 // CK_LIN_PF bytes ahead of the pair's linearized position. Long rows stream faster with the second (SmolLM2, one
-// thread's CPU time per token, measured beside the lead's SFT run: the Q8_0 output head, 612-byte rows, ~3.9-5.1 ->
-// ~2.8-2.9 ms; ffn_down, Q4_1 960-byte rows, ~2.2-2.4 -> ~1.5-1.7 ms); its 360-byte rows no faster (not used there).
+// thread's CPU time per token, measured beside the lead's SFT run: 0.66x for the Q8_0 output head, 612-byte rows;
+// 0.84x for ffn_down, Q4_1 960-byte rows; README, session 6); its 360-byte rows were no faster (not used there).
 #define CK_LIN_PF 4096
 #define CK_LIN_MIN_ROW 512
 #define DEF_DOT32(NAME, BS, HAS_MIN, QUANTS, ZERO)                                                          \
