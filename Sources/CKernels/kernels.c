@@ -358,112 +358,6 @@ DEF_DOT32(dot_q5_1_avx2, 24, 1, Q5_1_Q, 0.0f)
 DEF_DOT32(dot_q8_0_avx2, 34, 0, Q8_Q(2), 0.0f)
 DEF_DOT32(dot_q8_1_avx2, 36, 0, Q8_Q(4), 0.0f)
 
-// Q4_1 and Q8_0 pair kernels with the block scales done ahead ("prescaled"): a row's products d_w·d_x (and m_w·s_x)
-// are computed 4 (Q4_1: [d m] pairs) or 8 (Q8_0) blocks at a time -- the f16 scales gathered into one vector, one
-// f16->f32 conversion, one multiply by the per-token [d_x s_x] values; each product is the same IEEE product as one
-// at a time -- into a small buffer, and the block loop then broadcasts them from memory. Every (row, block) sees the
-// same float operations in the same order as DEF_DOT32 (llama.cpp's): acc = fma(round(d_w·d_x), float(lane's Σ),
-// acc), side += m_w·s_x (one scalar chain per row), then hsum(acc) + side. Q8_0 leaves the side sum out: DEF_DOT32
-// adds 0·Σ d_w·s_x there, a no-op (the lanes start at +0 and only gain round-to-nearest sums, so they are never -0).
-// Fewer instructions per block (Zen 3, one thread's CPU time, weights in cache: Q4_1 -8..12%, Q8_0 -17%; streamed
-// from DRAM, as in decode: within noise; README, session 6). Bit-equal to DEF_DOT32
-// (KernelsTests.testPrescaledPairKernelsGiveSameBits); CMAT_PRESCALE=0 (or ck_set_prescale(0)) selects DEF_DOT32,
-// 2 the prescaled kernels for short rows only (the linear-prefetch rows keep DEF_DOT32), for A/B measurements.
-#define CK_PRE_MAXNB 256
-static int ck_prescale = 1;
-__attribute__((constructor)) static void ck_prescale_env(void) {
-    const char *e = getenv("CMAT_PRESCALE");
-    if (e && e[0] >= '0' && e[0] <= '2' && e[1] == 0) ck_prescale = e[0] - '0';
-}
-// [d m] f16 pairs of blocks b..b+3 (20 bytes apart) times xs[2b..2b+7] -> o[0..7].
-AVX2 static inline void q4_1_scales4(const uint8_t *p, const float *xs, float *o) {
-    __m128i h = _mm_cvtsi32_si128((int)rd32(p));
-    h = _mm_insert_epi32(h, (int)rd32(p + 20), 1);
-    h = _mm_insert_epi32(h, (int)rd32(p + 40), 2);
-    h = _mm_insert_epi32(h, (int)rd32(p + 60), 3);
-    _mm256_storeu_ps(o, _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_loadu_ps(xs)));
-}
-AVX2 static inline void q4_1p_k(const uint8_t *w0, const uint8_t *w1, int nb, const ck_q8_block *x, const float *xs,
-                                float *out, const int lin) {
-    // (padded: with both buffers 4 KB apart, the stores of one and the loads of xs aliased; measured ~10% slower)
-    float sc0[2 * CK_PRE_MAXNB + 24], sc1[2 * CK_PRE_MAXNB + 40];
-    int b = 0;
-    for (; b + 4 <= nb; b += 4) {
-        q4_1_scales4(w0 + 20 * b, xs + 2 * b, sc0 + 2 * b);
-        q4_1_scales4(w1 + 20 * b, xs + 2 * b, sc1 + 2 * b);
-    }
-    for (; b < nb; b++) {
-        __m128 xv = _mm_castpd_ps(_mm_load_sd((const double *)(const void *)(xs + 2 * b)));
-        _mm_storel_pi((__m64 *)(void *)(sc0 + 2 * b), _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)rd32(w0 + 20 * b))), xv));
-        _mm_storel_pi((__m64 *)(void *)(sc1 + 2 * b), _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)rd32(w1 + 20 * b))), xv));
-    }
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float side0 = 0.0f, side1 = 0.0f;
-    const ptrdiff_t dist = w1 - w0;
-    for (b = 0; b < nb; b++) {
-        __m256i xq = _mm256_loadu_si256((const __m256i *)x[b].qs);
-        const uint8_t *p0 = w0 + 20 * b, *p1 = w1 + 20 * b;
-        if (lin) _mm_prefetch((const char *)(w0 + 40 * b + CK_LIN_PF), _MM_HINT_T0);
-        else {
-            _mm_prefetch((const char *)(p1 + 7 * dist), _MM_HINT_T0);
-            _mm_prefetch((const char *)(p1 + 8 * dist), _MM_HINT_T0);
-        }
-        __m256i i0 = dot_us(nibbles32b(p0 + 4), xq), i1 = dot_us(nibbles32b(p1 + 4), xq);
-        acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(sc0 + 2 * b), _mm256_cvtepi32_ps(i0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_broadcast_ss(sc1 + 2 * b), _mm256_cvtepi32_ps(i1), acc1);
-        side0 += sc0[2 * b + 1];
-        side1 += sc1[2 * b + 1];
-    }
-    out[0] = hsum_ps(acc0) + side0;
-    out[1] = hsum_ps(acc1) + side1;
-}
-// d_w (f16) of blocks b..b+7 (34 bytes apart) times xd[b..b+7] -> o[0..7].
-AVX2 static inline void q8_0_scales8(const uint8_t *p, const float *xd, float *o) {
-    __m128i h = _mm_cvtsi32_si128((int)rd16(p));
-    h = _mm_insert_epi16(h, (short)rd16(p + 34), 1);
-    h = _mm_insert_epi16(h, (short)rd16(p + 68), 2);
-    h = _mm_insert_epi16(h, (short)rd16(p + 102), 3);
-    h = _mm_insert_epi16(h, (short)rd16(p + 136), 4);
-    h = _mm_insert_epi16(h, (short)rd16(p + 170), 5);
-    h = _mm_insert_epi16(h, (short)rd16(p + 204), 6);
-    h = _mm_insert_epi16(h, (short)rd16(p + 238), 7);
-    _mm256_storeu_ps(o, _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_loadu_ps(xd)));
-}
-AVX2 static inline void q8_0p_k(const uint8_t *w0, const uint8_t *w1, int nb, const ck_q8_block *x, const float *xd,
-                                float *out, const int lin) {
-    float sc0[CK_PRE_MAXNB], sc1[CK_PRE_MAXNB];
-    int b = 0;
-    for (; b + 8 <= nb; b += 8) {
-        q8_0_scales8(w0 + 34 * b, xd + b, sc0 + b);
-        q8_0_scales8(w1 + 34 * b, xd + b, sc1 + b);
-    }
-    for (; b < nb; b++) {
-        sc0[b] = h2f(w0 + 34 * b) * xd[b];
-        sc1[b] = h2f(w1 + 34 * b) * xd[b];
-    }
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    const ptrdiff_t dist = w1 - w0;
-    for (b = 0; b < nb; b++) {
-        __m256i xq = _mm256_loadu_si256((const __m256i *)x[b].qs);
-        const uint8_t *p0 = w0 + 34 * b, *p1 = w1 + 34 * b;
-        if (lin) {
-            const char *q_ = (const char *)(w0 + 68 * b + CK_LIN_PF);
-            _mm_prefetch(q_, _MM_HINT_T0);
-            _mm_prefetch(q_ + 34, _MM_HINT_T0);
-        } else {
-            _mm_prefetch((const char *)(p1 + 7 * dist), _MM_HINT_T0);
-            _mm_prefetch((const char *)(p1 + 8 * dist), _MM_HINT_T0);
-        }
-        __m256i q0 = _mm256_loadu_si256((const __m256i *)(p0 + 2)), q1 = _mm256_loadu_si256((const __m256i *)(p1 + 2));
-        __m256i i0 = dot_us(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(xq, q0));
-        __m256i i1 = dot_us(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(xq, q1));
-        acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(sc0 + b), _mm256_cvtepi32_ps(i0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_broadcast_ss(sc1 + b), _mm256_cvtepi32_ps(i1), acc1);
-    }
-    out[0] = hsum_ps(acc0);
-    out[1] = hsum_ps(acc1);
-}
-
 AVX2 static float dot_qk45_avx2(const uint8_t *w, int cols, const ck_q8_block *x, int q5) {
     __m256 acc = _mm256_setzero_ps();
     float mins = 0;
@@ -582,25 +476,6 @@ AVX2 static void rows_avx2(int type, const uint8_t *w, size_t rb, int cols, cons
         case CK_Q5_0: pf = dot_q5_0_avx2_lin; break;
         case CK_Q5_1: pf = dot_q5_1_avx2_lin; break;
         }
-    }
-    if (pf && (ck_prescale == 1 || (ck_prescale == 2 && rb < CK_LIN_MIN_ROW)) && (type == CK_Q4_1 || type == CK_Q8_0) &&
-        nb <= CK_PRE_MAXNB) {
-        const int lin = ck_prefetch_mode == 2 || (ck_prefetch_mode == 1 && rb >= CK_LIN_MIN_ROW);
-        const int q41 = type == CK_Q4_1;
-        float xs[2 * CK_PRE_MAXNB + 8];   // per token: [d_x, s_x] (Q4_1) or d_x (Q8_0) of each block
-        for (int b = 0; b < nb; b++) {
-            if (q41) { xs[2 * b] = x[b].d; xs[2 * b + 1] = x[b].ds; } else xs[b] = x[b].d;
-        }
-        int r = r0;
-        float t[2];
-        for (; r < r1; r += 2) {
-            const uint8_t *a = w + (size_t)r * rb, *c = r + 1 < r1 ? a + rb : a;   // odd row: paired with itself
-            float *o = r + 1 < r1 ? y + (r - r0) : t;
-            if (q41) { if (lin) q4_1p_k(a, c, nb, x, xs, o, 1); else q4_1p_k(a, c, nb, x, xs, o, 0); }
-            else { if (lin) q8_0p_k(a, c, nb, x, xs, o, 1); else q8_0p_k(a, c, nb, x, xs, o, 0); }
-            if (o == t) y[r - r0] = t[0];
-        }
-        return;
     }
     if (pf) {
         int r = r0;
@@ -739,12 +614,4 @@ void ck_dequantize_row(int type, const void *src, float *dst, int n) {
     if (ck_active_features() & 1) { dequant_avx2(type, (const uint8_t *)src, dst, n); return; }
 #endif
     dequant_scalar(type, (const uint8_t *)src, dst, n);
-}
-
-void ck_set_prescale(int on) {
-#if CK_X86
-    ck_prescale = on;
-#else
-    (void)on;
-#endif
 }

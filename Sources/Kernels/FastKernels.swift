@@ -36,11 +36,6 @@ public enum FastKernels {
     /// 2 a linear stream for every row. The environment variable `CMAT_PREFETCH` sets it at start-up.
     public static func setPrefetchMode(_ mode: Int) { ck_set_prefetch_mode(Int32(mode)) }
 
-    /// Whether the Q4_1 and Q8_0 AVX2 row kernels convert the block scales several blocks at a time ahead of the block
-    /// loop (`true`, the default) or one block at a time (`false`, the older kernels): the same bits either way (tests,
-    /// measurements). The environment variable `CMAT_PRESCALE=0|1|2` sets it at start-up (2: short rows only).
-    public static func setPrescale(_ on: Bool) { ck_set_prescale(on ? 1 : 0) }
-
     /// Name of the instruction set the C kernels use now ("avx2", "scalar").
     public static var isa: String { String(cString: ck_isa_name()) }
 

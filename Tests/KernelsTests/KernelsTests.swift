@@ -303,57 +303,6 @@ final class FastKernelTwinTests: XCTestCase {
         }
     }
 
-    /// The prescaled Q4_1 and Q8_0 pair kernels (block scales converted several blocks at a time ahead of the block
-    /// loop) give the same bits as the one-block-at-a-time kernels -- llama.cpp's per-block float order, which the
-    /// oracle tests hold to max |dlogit| 0 -- for block counts that are and are not multiples of 4 and 8 (8, 18, 19,
-    /// 48, 256) and past the prescaled kernels' limit (257: both take the old path), every prefetch mode, odd row
-    /// counts, ranges starting mid-matrix, activation blocks of zeros, and f32 or f16-rounded activation scales (as
-    /// decode uses them); and they stay within the int8 twin's tolerance.
-    func testPrescaledPairKernelsGiveSameBits() {
-        defer { FastKernels.setPrescale(true); FastKernels.setPrefetchMode(1) }
-        for type in [GGMLType.q4_1, .q8_0] {
-            for cols in [256, 576, 608, 1536, 8192, 8224] {
-                let rows = 23
-                let m = makeMatrix(type, rows: rows, cols: cols, seed: UInt64(type.rawValue) * 7 + UInt64(cols))
-                var rng = TestRNG(UInt64(cols) + 5)
-                var x = rng.floats(cols, -3, 3)
-                for i in 64..<96 { x[i] = 0 }   // a block of zeros: d_x = 0
-                for roundScales in [false, true] {
-                    var xq = ReferenceKernels.quantizeActivations(x)
-                    if roundScales {
-                        for i in xq.indices { xq[i].d = Float(Float16(xq[i].d)); xq[i].ds = Float(Float16(xq[i].ds)) }
-                    }
-                    var outs: [(String, [Float])] = []
-                    for prescale in [false, true] {
-                        for mode in 0...2 {
-                            FastKernels.setPrescale(prescale)
-                            FastKernels.setPrefetchMode(mode)
-                            var y = [Float](repeating: .nan, count: rows)
-                            xq.withUnsafeBufferPointer { q in
-                                y.withUnsafeMutableBufferPointer { yb in
-                                    FastKernels.dotRows(m, q.baseAddress!, nil, yb.baseAddress!, 0, 10)
-                                    FastKernels.dotRows(m, q.baseAddress!, nil, yb.baseAddress! + 10, 10, rows)
-                                }
-                            }
-                            outs.append(("prescale \(prescale) prefetch \(mode)", y))
-                        }
-                    }
-                    let label = "\(type.name) cols \(cols) rounded scales \(roundScales)"
-                    var deq = [Float](repeating: 0, count: cols)
-                    for r in 0..<rows {
-                        for (name, y) in outs.dropFirst() {
-                            XCTAssertEqual(y[r].bitPattern, outs[0].1[r].bitPattern, "\(label) row \(r): \(name) \(y[r]) vs \(outs[0].0) \(outs[0].1[r])")
-                        }
-                        ReferenceKernels.dequantizeRow(type, m.row(r), &deq, count: cols)
-                        let mag = zip(deq, x).reduce(0.0) { $0 + Double(abs($1.0 * $1.1)) } + 1e-9
-                        let twin = ReferenceKernels.dotQ8(type, m.row(r), xq, count: cols)
-                        XCTAssertLessThanOrEqual(abs(Double(outs[3].1[r]) - twin) / mag, 1e-4, "\(label) row \(r): \(outs[3].1[r]) vs twin \(twin)")
-                    }
-                }
-            }
-        }
-    }
-
     /// Fast dequantization (SIMD and scalar C) equals the Swift reference bit for bit.
     func testDequantizeBothPaths() {
         for simd in [true, false] {

@@ -51,10 +51,6 @@ void ck_vec_dot_rows(int type, const void *w, size_t row_bytes, int cols, const 
 // Prefetch strategy of the AVX2 row kernels (results are the same bits): 0 row pairs ahead for every row,
 // 1 (default) a linear stream for rows of >= 512 bytes, 2 a linear stream for every row. For measurements.
 void ck_set_prefetch_mode(int mode);
-// 1 (default): the Q4_1 and Q8_0 AVX2 row kernels convert block scales several blocks at a time ahead of the block
-// loop; 0: one block at a time (the older kernels); 2: ahead only for rows of < 512 bytes. Same bits in every mode.
-// For tests and measurements (CMAT_PRESCALE=0|1|2 sets it at start-up).
-void ck_set_prescale(int on);
 // Dequantizes n elements of one row.
 void ck_dequantize_row(int type, const void *src, float *dst, int n);
 
