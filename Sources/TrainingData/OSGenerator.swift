@@ -84,7 +84,7 @@ public enum OSGenerator {
         do { env = try Environments.make(task, options: options.environment) }
         catch EnvironmentError.unrunnable { return Rendered(dropReason: "unrunnable") }
         catch EnvironmentError.notSupported(let what) { return Rendered(dropReason: "not supported: \(what)") }
-        catch { return Rendered(dropReason: "setup failed") }
+        catch { return Rendered(dropReason: "setup failed: \(error)") }
         defer { env.close() }
         var rng = SeededRandom(seed: options.seed, stream: UInt64(task.index))
 

@@ -25,8 +25,10 @@ public struct OSSynthOptions: Sendable {
 
 public enum OSSynthGenerator {
     /// The task object list (AgentBench OS format) for tasks 0..<count of `seed`.
-    public static func tasks(options: OSSynthOptions) -> [OSSynthTask] {
-        (0..<options.count).map { OSTaskFamilies.make(seed: options.seed, index: $0, only: options.families) }
+    /// Throws `TrainingDataError.badInput` when `families` names no catalog family or an unknown one.
+    public static func tasks(options: OSSynthOptions) throws -> [OSSynthTask] {
+        try OSTaskFamilies.validate(options.families)
+        return try (0..<options.count).map { try OSTaskFamilies.make(seed: options.seed, index: $0, only: options.families) }
     }
 
     /// The benchmark task of a synthetic one, through the same loader as the AgentBench files.
@@ -40,7 +42,7 @@ public enum OSSynthGenerator {
         catch { return .init(dropReason: "task object rejected: \(error)") }
         let env: Environment
         do { env = try Environments.make(task, options: options.environment) }
-        catch { return .init(dropReason: "setup failed") }
+        catch { return .init(dropReason: "setup failed: \(error)") }
         defer { env.close() }
         var rng = SeededRandom(seed: options.seed, stream: UInt64(index) &+ 0x0A_0000)
         var messages: [SFTMessage] = []
@@ -74,9 +76,9 @@ public enum OSSynthGenerator {
     }
 
     /// Renders tasks 0..<count, `jobs` at a time; results in task order. Also returns the kept tasks' objects.
-    public static func generate(options: OSSynthOptions, progress: (@Sendable (Int, Int, Int) -> Void)? = nil)
+    public static func generate(options: OSSynthOptions, progress: (@Sendable (Int, Int, Int) -> Void)? = nil) throws
         -> (records: [SFTRecord], tasks: [[String: Any]], report: OSGenReport) {
-        let synth = tasks(options: options)
+        let synth = try tasks(options: options)
         let state = WorkQueue(count: synth.count)
         let group = DispatchGroup()
         for _ in 0..<max(1, min(options.jobs, 8)) {

@@ -761,12 +761,22 @@ public enum OSTaskFamilies {
 
     public static var familyNames: [String] { catalog.map(\.0) }
 
+    /// Checks a family restriction: every name must be a catalog family and at least one must be given.
+    public static func validate(_ only: Set<String>?) throws {
+        guard let only else { return }
+        let unknown = only.filter { !familyNames.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            throw TrainingDataError.badInput("unknown task families \(unknown.joined(separator: ", ")); known: \(familyNames.joined(separator: ", "))")
+        }
+        if only.isEmpty { throw TrainingDataError.badInput("no task family selected; known: \(familyNames.joined(separator: ", "))") }
+    }
+
     /// Task `index` of the stream for `seed` (each index has its own random stream, so tasks do not depend on
-    /// each other). `only`: restrict to these catalog families.
-    public static func make(seed: UInt64, index: Int, only: Set<String>? = nil) -> OSSynthTask {
+    /// each other). `only`: restrict to these catalog families (checked by `validate`).
+    public static func make(seed: UInt64, index: Int, only: Set<String>? = nil) throws -> OSSynthTask {
+        try validate(only)
         var r = SeededRandom(seed: seed, stream: UInt64(index) &+ 0x05_0000)
         let entries = only.map { set in catalog.filter { set.contains($0.0) } } ?? catalog
-        precondition(!entries.isEmpty, "no task family selected")
         let i = r.weightedIndex(entries.map(\.1))
         return entries[i].2(&r)
     }

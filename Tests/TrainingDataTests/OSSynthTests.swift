@@ -26,14 +26,14 @@ final class OSSynthTests: XCTestCase {
     /// Same seed, same tasks; another seed, other tasks. The families named exist and restrict the draw.
     func testTasksAreDeterministicAndFamiliesRestrict() throws {
         func objects(_ o: OSSynthOptions) throws -> Data {
-            try JSONSerialization.data(withJSONObject: OSSynthGenerator.tasks(options: o).map(\.json), options: [.sortedKeys])
+            try JSONSerialization.data(withJSONObject: try OSSynthGenerator.tasks(options: o).map(\.json), options: [.sortedKeys])
         }
         XCTAssertEqual(try objects(options(seed: 4, count: 30)), try objects(options(seed: 4, count: 30)))
         XCTAssertNotEqual(try objects(options(seed: 4, count: 30)), try objects(options(seed: 5, count: 30)))
-        let only = OSSynthGenerator.tasks(options: options(seed: 4, count: 40, families: ["csv", "trade-log"]))
+        let only = try OSSynthGenerator.tasks(options: options(seed: 4, count: 40, families: ["csv", "trade-log"]))
         XCTAssertTrue(only.allSatisfy { $0.family.hasPrefix("csv-") || $0.family.hasPrefix("log-") }, "\(only.map(\.family))")
         // Across 400 draws every catalog entry comes up.
-        let all = OSSynthGenerator.tasks(options: options(seed: 9, count: 400))
+        let all = try OSSynthGenerator.tasks(options: options(seed: 9, count: 400))
         XCTAssertGreaterThanOrEqual(Set(all.map(\.family)).count, 35)
         // Every task object loads through the AgentBench task loader.
         for (i, t) in all.prefix(50).enumerated() {
@@ -43,10 +43,24 @@ final class OSSynthTests: XCTestCase {
         }
     }
 
+    /// An unknown or empty family restriction is a clear error (naming the bad names and the known ones), not a trap.
+    func testBadFamilyRestrictionIsAnError() {
+        XCTAssertThrowsError(try OSSynthGenerator.tasks(options: options(seed: 1, count: 3, families: ["csv", "no-such"]))) { e in
+            let text = "\(e)"
+            XCTAssertTrue(text.contains("unknown task families no-such"), text)
+            XCTAssertTrue(text.contains("known: ") && text.contains("csv"), text)
+        }
+        XCTAssertThrowsError(try OSSynthGenerator.tasks(options: options(seed: 1, count: 3, families: []))) { e in
+            XCTAssertTrue("\(e)".contains("no task family selected"), "\(e)")
+        }
+        XCTAssertThrowsError(try OSTaskFamilies.make(seed: 1, index: 0, only: ["nope"]))
+        XCTAssertNoThrow(try OSSynthGenerator.tasks(options: options(seed: 1, count: 3, families: ["csv"])))
+    }
+
     /// A sample across the families runs in the sandbox: nearly all are kept, each ends with the last command's
     /// output as the answer, and the environment's check passed for each (that is what "kept" means).
     func testTrajectoriesPassTheEnvironmentsCheck() throws {
-        let (records, tasks, report) = OSSynthGenerator.generate(options: options(seed: 11, count: 40))
+        let (records, tasks, report) = try OSSynthGenerator.generate(options: options(seed: 11, count: 40))
         if report.kept == 0 { throw XCTSkip("the OS sandbox is not available: \(report)") }
         XCTAssertEqual(report.tried, 40)
         XCTAssertGreaterThanOrEqual(report.kept, 37, "\(report)")
@@ -66,7 +80,7 @@ final class OSSynthTests: XCTestCase {
     /// answer fails the environment's check.
     func testGoldAnswersAgreeWithTheFixtures() throws {
         // ext-count: count the created files with the asked extension.
-        let ext = OSSynthGenerator.tasks(options: options(seed: 21, count: 6, families: ["ext-count"]))
+        let ext = try OSSynthGenerator.tasks(options: options(seed: 21, count: 6, families: ["ext-count"]))
         for t in ext {
             let e = t.description.range(of: #"\.[a-z]+"#, options: .regularExpression).map { String(t.description[$0]) }!
             let created = t.initCode.split(separator: "\n").filter { !$0.hasPrefix("mkdir") }
@@ -76,7 +90,7 @@ final class OSSynthTests: XCTestCase {
             XCTAssertFalse(try score(t, answer: "\(expected + 1)")!.correct)
         }
         // trade-log sums and counts: parse the printf'd lines.
-        let trades = OSSynthGenerator.tasks(options: options(seed: 22, count: 8, families: ["trade-log"]))
+        let trades = try OSSynthGenerator.tasks(options: options(seed: 22, count: 8, families: ["trade-log"]))
         for t in trades {
             let lines = t.initCode.components(separatedBy: "' '").map { $0.replacingOccurrences(of: "printf '%s\\n' '", with: "") }
             let rows = lines.compactMap { l -> [String]? in
@@ -93,7 +107,7 @@ final class OSSynthTests: XCTestCase {
             XCTAssertTrue(ok.correct, "\(t.family) \(q): expected \(expected), \(ok)")
         }
         // largest-file: the biggest `head -c` size.
-        for t in OSSynthGenerator.tasks(options: options(seed: 23, count: 4, families: ["largest-file"])) {
+        for t in try OSSynthGenerator.tasks(options: options(seed: 23, count: 4, families: ["largest-file"])) {
             var best = (0, "")
             for l in t.initCode.split(separator: "\n") where l.hasPrefix("head -c ") {
                 let parts = l.split(separator: " ")
@@ -108,7 +122,7 @@ final class OSSynthTests: XCTestCase {
 
     /// The background-writer task: the written file is found after the episode's start script runs.
     func testBackgroundWriterTaskIsSolvable() throws {
-        let t = OSSynthGenerator.tasks(options: options(seed: 31, count: 1, families: ["writer-file"]))[0]
+        let t = try OSSynthGenerator.tasks(options: options(seed: 31, count: 1, families: ["writer-file"]))[0]
         guard case .match(let name) = t.check else { return XCTFail("writer-file answers by match") }
         guard let ok = try score(t, answer: name) else { throw XCTSkip("the OS sandbox is not available") }
         XCTAssertTrue(ok.correct)

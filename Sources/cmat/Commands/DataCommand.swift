@@ -61,13 +61,11 @@ struct DataGenCommand: ParsableCommand {
         if env != .osSynth && families != nil { throw ValidationError("--families applies to --env os-synth") }
         if env == .osSynth && (source != nil || limit != nil) { throw ValidationError("--source and --limit apply to --env os") }
         if !(0...1).contains(exploreFraction) { throw ValidationError("--explore-fraction must be between 0 and 1") }
-        if let f = families {
-            let unknown = f.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !OSTaskFamilies.familyNames.contains($0) }
-            if !unknown.isEmpty {
-                throw ValidationError("unknown task families \(unknown.joined(separator: ", ")); known: \(OSTaskFamilies.familyNames.joined(separator: ", "))")
-            }
-        }
+        do { try OSTaskFamilies.validate(familySet) } catch { throw ValidationError("--families: \(error)") }
+    }
+
+    private var familySet: Set<String>? {
+        families.map { Set($0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }) }
     }
 
     func run() throws {
@@ -108,10 +106,10 @@ struct DataGenCommand: ParsableCommand {
             o.seed = seed
             o.jobs = jobs
             o.exploreFraction = exploreFraction
-            o.families = families.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+            o.families = familySet
             o.systemPrompt = systemPrompt
             let t0 = Date()
-            let (records, tasks, report) = OSSynthGenerator.generate(options: o) { done, total, kept in
+            let (records, tasks, report) = try OSSynthGenerator.generate(options: o) { done, total, kept in
                 let rate = Double(done) / max(Date().timeIntervalSince(t0), 0.001)
                 let eta = Int(Double(total - done) / max(rate, 0.001))
                 progressLine("os-synth \(done)/\(total), kept \(kept), ETA \(eta / 60)m\(eta % 60)s")
