@@ -7,8 +7,46 @@ import Tuning
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Tune the model: LoRA supervised fine-tuning.",
-        subcommands: [TrainSFTCommand.self])
+        commandName: "train", abstract: "Tune the model: LoRA supervised fine-tuning; merging adapters.",
+        subcommands: [TrainSFTCommand.self, TrainMergeCommand.self])
+}
+
+struct TrainMergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "One LoRA adapter whose weight change is the weighted sum of others' (exact: the factors are stacked).",
+        discussion: """
+        ΔW = Σ w_i · (α_i/r_i) · B_i A_i for every adapted matrix, written as one GGUF LoRA adapter of rank Σ r_i (α = rank). \
+        Weights default to 1/n each (the mean). Example, halfway between an adapter and one continued from it: \
+        cmat train merge --adapter adapters/a/adapter.gguf --adapter adapters/b/adapter.gguf --out adapters/ab.gguf
+        """)
+
+    @Option(name: .customLong("adapter"), help: "A GGUF LoRA adapter (repeat; at least one).") var adapters: [String] = []
+    @Option(name: .customLong("weight"), help: "Weight of the adapter at the same position (repeat; default 1/n each).") var weights: [Float] = []
+    @Option(help: "Output GGUF file.") var out: String
+    @Option(help: "Base model GGUF (for the shapes).") var model: String = DefaultPaths.model
+
+    func validate() throws {
+        if adapters.isEmpty { throw ValidationError("give at least one --adapter") }
+        if !weights.isEmpty && weights.count != adapters.count {
+            throw ValidationError("\(weights.count) --weight values for \(adapters.count) --adapter files; give one per adapter or none")
+        }
+    }
+
+    func run() throws {
+        let file: GGUFFile
+        do { file = try GGUFFile(path: model) } catch { throw UserFacingError("\(error)") }
+        do {
+            let config = try TrainModelConfig(gguf: file)
+            let w = weights.isEmpty ? Array(repeating: 1 / Float(adapters.count), count: adapters.count) : weights
+            let parts = try adapters.enumerated().map { (try LoRAWeights.load(path: $0.element, modelConfig: config), w[$0.offset]) }
+            let merged = try LoRAWeights.merged(parts.map { (weights: $0.0, weight: $0.1) })
+            let recipe = zip(adapters, w).map { "\($1) × \($0)" }.joined(separator: " + ")
+            try merged.save(path: out, extraMetadata: ["cmat.lora.merged_from": .string(recipe)])
+            let layers = merged.config.layers ?? []
+            print("wrote \(out): rank \(merged.config.rank), α \(merged.config.alpha), \(merged.slots.count) matrices on layers \(layers.first ?? 0)-\(layers.last ?? 0); ΔW = \(recipe)")
+        } catch let e as TuningError { throw UserFacingError(e.description) }
+    }
 }
 
 struct TrainSFTCommand: ParsableCommand {
