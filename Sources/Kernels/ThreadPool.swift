@@ -7,6 +7,8 @@ public final class ThreadPool: @unchecked Sendable {
     public let threads: Int
     private var scratch: [UnsafeMutableRawPointer?]
     private var scratchBytes: [Int]
+    private var callerBuf: UnsafeMutableRawPointer?
+    private var callerBytes = 0
 
     public init(threads: Int) {
         pool = ck_pool_create(Int32(max(1, threads)))
@@ -18,6 +20,7 @@ public final class ThreadPool: @unchecked Sendable {
     deinit {
         ck_pool_destroy(pool)
         for p in scratch { p?.deallocate() }
+        callerBuf?.deallocate()
     }
 
     /// A pool with one thread (runs everything on the caller).
@@ -85,6 +88,18 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// The calling thread's worker index when called from inside a job of this pool (nested calls run inline on it), else 0.
     public var currentWorker: Int { Int(ck_pool_current_worker(pool)) }
+
+    /// Scratch memory of at least `bytes` (64-byte aligned) owned by the caller of the pool's jobs (not a worker), reused
+    /// across calls: for data the caller prepares and a job's workers share. Only outside a job, from its caller.
+    public func callerScratch(bytes: Int) -> UnsafeMutableRawPointer {
+        if callerBytes < bytes {
+            callerBuf?.deallocate()
+            let size = max(bytes, 64 * 1024)
+            callerBuf = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+            callerBytes = size
+        }
+        return callerBuf!
+    }
 
     /// Per-worker scratch memory of at least `bytes` (64-byte aligned), reused across calls.
     /// Only worker `worker` may use it, and only inside a job of this pool.

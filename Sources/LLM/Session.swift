@@ -53,7 +53,8 @@ public final class Session {
     private let flagLock = NSLock()
     private var cancelRequested = false
 
-    /// Batched matmul path for prompts (decode always uses the quantized matvec): `.float` is the fast default.
+    /// Batched matmul path for prompts (decode always uses the quantized matvec): `.int8` is the fast default, `.float`
+    /// keeps fp32 activations, `.quantized` is llama.cpp's exact numerics.
     public var prefillPath: MatmulPath {
         get { transformer.batchPath }
         set { transformer.batchPath = newValue }

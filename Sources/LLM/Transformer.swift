@@ -7,9 +7,14 @@ public enum MatmulPath: String, Sendable {
     /// Every row through the quantized `Matmul.matvec`, decode's exact numerics (8-bit activations as llama.cpp):
     /// matches llama.cpp most closely; slower for long prompts.
     case quantized
-    /// Batches through `Matmul.matmul` (engine-core's batched path, e.g. dequantized tiles × sgemm): fastest for long
+    /// Batches through `Matmul.matmul` (engine-core's batched path, e.g. dequantized tiles × sgemm): fast for long
     /// prompts; may differ from llama.cpp by fp32-vs-int8 rounding (|Δlogit| up to ~0.6 on SmolLM2, oracle README).
     case float
+    /// As `.float` (attention as sgemm blocks), but Q4_1 weights multiply activations quantized to 8 bits per block of
+    /// 32 as llama.cpp does for its own Q4_1 products (`Q4Gemm`: ~2× the sgemm throughput here); other weight types
+    /// as `.float`. The default for long prompts. Rounding of llama.cpp's size, but not its float order: |Δlogit| 0.91
+    /// on the chat_sql oracle (the int8 rounding of slightly different activations is independent of llama.cpp's).
+    case int8
 }
 
 /// The forward pass (llama2.c `run.c` style): every buffer is allocated once, sized for `maxBatch` tokens.
@@ -22,8 +27,8 @@ final class Transformer {
     let pool: ThreadPool
     let maxBatch: Int
     let capacity: Int
-    var batchPath: MatmulPath = .float
-    /// Batches shorter than this use the quantized path even when `batchPath == .float`.
+    var batchPath: MatmulPath = .int8
+    /// Batches shorter than this use the quantized path even when `batchPath` is `.float` or `.int8`.
     var floatPathMinBatch = 32
     /// Profiling (`cmat bench --profile`): when set, wall time per phase of `forward` accumulates here in seconds,
     /// indexed by `Phase`.
@@ -108,13 +113,26 @@ final class Transformer {
         } else if !useFloat(batch) {
             if n == 1 { LlamaMatvec.matvec(m, xin, y, pool: pool) } else { LlamaMatvec.matmul(m, xin, n: n, y, pool: pool) }
         } else {
-            Matmul.matmulDequantSgemm(m, xin, n: n, y, pool: pool)
+            floatMatmuls([m], xin, n: n, [y])
         }
     }
 
-    /// Whether a batch of n rows takes the float path (sgemm matmuls and attention).
+    /// The float paths' batched products: on `.int8`, Q4_1 weights × 8-bit activations (`Q4Gemm`) where it applies
+    /// (`CMAT_PREFILL_INT8=0` turns it off, for A/B measurements); else dequantized fp32 tiles × sgemm (`Matmul.matmuls`).
     @inline(__always)
-    func useFloat(_ n: Int) -> Bool { n > 1 && batchPath == .float && n >= floatPathMinBatch }
+    func floatMatmuls(_ ms: [QuantizedMatrix], _ xin: UnsafePointer<Float>, n: Int, _ ys: [UnsafeMutablePointer<Float>]) {
+        if batchPath == .int8 && Q4Gemm.enabled && Q4Gemm.supports(ms) {
+            Q4Gemm.matmuls(ms, xin, n: n, ys, pool: pool)
+        } else if ms.count == 1 {
+            Matmul.matmulDequantSgemm(ms[0], xin, n: n, ys[0], pool: pool)
+        } else {
+            Matmul.matmuls(ms, xin, n: n, ys, pool: pool)
+        }
+    }
+
+    /// Whether a batch of n rows takes a float path (`.float` or `.int8`: batched matmuls, attention as sgemm blocks).
+    @inline(__always)
+    func useFloat(_ n: Int) -> Bool { n > 1 && batchPath != .quantized && n >= floatPathMinBatch }
 
     /// out = x / sqrt(mean(x²) + eps) * weight, as ggml_rms_norm then ggml_mul.
     @inline(__always)
@@ -203,7 +221,7 @@ final class Transformer {
             if n == 1 {
                 LlamaMatvec.matvecs([lw.wq, lw.wk, lw.wv], xb, [q, kx, vx], pool: pool)   // one job, one activation quantization
             } else if useFloat(n) && nr == n {
-                Matmul.matmuls([lw.wq, lw.wk, lw.wv], xb, n: n, [q, kx, vx], pool: pool)   // one job for the three
+                floatMatmuls([lw.wq, lw.wk, lw.wv], xb, n: n, [q, kx, vx])   // one job for the three
             } else {
                 if nr > 0 { linear(lw.wq, xb + r0 * dim, n: nr, q + r0 * qDim, batch: n) }
                 linear(lw.wk, xb, n: n, kx); linear(lw.wv, xb, n: n, vx)
@@ -256,7 +274,7 @@ final class Transformer {
             if batchN == 1 {
                 LlamaMatvec.matvecs([lw.gate, lw.up], xb, [hb, hb2], pool: pool)
             } else if useFloat(batchN) && n > 1 {
-                Matmul.matmuls([lw.gate, lw.up], xb, n: n, [hb, hb2], pool: pool)
+                floatMatmuls([lw.gate, lw.up], xb, n: n, [hb, hb2])
             } else {
                 linear(lw.gate, xb, n: n, hb, batch: batchN); linear(lw.up, xb, n: n, hb2, batch: batchN)
             }

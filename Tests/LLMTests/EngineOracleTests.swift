@@ -88,18 +88,20 @@ final class EngineOracleTests: XCTestCase {
 
     func testLogitsChatSQLQuantizedMatchLlamaCpp() throws { try assertQuantizedLogits("logits_chat_sql") }
 
-    /// The fast prefill (fp32 sgemm for batches) only has to agree loosely (same top-1, |Δ| ≲ 1).
+    /// The fast prefill paths (fp32 sgemm; the default int8 products) only have to agree loosely (same top-1, |Δ| ≲ 1).
     func testLogitsChatSQLFloatPathCloseToLlamaCpp() throws {
         let m = try model()
         let meta = try json("logits_chat_sql.json")
         let ids = (meta["prompt_ids"] as! [Any]).map { ($0 as! NSNumber).intValue }
         let want = try floats("logits_chat_sql.f32")
-        let s = Session(model: m); s.prefillPath = .float
-        let got = try s.logits(ids)
-        let d = maxAbsDiff(got, want)
-        print("[oracle logits_chat_sql float] max |Δlogit| = \(d)")
-        XCTAssertLessThan(d, Self.logitTolerance)
-        XCTAssertEqual(top(got, 1), top(want, 1))
+        for path in [MatmulPath.float, .int8] {
+            let s = Session(model: m); s.prefillPath = path
+            let got = try s.logits(ids)
+            let d = maxAbsDiff(got, want)
+            print("[oracle logits_chat_sql \(path)] max |Δlogit| = \(d)")
+            XCTAssertLessThan(d, Self.logitTolerance, "\(path)")
+            XCTAssertEqual(top(got, 1), top(want, 1), "\(path)")
+        }
     }
 
     struct GreedyCase { let name: String; let prompt: [Int]; let gen: [Int]; let margins: [Float] }

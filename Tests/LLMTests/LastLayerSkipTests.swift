@@ -15,7 +15,7 @@ final class LastLayerSkipTests: XCTestCase {
         t.floatPathMinBatch = 8
         let n = 40
         let tokens = (0..<n).map { ($0 * 37 + 11) % c.vocabSize }
-        for path in [MatmulPath.quantized, .float] {
+        for path in [MatmulPath.quantized, .float, .int8] {
             t.batchPath = path
             for (start, rows) in [(0, (n - 1)..<n), (0, 10..<13), (5, (n - 6)..<(n - 5))] {
                 func run(full: Bool) -> ([Float], [Float], [UInt16]) {
@@ -46,7 +46,7 @@ final class LastLayerSkipTests: XCTestCase {
                     XCTAssertEqual(fast.0.map(\.bitPattern), full.0.map(\.bitPattern), "logits, \(what)")
                     XCTAssertEqual(fast.1.map(\.bitPattern), full.1.map(\.bitPattern), "hidden, \(what)")
                     XCTAssertEqual(fast.2, full.2, "KV cache, \(what)")
-                } else {   // sgemm's last bits depend on its tile shapes (fewer rows, other tiles): fp32 rounding apart
+                } else {   // attention's (and .float's matmul) sgemm bits depend on tile shapes: fp32 rounding apart
                     XCTAssertLessThan(maxAbsDiff(fast.0, full.0), 1e-4 * (full.0.map { abs($0) }.max()! + 1), "logits, \(what)")
                     XCTAssertLessThan(maxAbsDiff(fast.1, full.1), 1e-4 * (full.1.map { abs($0) }.max()! + 1), "hidden, \(what)")
                     let kv = zip(fast.2, full.2).map { abs(halfBitsToFloat($0) - halfBitsToFloat($1)) / (abs(halfBitsToFloat($1)) + 1) }.max()!

@@ -95,3 +95,18 @@ void ck_gg_attn_dec_vpart(const float *p, size_t ps, int heads, int kv_heads, co
 // out[0..<hs] of one head from its 64 part rows and its probabilities p (v: its K/V head's first element).
 void ck_gg_attn_dec_finish(const float *part, const float *p, const uint16_t *v, size_t stride, int hs, int valid,
                            int nkv, float *out);
+
+// ---- batched Q4_1 × int8 product of the float prefill path (owner: llm; q4gemm.c) ----
+// Not llama.cpp's float order: per block of 32, isum = Σ q·xq (integers), then f = fma(isum, dw·dx, f) and
+// f = fma(mw, sx, f) over the blocks in order; the AVX2 and scalar paths give the same bits (Swift twin: Q4Gemm).
+// Activations as llama.cpp's Q8_1: row t of x (ldx floats apart, cols a multiple of 32) -> xq[t*cols ..] (int8, round
+// to nearest even of x·127/amax), dx[t*nb + b] = amax/127 and sx[t*nb + b] = dx·Σ xq over the block, both rounded to f16
+// (nb = cols/32).
+void ck_q4g_quantize(const float *x, int n, int cols, size_t ldx, int8_t *xq, float *dx, float *sx);
+// Bytes of Q4_1 rows packed into panels of 8 (each block of 32 columns: 256 bytes of u8 weights, dw[8], mw[8]).
+size_t ck_q4g_panel_bytes(int rows, int cols);
+// Packs Q4_1 rows [r0, r1) (row r at w + r * row_bytes) into `panels` (32-byte aligned, ck_q4g_panel_bytes(r1-r0)).
+void ck_q4g_pack(const void *w, size_t row_bytes, int cols, int r0, int r1, void *panels);
+// y[t * ldy + r] = row r of the packed rows · activation row t, for r in [0, rows), t in [0, n).
+void ck_q4g_gemm(const void *panels, int rows, int cols, const int8_t *xq, const float *dx, const float *sx, int n,
+                 float *y, size_t ldy);

@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Prompt tokens for the prefill figure.") var prefill: Int = 512
     @Option(help: "Tokens for the decode figure.") var decode: Int = 128
     @Option(help: "Repetitions (the mean is printed).") var reps: Int = 3
-    @Option(help: "Batched matmul path for the prompt: float (sgemm) or quantized (8-bit activations).") var path: String = "float"
+    @Option(help: "Batched matmul path for the prompt: int8 (Q4_1 × 8-bit activations, fp32 attention; the default), float (fp32 sgemm) or quantized (llama.cpp's exact numerics).") var path: String = "int8"
 
     @Flag(help: "Skip the kernel micro-benchmarks (kernel_* lines).") var noKernels = false
     @Flag(help: "Also print where the time goes: profile_{prefill,decode}_<phase>_us (µs per prefill / per decoded token, wall clock) and _cpu_us (CPU time of the calling thread: with --threads 1, all the work whatever the load).")
@@ -50,7 +50,7 @@ struct BenchCommand: ParsableCommand {
             return
         }
         let m = try ModelLoader.weights(path: model ?? DefaultPaths.model, contextLength: ctx, options: adapterOptions)
-        guard let p = MatmulPath(rawValue: path) else { throw ValidationError("--path must be float or quantized") }
+        guard let p = MatmulPath(rawValue: path) else { throw ValidationError("--path must be int8, float or quantized") }
         let session = Session(model: m, threads: threads, contextLength: ctx)
         session.prefillPath = p
         // a fixed pseudo-random prompt of ordinary (non-special) tokens, as llama-bench uses random tokens

@@ -1,0 +1,271 @@
+// Batched Q4_1 × int8 matrix product for the float prefill path (owner: llm). Not llama.cpp's float order (the exact
+// path keeps that): per block of 32, the integer dot product of the 4-bit weights and the 8-bit activations, then
+// f = fma(isum, dw·dx, f); f = fma(mw, sx, f) over the blocks in order. Every implementation (AVX2, the scalar C
+// below, the Swift twin `Q8Gemm.reference`) computes these same IEEE operations, so they agree bit for bit.
+//
+// Layout of the packed weights: panels of 8 rows; per panel and block of 32 columns 320 bytes: 8 "k-steps" of 32
+// bytes (row r's weights q for columns 4s..4s+3 of the block as bytes 0..15, at 4r), then dw[8] and mw[8] (fp32).
+// The AVX2 kernel broadcasts 4 activation bytes of one token and multiplies them with a k-step of 8 rows
+// (vpmaddubsw: u8 weights × s8 activations, pairs summed in 16 bits; 8 k-steps summed in 16 bits stay below
+// 8·2·15·127 = 30,480, so nothing saturates), 4 tokens at a time.
+#include "ckernels.h"
+#include <math.h>
+#include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CK_X86 1
+#endif
+
+int ck_active_features(void);
+
+static inline float q4g_h2f(uint16_t h) {
+    // IEEE half -> float (exact), portable
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (man == 0) bits = sign;
+        else {   // subnormal
+            exp = 127 - 15 + 1;
+            while (!(man & 0x400)) { man <<= 1; exp--; }
+            bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
+        }
+    } else if (exp == 31) bits = sign | 0x7f800000u | (man << 13);
+    else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+// x rounded to the nearest f16 (ties to even) and back, portable: as F16C's vcvtps2ph / Swift's Float16(x).
+static float q4g_round_f16(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    const uint32_t sign = u & 0x80000000u, a = u & 0x7fffffffu;
+    uint16_t h;
+    if (a >= 0x7f800000u) h = (uint16_t)((sign >> 16) | (a > 0x7f800000u ? 0x7e00u : 0x7c00u));   // inf / nan
+    else if (a >= 0x477ff000u) h = (uint16_t)((sign >> 16) | 0x7c00u);                          // rounds to inf
+    else if (a < 0x38800000u) {                                                                 // f16 subnormal or 0
+        const uint32_t shift = 113 - (a >> 23);
+        if (shift > 11) h = (uint16_t)(sign >> 16);   // below half the smallest f16 subnormal
+        else {
+            const uint32_t man = (a & 0x7fffffu) | 0x800000u;
+            uint32_t v = man >> (shift + 13);
+            const uint32_t rem = man & ((1u << (shift + 13)) - 1), half = 1u << (shift + 12);
+            if (rem > half || (rem == half && (v & 1))) v++;
+            h = (uint16_t)((sign >> 16) | v);
+        }
+    } else {
+        uint32_t v = ((a >> 13) - (112u << 10));
+        const uint32_t rem = a & 0x1fffu;
+        if (rem > 0x1000u || (rem == 0x1000u && (v & 1))) v++;
+        h = (uint16_t)((sign >> 16) | v);
+    }
+    return q4g_h2f(h);
+}
+
+size_t ck_q4g_panel_bytes(int rows, int cols) { return (size_t)((rows + 7) / 8) * (size_t)(cols / 32) * 320; }
+
+void ck_q4g_pack(const void *w, size_t row_bytes, int cols, int r0, int r1, void *panels) {
+    const int nb = cols / 32, rows = r1 - r0, np = (rows + 7) / 8;
+    uint8_t *out = (uint8_t *)panels;
+    for (int p = 0; p < np; p++) {
+        for (int b = 0; b < nb; b++) {
+            uint8_t *dst = out + ((size_t)p * nb + b) * 320;
+            float dw[8], mw[8];
+            for (int r = 0; r < 8; r++) {
+                int row = p * 8 + r;
+                if (row >= rows) {
+                    dw[r] = 0; mw[r] = 0;
+                    for (int s = 0; s < 8; s++) memset(dst + s * 32 + r * 4, 0, 4);
+                    continue;
+                }
+                const uint8_t *blk = (const uint8_t *)w + (size_t)(r0 + row) * row_bytes + (size_t)b * 20;
+                uint16_t d, m;
+                memcpy(&d, blk, 2);
+                memcpy(&m, blk + 2, 2);
+                dw[r] = q4g_h2f(d);
+                mw[r] = q4g_h2f(m);
+                // columns 4s+e: low nibbles of qs[4s+e] (s < 4), high nibbles of qs[4(s-4)+e] (s >= 4); 4 bytes at once
+                uint32_t q[4];
+                memcpy(q, blk + 4, 16);
+                for (int s = 0; s < 4; s++) {
+                    const uint32_t lo = q[s] & 0x0f0f0f0fu, hi = (q[s] >> 4) & 0x0f0f0f0fu;
+                    memcpy(dst + s * 32 + r * 4, &lo, 4);
+                    memcpy(dst + (s + 4) * 32 + r * 4, &hi, 4);
+                }
+            }
+            memcpy(dst + 256, dw, 32);
+            memcpy(dst + 288, mw, 32);
+        }
+    }
+}
+
+// ---- activations ----
+
+static void quantize_scalar(const float *x, int cols, int8_t *xq, float *dx, float *sx) {
+    const int nb = cols / 32;
+    for (int b = 0; b < nb; b++) {
+        const float *v = x + b * 32;
+        float amax = 0;
+        for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(v[i]));
+        const float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0.0f;
+        int sum = 0;
+        for (int i = 0; i < 32; i++) {
+            int q = (int)nearbyintf(v[i] * id);
+            xq[b * 32 + i] = (int8_t)q;
+            sum += q;
+        }
+        dx[b] = q4g_round_f16(d);
+        sx[b] = q4g_round_f16(d * (float)sum);
+    }
+}
+
+#ifdef CK_X86
+#define Q4G_AVX2 __attribute__((target("avx2,fma,f16c")))
+Q4G_AVX2 static void quantize_avx2(const float *x, int cols, int8_t *xq, float *dx, float *sx) {
+    const int nb = cols / 32;
+    const __m256 signbit = _mm256_set1_ps(-0.0f);
+    for (int b = 0; b < nb; b++) {
+        const float *v = x + b * 32;
+        __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8), v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signbit, v0), _mm256_andnot_ps(signbit, v1)),
+                                 _mm256_max_ps(_mm256_andnot_ps(signbit, v2), _mm256_andnot_ps(signbit, v3)));
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        const float amax = _mm_cvtss_f32(h);
+        const float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0.0f;
+        const __m256 idv = _mm256_set1_ps(id);
+        __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v3, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m256i s = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+        const int sum = _mm_cvtsi128_si32(s4);
+        // pack 32 int32 -> 32 int8 in order
+        __m256i p01 = _mm256_packs_epi32(i0, i1), p23 = _mm256_packs_epi32(i2, i3);   // lanes interleaved by 128
+        __m256i p = _mm256_packs_epi16(p01, p23);
+        p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(xq + b * 32), p);
+        dx[b] = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
+        sx[b] = _cvtsh_ss(_cvtss_sh(d * (float)sum, _MM_FROUND_TO_NEAREST_INT));
+    }
+}
+#endif
+
+void ck_q4g_quantize(const float *x, int n, int cols, size_t ldx, int8_t *xq, float *dx, float *sx) {
+    const int nb = cols / 32;
+    for (int t = 0; t < n; t++) {
+#ifdef CK_X86
+        if (ck_active_features() & 1) {
+            quantize_avx2(x + (size_t)t * ldx, cols, xq + (size_t)t * cols, dx + (size_t)t * nb, sx + (size_t)t * nb);
+            continue;
+        }
+#endif
+        quantize_scalar(x + (size_t)t * ldx, cols, xq + (size_t)t * cols, dx + (size_t)t * nb, sx + (size_t)t * nb);
+    }
+}
+
+// ---- the product ----
+
+static void gemm_scalar(const uint8_t *P, int rows, int cols, const int8_t *xq, const float *dx, const float *sx, int n,
+                        float *y, size_t ldy) {
+    const int nb = cols / 32, np = (rows + 7) / 8;
+    for (int p = 0; p < np; p++)
+        for (int t = 0; t < n; t++)
+            for (int r = 0; r < 8 && p * 8 + r < rows; r++) {
+                float f = 0;
+                for (int b = 0; b < nb; b++) {
+                    const uint8_t *blk = P + ((size_t)p * nb + b) * 320;
+                    const int8_t *a = xq + (size_t)t * cols + b * 32;
+                    int isum = 0;
+                    for (int s = 0; s < 8; s++)
+                        for (int e = 0; e < 4; e++) isum += (int)blk[s * 32 + r * 4 + e] * (int)a[s * 4 + e];
+                    float dw, mw;
+                    memcpy(&dw, blk + 256 + 4 * r, 4);
+                    memcpy(&mw, blk + 288 + 4 * r, 4);
+                    f = fmaf((float)isum, dw * dx[(size_t)t * nb + b], f);
+                    f = fmaf(mw, sx[(size_t)t * nb + b], f);
+                }
+                y[(size_t)t * ldy + p * 8 + r] = f;
+            }
+}
+
+#ifdef CK_X86
+typedef int32_t q4g_i32u __attribute__((may_alias, aligned(1)));
+#define Q4G_BC(p) _mm256_set1_epi32(*(const q4g_i32u *)(p))
+
+// One panel (8 rows) × tokens [t0, t0+nt), nt in 1..4; y rows stored through `store` (8 floats each).
+#define Q4G_KERNEL(NAME, NT)                                                                                            \
+Q4G_AVX2 static inline void NAME(const uint8_t *panel, int nb, const int8_t *x, size_t cols, const float *dx,          \
+                                 const float *sx, __m256 *out) {                                                       \
+    const __m256i ones = _mm256_set1_epi16(1);                                                                         \
+    __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;                                                        \
+    const int8_t *x0 = x, *x1 = x + cols, *x2 = x + 2 * cols, *x3 = x + 3 * cols;                                      \
+    for (int b = 0; b < nb; b++) {                                                                                     \
+        const uint8_t *wp = panel + (size_t)b * 320;                                                                   \
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, w;                                             \
+        for (int s = 0; s < 8; s++) {                                                                                  \
+            w = _mm256_load_si256((const __m256i *)(wp + 32 * s));                                                     \
+            a0 = _mm256_add_epi16(a0, _mm256_maddubs_epi16(w, Q4G_BC(x0 + 4 * s)));                                     \
+            if (NT > 1) a1 = _mm256_add_epi16(a1, _mm256_maddubs_epi16(w, Q4G_BC(x1 + 4 * s)));                         \
+            if (NT > 2) a2 = _mm256_add_epi16(a2, _mm256_maddubs_epi16(w, Q4G_BC(x2 + 4 * s)));                         \
+            if (NT > 3) a3 = _mm256_add_epi16(a3, _mm256_maddubs_epi16(w, Q4G_BC(x3 + 4 * s)));                         \
+        }                                                                                                              \
+        const __m256 dwv = _mm256_load_ps((const float *)(wp + 256)), mwv = _mm256_load_ps((const float *)(wp + 288)); \
+        f0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(a0, ones)), _mm256_mul_ps(dwv, _mm256_broadcast_ss(dx + b)), f0); \
+        f0 = _mm256_fmadd_ps(mwv, _mm256_broadcast_ss(sx + b), f0);                                                    \
+        if (NT > 1) {                                                                                                  \
+            f1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(a1, ones)), _mm256_mul_ps(dwv, _mm256_broadcast_ss(dx + nb + b)), f1); \
+            f1 = _mm256_fmadd_ps(mwv, _mm256_broadcast_ss(sx + nb + b), f1);                                           \
+        }                                                                                                              \
+        if (NT > 2) {                                                                                                  \
+            f2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(a2, ones)), _mm256_mul_ps(dwv, _mm256_broadcast_ss(dx + 2 * nb + b)), f2); \
+            f2 = _mm256_fmadd_ps(mwv, _mm256_broadcast_ss(sx + 2 * nb + b), f2);                                       \
+        }                                                                                                              \
+        if (NT > 3) {                                                                                                  \
+            f3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(a3, ones)), _mm256_mul_ps(dwv, _mm256_broadcast_ss(dx + 3 * nb + b)), f3); \
+            f3 = _mm256_fmadd_ps(mwv, _mm256_broadcast_ss(sx + 3 * nb + b), f3);                                       \
+        }                                                                                                              \
+        x0 += 32; x1 += 32; x2 += 32; x3 += 32;                                                                        \
+    }                                                                                                                  \
+    out[0] = f0; out[1] = f1; out[2] = f2; out[3] = f3;                                                                \
+}
+Q4G_KERNEL(q4g_k4, 4)
+Q4G_KERNEL(q4g_k1, 1)
+
+Q4G_AVX2 static void gemm_avx2(const uint8_t *P, int rows, int cols, const int8_t *xq, const float *dx, const float *sx,
+                               int n, float *y, size_t ldy) {
+    const int nb = cols / 32, np = (rows + 7) / 8;
+    __m256 out[4];
+    for (int p = 0; p < np; p++) {
+        const uint8_t *panel = P + (size_t)p * nb * 320;
+        const int full = rows - p * 8 >= 8;
+        int t = 0;
+        for (; t + 4 <= n; t += 4) {
+            q4g_k4(panel, nb, xq + (size_t)t * cols, (size_t)cols, dx + (size_t)t * nb, sx + (size_t)t * nb, out);
+            for (int j = 0; j < 4; j++) {
+                float *dst = y + (size_t)(t + j) * ldy + p * 8;
+                if (full) _mm256_storeu_ps(dst, out[j]);
+                else { float tmp[8]; _mm256_storeu_ps(tmp, out[j]); for (int r = 0; r < rows - p * 8; r++) dst[r] = tmp[r]; }
+            }
+        }
+        for (; t < n; t++) {
+            q4g_k1(panel, nb, xq + (size_t)t * cols, (size_t)cols, dx + (size_t)t * nb, sx + (size_t)t * nb, out);
+            float *dst = y + (size_t)t * ldy + p * 8;
+            if (full) _mm256_storeu_ps(dst, out[0]);
+            else { float tmp[8]; _mm256_storeu_ps(tmp, out[0]); for (int r = 0; r < rows - p * 8; r++) dst[r] = tmp[r]; }
+        }
+    }
+}
+#endif
+
+void ck_q4g_gemm(const void *panels, int rows, int cols, const int8_t *xq, const float *dx, const float *sx, int n,
+                 float *y, size_t ldy) {
+#ifdef CK_X86
+    if (ck_active_features() & 1) { gemm_avx2((const uint8_t *)panels, rows, cols, xq, dx, sx, n, y, ldy); return; }
+#endif
+    gemm_scalar((const uint8_t *)panels, rows, cols, xq, dx, sx, n, y, ldy);
+}

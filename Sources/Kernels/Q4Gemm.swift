@@ -1,0 +1,103 @@
+import CKernels
+import Foundation
+
+/// The float prefill path's batched product for Q4_1 weights (C `ck_q4g_*`, q4gemm.c): activations quantized per
+/// block of 32 to int8 (as llama.cpp does for its own Q4_1 products), weight row tiles unpacked to bytes in panels of
+/// 8 rows, and an AVX2 kernel of 16-bit integer sums (`vpmaddubsw`, 4 tokens × 8 rows) with one fp32 scale step per
+/// block. On this machine ~2× the throughput of dequantizing to fp32 for OpenBLAS sgemm (which runs at its FMA
+/// peak), within the int8 rounding of the fp32 product. Not llama.cpp's float order (the exact path keeps that):
+/// `reference` is the obvious Swift definition, and the C paths (AVX2, scalar) give its bits exactly.
+public enum Q4Gemm {
+    /// On unless `CMAT_PREFILL_INT8=0` (A/B measurements: the fp32 sgemm path instead).
+    public nonisolated(unsafe) static var enabled = ProcessInfo.processInfo.environment["CMAT_PREFILL_INT8"] != "0"
+
+    /// Whether `matmuls` takes these matrices (all Q4_1, same column count, a multiple of 32).
+    public static func supports(_ ms: [QuantizedMatrix]) -> Bool {
+        guard let c = ms.first?.cols else { return false }
+        return ms.allSatisfy { $0.type == .q4_1 && $0.cols == c } && c % 32 == 0
+    }
+
+    /// ys[i][n, ms[i].rows] = X[n, cols] · ms[i]ᵀ (rows of X `ldx` floats apart, default cols). Threaded: the
+    /// activations are quantized once (split over tokens), then row tiles of all matrices are handed out, largest first.
+    public static func matmuls(_ ms: [QuantizedMatrix], _ x: UnsafePointer<Float>, n: Int, ldx: Int? = nil,
+                               _ ys: [UnsafeMutablePointer<Float>], pool: ThreadPool) {
+        precondition(ms.count == ys.count && supports(ms) && n >= 1)
+        let cols = ms[0].cols, nb = cols / 32, ldx = ldx ?? cols
+        // activations: xq [n, cols] int8, dx/sx [n, nb]
+        let actBytes = (n * cols + 63) / 64 * 64 + 2 * n * nb * 4
+        let act = pool.callerScratch(bytes: actBytes)
+        let xq = act.assumingMemoryBound(to: Int8.self)
+        let dx = (act + (n * cols + 63) / 64 * 64).assumingMemoryBound(to: Float.self), sx = dx + n * nb
+        pool.parallelFor(n, grain: 16) { a, b, _ in
+            ck_q4g_quantize(x + a * ldx, Int32(b - a), Int32(cols), ldx, xq + a * cols, dx + a * nb, sx + a * nb)
+        }
+        // tiles of about total / (8 · threads) rows (multiple of 8, at most 128): many small tiles balance the workers
+        // (a tile costs only its packing, ~3% of its product), and a tile's panels stay in L2
+        let total = ms.reduce(0) { $0 + $1.rows }
+        let target = max(8, min(128, (total / (8 * pool.threads) + 7) / 8 * 8))
+        var tiles: [(m: Int, r0: Int, r1: Int)] = []
+        for (i, m) in ms.enumerated() {
+            let k = max(1, (m.rows + target - 1) / target), step = ((m.rows + k - 1) / k + 7) / 8 * 8
+            var r = 0
+            while r < m.rows { tiles.append((i, r, min(m.rows, r + step))); r += step }
+        }
+        tiles.sort { $0.r1 - $0.r0 > $1.r1 - $1.r0 }
+        let maxTile = tiles[0].r1 - tiles[0].r0
+        let packBytes = ck_q4g_panel_bytes(Int32(maxTile), Int32(cols))
+        pool.parallelFor(tiles.count) { a, b, w in
+            let buf = pool.scratch(w, bytes: packBytes)
+            for t in a..<b {
+                let (i, r0, r1) = tiles[t]
+                let m = ms[i]
+                ck_q4g_pack(m.data, m.rowBytes, Int32(cols), Int32(r0), Int32(r1), buf)
+                ck_q4g_gemm(buf, Int32(r1 - r0), Int32(cols), xq, dx, sx, Int32(n), ys[i] + r0, m.rows)
+            }
+        }
+    }
+
+    /// One matrix: y[n, m.rows] = X[n, m.cols] · mᵀ.
+    public static func matmul(_ m: QuantizedMatrix, _ x: UnsafePointer<Float>, n: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        matmuls([m], x, n: n, [y], pool: pool)
+    }
+
+    /// The obvious definition (test twin): y[t, r] for a Q4_1 matrix, computed block by block in Swift with the same
+    /// IEEE operations as the C paths: activation block b of row t quantized as llama.cpp's Q8_1 (q = round(x·127/amax),
+    /// nearest even; d = amax/127 and s = d·Σq rounded to f16); then f = fma(Σ w_q·q, dw·d, f), f = fma(mw, s, f) over
+    /// the blocks in order.
+    public static func reference(_ m: QuantizedMatrix, _ x: [Float], n: Int) -> [Float] {
+        precondition(m.type == .q4_1 && m.cols % 32 == 0 && x.count >= n * m.cols)
+        let cols = m.cols, nb = cols / 32
+        var y = [Float](repeating: 0, count: n * m.rows)
+        for t in 0..<n {
+            var q = [Int](repeating: 0, count: cols), d = [Float](repeating: 0, count: nb), s = [Float](repeating: 0, count: nb)
+            for b in 0..<nb {
+                var amax: Float = 0
+                for i in 0..<32 { amax = max(amax, abs(x[t * cols + b * 32 + i])) }
+                let db = amax / 127, id: Float = amax != 0 ? 127 / amax : 0
+                var sum = 0
+                for i in 0..<32 {
+                    let v = Int((x[t * cols + b * 32 + i] * id).rounded(.toNearestOrEven))
+                    q[b * 32 + i] = v; sum += v
+                }
+                d[b] = Float(Float16(db)); s[b] = Float(Float16(db * Float(sum)))
+            }
+            for r in 0..<m.rows {
+                let row = m.row(r)
+                var f: Float = 0
+                for b in 0..<nb {
+                    let blk = row + b * 20
+                    let dw = halfToFloat(blk.loadUnaligned(as: UInt16.self)), mw = halfToFloat(blk.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+                    var isum = 0
+                    for j in 0..<16 {
+                        let byte = Int(blk.load(fromByteOffset: 4 + j, as: UInt8.self))
+                        isum += (byte & 15) * q[b * 32 + j] + (byte >> 4) * q[b * 32 + 16 + j]
+                    }
+                    f = f.addingProduct(Float(isum), dw * d[b])
+                    f = f.addingProduct(mw, s[b])
+                }
+                y[t * m.rows + r] = f
+            }
+        }
+        return y
+    }
+}
