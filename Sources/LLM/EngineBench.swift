@@ -63,6 +63,10 @@ public enum EngineBench {
         lines.append("kernel_\(name(l0.gate))_matmul_n\(n)_gflops=\(fmt(2.0 * Double(n * l0.gate.rows * l0.gate.cols) / mm / 1e3))")
         let mf = KernelBench.time(seconds: seconds) { Matmul.matmul(l0.gate, xb, n: n, &yb, pool: pool) }
         lines.append("kernel_\(name(l0.gate))_float_matmul_n\(n)_gflops=\(fmt(2.0 * Double(n * l0.gate.rows * l0.gate.cols) / mf / 1e3))")
+        if Q4Gemm.supports([l0.gate]) {   // the int8 path's product (Q4_1 weights × 8-bit activations)
+            let mi = KernelBench.time(seconds: seconds) { Q4Gemm.matmul(l0.gate, xb, n: n, &yb, pool: pool) }
+            lines.append("kernel_\(name(l0.gate))_int8_matmul_n\(n)_gflops=\(fmt(2.0 * Double(n * l0.gate.rows * l0.gate.cols) / mi / 1e3))")
+        }
         return lines
     }
 }
