@@ -327,3 +327,52 @@ void ck_q4g_gemm(const void *panels, int rows, int cols, const int8_t *xq, const
 #endif
     gemm_scalar((const uint8_t *)panels, rows, cols, xq, dx, sx, n, y, ldy);
 }
+
+// ---- residual add + RMSNorm of the float prefill paths ----
+
+static void add_rmsnorm_scalar(float *x, const float *y, const float *w, int dim, float eps, float *out) {
+    double sum = 0;
+    for (int i = 0; i < dim; i++) {
+        if (y) x[i] += y[i];
+        sum += (double)x[i] * (double)x[i];
+    }
+    const float scale = 1.0f / sqrtf((float)(sum / dim) + eps);
+    for (int i = 0; i < dim; i++) out[i] = (x[i] * scale) * w[i];
+}
+
+#ifdef CK_X86
+Q4G_AVX2 static void add_rmsnorm_avx2(float *x, const float *y, const float *w, int dim, float eps, float *out) {
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    int i = 0;
+    for (; i + 8 <= dim; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        if (y) { v = _mm256_add_ps(v, _mm256_loadu_ps(y + i)); _mm256_storeu_ps(x + i, v); }
+        const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+        s0 = _mm256_fmadd_pd(lo, lo, s0);
+        s1 = _mm256_fmadd_pd(hi, hi, s1);
+    }
+    s0 = _mm256_add_pd(s0, s1);
+    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s0), _mm256_extractf128_pd(s0, 1));
+    double sum = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    for (; i < dim; i++) {
+        if (y) x[i] += y[i];
+        sum += (double)x[i] * (double)x[i];
+    }
+    const float scale = 1.0f / sqrtf((float)(sum / dim) + eps);
+    const __m256 sv = _mm256_set1_ps(scale);
+    for (i = 0; i + 8 <= dim; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), sv), _mm256_loadu_ps(w + i)));
+    for (; i < dim; i++) out[i] = (x[i] * scale) * w[i];
+}
+#endif
+
+void ck_add_rmsnorm_rows(float *x, const float *y, int n, int dim, const float *w, float eps, float *out) {
+    for (int r = 0; r < n; r++) {
+        float *xr = x + (size_t)r * dim;
+        const float *yr = y ? y + (size_t)r * dim : NULL;
+#ifdef CK_X86
+        if (ck_active_features() & 1) { add_rmsnorm_avx2(xr, yr, w, dim, eps, out + (size_t)r * dim); continue; }
+#endif
+        add_rmsnorm_scalar(xr, yr, w, dim, eps, out + (size_t)r * dim);
+    }
+}

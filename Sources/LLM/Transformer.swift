@@ -181,6 +181,24 @@ final class Transformer {
         if roundQ { roundToHalf(q + i * qDim, count: qDim) }
     }
 
+    /// The float paths' residual + RMSNorm: x[i] += y[i] (y nil: no add), out[i] = rmsnorm(x[i]) · weight for n rows
+    /// of dim, split over the pool (C `ck_add_rmsnorm_rows`; its twin is `rmsnorm` after the add: `FloatNormTests`).
+    func addNormRows(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>?, n: Int, _ weight: [Float], _ out: UnsafeMutablePointer<Float>) {
+        let dim = c.dim, eps = c.rmsEps
+        weight.withUnsafeBufferPointer { wn in
+            let wp = wn.baseAddress!
+            pool.parallelFor(n, grain: 16) { a, b, _ in
+                Transformer.addRMSNorm(x + a * dim, y.map { $0 + a * dim }, n: b - a, dim: dim, wp, eps, out + a * dim)
+            }
+        }
+    }
+
+    /// One thread's share of `addNormRows` (the C kernel: AVX2, or scalar C without it).
+    static func addRMSNorm(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>?, n: Int, dim: Int,
+                           _ weight: UnsafePointer<Float>, _ eps: Float, _ out: UnsafeMutablePointer<Float>) {
+        ck_add_rmsnorm_rows(x, y, Int32(n), Int32(dim), weight, eps, out)
+    }
+
     /// Splits `n` rows over the pool when there are enough of them, else runs inline.
     @inline(__always)
     func rows(_ n: Int, _ body: (Int) -> Void) {
@@ -206,6 +224,9 @@ final class Transformer {
         // those rows get the same bits as without the skip. Not with a tap (tests read every row of every layer).
         let wantedOut = (logits != nil || hidden != nil) ? outRows.clamped(to: 0..<n) : 0..<0
         let skipTail = tap == nil && n > 1 && wantedOut.count < n
+        // float paths without a tap: residual adds fused with the next RMSNorm, vectorized (`ck_add_rmsnorm_rows`)
+        let fastNorms = tap == nil && useFloat(n)
+        var pendingResidual = false
         // token embeddings: x[i] = row tokens[i] of the embedding matrix
         for i in 0..<n { w.embedding.dequantizeRow(tokens[i], into: x + i * dim) }
         mark(.embed)
@@ -215,7 +236,14 @@ final class Transformer {
             let (r0, nr) = skipTail && l == w.layers.count - 1 ? (wantedOut.isEmpty ? 0 : wantedOut.lowerBound, wantedOut.count) : (0, n)
             // attention: xb = rmsnorm(x); q,k,v = xb·Wᵀ (+ b)
             if l == 0 { tap?("inp_embd", l, x, n, dim) }
-            lw.attnNorm.withUnsafeBufferPointer { wn in rows(n) { i in Transformer.rmsnorm(xb + i * dim, x + i * dim, wn.baseAddress!, dim, eps) } }
+            if pendingResidual {   // float paths: the previous layer's FFN residual, fused with this norm
+                addNormRows(x, xb2, n: n, lw.attnNorm, xb)
+                pendingResidual = false
+            } else if fastNorms {
+                addNormRows(x, nil, n: n, lw.attnNorm, xb)
+            } else {
+                lw.attnNorm.withUnsafeBufferPointer { wn in rows(n) { i in Transformer.rmsnorm(xb + i * dim, x + i * dim, wn.baseAddress!, dim, eps) } }
+            }
             tap?("attn_norm", l, xb, n, dim)
             mark(.norms)
             if n == 1 {
@@ -264,12 +292,15 @@ final class Transformer {
             w.adapter?.apply(layer: l, stem: 3, att, n: n, xb2)
             mark(.wo)
             tap?("kqv_out", l, xb2, n, dim)
-            rows(n) { i in for j in (i * dim)..<((i + 1) * dim) { x[j] += xb2[j] } }
-            tap?("ffn_inp", l, x, n, dim)
-            mark(.residual)
-
-            // feed-forward: x += down(silu(gate(xb)) * up(xb)), xb = rmsnorm(x)
-            lw.ffnNorm.withUnsafeBufferPointer { wn in rows(n) { i in Transformer.rmsnorm(xb + i * dim, x + i * dim, wn.baseAddress!, dim, eps) } }
+            if fastNorms {   // float paths: residual add fused with the FFN norm (one pass over x)
+                addNormRows(x, xb2, n: n, lw.ffnNorm, xb)
+            } else {
+                rows(n) { i in for j in (i * dim)..<((i + 1) * dim) { x[j] += xb2[j] } }
+                tap?("ffn_inp", l, x, n, dim)
+                mark(.residual)
+                // feed-forward: x += down(silu(gate(xb)) * up(xb)), xb = rmsnorm(x)
+                lw.ffnNorm.withUnsafeBufferPointer { wn in rows(n) { i in Transformer.rmsnorm(xb + i * dim, x + i * dim, wn.baseAddress!, dim, eps) } }
+            }
             mark(.norms)
             if batchN == 1 {
                 LlamaMatvec.matvecs([lw.gate, lw.up], xb, [hb, hb2], pool: pool)
@@ -286,7 +317,11 @@ final class Transformer {
             w.adapter?.apply(layer: l, stem: 6, hb, n: n, xb2)
             mark(.down)
             tap?("ffn_out", l, xb2, n, dim)
-            rows(n) { i in for j in (i * dim)..<((i + 1) * dim) { x[j] += xb2[j] } }
+            if fastNorms && l + 1 < w.layers.count {
+                pendingResidual = true   // added by the next layer's norm
+            } else {
+                rows(n) { i in for j in (i * dim)..<((i + 1) * dim) { x[j] += xb2[j] } }
+            }
             tap?("l_out", l, x, n, dim)
             mark(.residual)
         }

@@ -110,3 +110,7 @@ void ck_q4g_pack(const void *w, size_t row_bytes, int cols, int r0, int r1, void
 // y[t * ldy + r] = row r of the packed rows · activation row t, for r in [0, rows), t in [0, n).
 void ck_q4g_gemm(const void *panels, int rows, int cols, const int8_t *xq, const float *dx, const float *sx, int n,
                  float *y, size_t ldy);
+// Float prefill paths: for each of n rows of dim floats, x += y (y may be NULL), out = x / sqrt(mean(x²) + eps) · w,
+// the sum of squares in double (4-lane partial sums on AVX2: not llama.cpp's sequential order, which the exact path
+// keeps; within fp32 rounding of it).
+void ck_add_rmsnorm_rows(float *x, const float *y, int n, int dim, const float *w, float eps, float *out);
