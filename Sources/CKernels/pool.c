@@ -6,6 +6,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define CK_FUTEX 1
+#endif
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define CK_PAUSE() _mm_pause()
@@ -19,6 +25,8 @@ struct ck_pool {
     _Atomic long generation;      // bumped for each job
     _Atomic uint64_t join;        // open jobs: (generation << 32) | closed bit 31 | number of workers that joined
     _Atomic int done;             // open jobs: joined workers that finished
+    _Atomic int caller_sleeping;  // the caller waits for `done` on a futex (CK_FUTEX)
+    int wait_mode;                // 0: the caller spins, then yields; 1: spins, then sleeps on a futex (default)
     int all_workers;              // 1: every worker runs fn; 0: only workers that join before the caller finishes
     _Atomic int sleepers;
     _Atomic int stop;
@@ -85,7 +93,11 @@ static void *worker_main(void *p) {
         }
         if (joined) {
             pool->fn(pool->ctx, index, pool->nthreads);
-            atomic_fetch_add_explicit(&pool->done, 1, memory_order_acq_rel);
+            atomic_fetch_add(&pool->done, 1);   // seq_cst: pairs with the caller's caller_sleeping store
+#ifdef CK_FUTEX
+            if (atomic_load(&pool->caller_sleeping))
+                syscall(SYS_futex, (int *)&pool->done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+#endif
         }
     }
     return NULL;
@@ -101,6 +113,11 @@ ck_pool *ck_pool_create(int nthreads) {
     atomic_init(&pool->generation, 0);
     atomic_init(&pool->join, 0);
     atomic_init(&pool->done, 0);
+    atomic_init(&pool->caller_sleeping, 0);
+    {
+        const char *e = getenv("CMAT_POOL_WAIT");
+        pool->wait_mode = (e && e[0] == '0') ? 0 : 1;
+    }
     atomic_init(&pool->sleepers, 0);
     atomic_init(&pool->stop, 0);
     pthread_mutex_init(&pool->mu, NULL);
@@ -143,6 +160,32 @@ void ck_pool_destroy(ck_pool *pool) {
 
 void ck_pool_run(ck_pool *pool, ck_task_fn fn, void *ctx) { ck_pool_run_mode(pool, fn, ctx, 1); }
 
+// The caller waits until `target` joined workers have finished. It spins first (a worker is usually a few µs
+// behind); then, by default, it sleeps on a futex, so that a worker descheduled by another process in the middle of
+// its chunk can be moved by the kernel onto the caller's now idle core (sched_yield keeps that core busy).
+// CMAT_POOL_WAIT=0: spin, then sched_yield (the behaviour before session 7).
+static void wait_done(struct ck_pool *pool, int target) {
+    int iter = 0;
+    for (;;) {
+        const int d = atomic_load_explicit(&pool->done, memory_order_acquire);
+        if (d >= target) return;
+        if (++iter < 4000) { CK_PAUSE(); continue; }
+#ifdef CK_FUTEX
+        if (pool->wait_mode == 1) {
+            atomic_store(&pool->caller_sleeping, 1);   // seq_cst: a worker's done increment after this sees it
+            const int d2 = atomic_load(&pool->done);
+            if (d2 < target) {
+                struct timespec ts = {0, 2000000};    // 2 ms: a safety net, not needed for correctness
+                syscall(SYS_futex, (int *)&pool->done, FUTEX_WAIT_PRIVATE, d2, &ts, NULL, 0);
+            }
+            atomic_store(&pool->caller_sleeping, 0);
+            continue;
+        }
+#endif
+        if (iter < 20000) CK_PAUSE(); else sched_yield();
+    }
+}
+
 void ck_pool_run_mode(ck_pool *pool, ck_task_fn fn, void *ctx, int all_workers) {
     if (pool->nthreads == 1 || tl_pool == pool) {   // single thread, or nested call from inside a job
         fn(ctx, ck_pool_current_worker(pool), 1);
@@ -166,19 +209,15 @@ void ck_pool_run_mode(ck_pool *pool, ck_task_fn fn, void *ctx, int all_workers) 
         pthread_mutex_unlock(&pool->mu);
     }
     fn(ctx, 0, pool->nthreads);
-    int iter = 0;
+    int target;
     if (all_workers) {
-        while (atomic_load_explicit(&pool->done, memory_order_acquire) < pool->nthreads - 1) {
-            if (++iter < 20000) CK_PAUSE(); else sched_yield();
-        }
+        target = pool->nthreads - 1;
     } else {
         // Close the job: workers that have not joined yet (descheduled, asleep) will skip it.
         uint64_t j = atomic_fetch_or(&pool->join, 0x80000000u);
-        int joined = (int)(j & 0x7fffffffu);
-        while (atomic_load_explicit(&pool->done, memory_order_acquire) < joined) {
-            if (++iter < 20000) CK_PAUSE(); else sched_yield();
-        }
+        target = (int)(j & 0x7fffffffu);
     }
+    wait_done(pool, target);
     tl_pool = saved;
     tl_index = saved_index;
     pthread_mutex_unlock(&pool->run_mu);
