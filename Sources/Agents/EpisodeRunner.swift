@@ -132,6 +132,7 @@ public final class EpisodeRunner {
             var action: ParsedAction = .finish
             var attempt = 0
             var sentBack: ParsedAction?   // the proposal the Checker last sent back in this round
+            var repair: String?           // the Checker's repaired statement for the proposal it last sent back
             // What the executed proposal was made from (for online tuning).
             var proposalWindow: [ChatMessage] = [], proposalText = "", proposalAttempt = 0, humanFeedback = false
             lastFeedbackScore = nil
@@ -216,6 +217,7 @@ public final class EpisodeRunner {
                 emit(episode, st.step, .checker(fb))
                 lastFeedbackScore = fb.score
                 humanFeedback = fb.source == .human
+                repair = fb.verdict == .approve ? nil : findings.first(where: { $0.code == "sql.suggestion" })?.message
                 if fb.verdict == .approve || attempt >= config.maxRetries { break }
                 // The same proposal again after a send-back: more retries would only repeat it, so it runs as is.
                 // (Not for unparsable replies: those compare equal by their reason whatever the text says.)
@@ -227,6 +229,18 @@ public final class EpisodeRunner {
                 let relay = UserRole.relayCritique(fb)
                 st.dialogue.append(.user(relay))
                 emit(episode, st.step, .message(MessageRecord(role: .user, content: relay, attempt: attempt)))
+            }
+
+            // The Checker corrects the action: its repaired statement runs instead of the one it sent back.
+            if config.applyRepairs, let fixed = repair, case let .sql(sql) = action, fixed != sql {
+                action = .sql(fixed)
+                let corrected = Self.rewriteStatement(proposalText, from: sql, to: fixed)
+                if let i = st.dialogue.lastIndex(where: { $0.role == .assistant }) { st.dialogue[i] = .assistant(corrected) }
+                proposalText = corrected
+                emit(episode, st.step, .message(MessageRecord(role: .checker, content: "The Checker's repaired statement runs instead:\n```sql\n\(fixed)\n```",
+                                                              inDialogue: false, attempt: attempt)))
+                emit(episode, st.step, .action(ActionRecord(actionType: actionRecordFields(action).type, content: fixed, valid: true,
+                                                            error: nil, attempt: attempt)))
             }
 
             // Execute.
@@ -325,6 +339,15 @@ public final class EpisodeRunner {
                         truncated: g.stopReason == .maxTokens || g.stopReason == .contextFull,
                         contextUsed: g.promptTokens + g.generatedTokens, contextMax: model.contextLength,
                         omittedMessages: omitted, sampling: Self.record(sampling))
+    }
+
+    /// The Assistant's reply with the statement of its first ```sql block replaced by `fixed` (the rest of the reply
+    /// kept); a reply without such a block gets the canonical operation.
+    static func rewriteStatement(_ text: String, from sql: String, to fixed: String) -> String {
+        if let open = text.range(of: "```sql\n"), let close = text.range(of: "\n```", range: open.upperBound..<text.endIndex) {
+            return String(text[..<open.upperBound]) + fixed + String(text[close.lowerBound...])
+        }
+        return "Action: Operation\n```sql\n\(fixed)\n```"
     }
 
     static func record(_ o: SamplingOptions) -> SamplingRecord {

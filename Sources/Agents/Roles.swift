@@ -28,6 +28,10 @@ public struct AgentConfig: Sendable {
     /// When the rules send back a DB statement for unknown names, the critique carries the statement with the task's
     /// own table and column names (SQLRepair).
     public var suggestRepairs: Bool = true
+    /// When a round ends with a DB statement the Checker sent back and repaired (the Assistant's retries did not take
+    /// the repair, or it re-proposed the same statement), the Checker's repaired statement runs instead of the rejected
+    /// one, and the Assistant's message in the dialogue is rewritten to it (the Checker corrects the action).
+    public var applyRepairs: Bool = true
     public var wordBudget: Int = ShortTermMemory.defaultWordBudget
     /// A prompt that leaves fewer tokens than this for the reply is Context Limit Exceeded.
     public var minReplyTokens: Int = 32

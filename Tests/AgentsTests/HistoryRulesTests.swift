@@ -93,6 +93,37 @@ final class HistoryRulesTests: XCTestCase {
         XCTAssertEqual(end.checkerInterventions, 1)
     }
 
+    /// A statement sent back for a misspelt table name and proposed again as is: the Checker's repaired statement runs
+    /// instead (with --apply-repairs on, the default), the Assistant's message in the dialogue now carries it, and the
+    /// log shows the correction; with it off the rejected statement runs.
+    func testRepairedStatementRunsWhenTheRetryIgnoresTheRepair() throws {
+        let task = try dbDevTasks()[0]
+        let table = try XCTUnwrap(task.db?.tableName)
+        var chars = Array(table)
+        chars[chars.count / 2] = chars[chars.count / 2] == "x" ? "y" : "x"
+        let typo = String(chars)
+        let bad = "Thought: count.\nAction: Operation\n```sql\nSELECT COUNT(*) FROM `\(typo)`\n```"
+        let fixed = try XCTUnwrap(SQLRepair.suggest(sql: "SELECT COUNT(*) FROM `\(typo)`", table: table, columns: task.db?.columns ?? []))
+        XCTAssertTrue(fixed.contains("`\(table)`"), fixed)
+        for apply in [true, false] {
+            let env = FakeDBEnvironment(task: task)
+            let m = ScriptedLanguageModel(replies: [bad, bad, answerReply])
+            let sink = MemorySink()
+            var c = AgentConfig()
+            c.applyRepairs = apply
+            let end = EpisodeRunner(config: c, assistantModel: m, checkerModel: m, memory: nil, run: "t", sink: sink)
+                .runEpisode(task: task, env: env, episode: 0, trial: 1)
+            XCTAssertEqual(sink.events.checkers.map(\.verdict), [.revise, .revise, .approve])
+            XCTAssertEqual(env.executed, [apply ? fixed : "SELECT COUNT(*) FROM `\(typo)`"])
+            XCTAssertTrue(end.success)
+            let lastAssistant = try XCTUnwrap(m.prompts.last?.last(where: { $0.role == .assistant })?.content)
+            XCTAssertEqual(lastAssistant, apply ? "Thought: count.\nAction: Operation\n```sql\n\(fixed)\n```" : bad)
+            let actions = sink.events.bodies { b -> ActionRecord? in if case let .action(a) = b { return a }; return nil }
+            XCTAssertEqual(actions.map(\.content).filter { $0 == fixed }.count, apply ? 1 : 0)
+        }
+        XCTAssertEqual(EpisodeRunner.rewriteStatement("no block", from: "x", to: "SELECT 1"), "Action: Operation\n```sql\nSELECT 1\n```")
+    }
+
     func testHistoryRulesOffExecutesTheRepeat() throws {
         let task = try dbDevTasks()[0]
         let env = FakeDBEnvironment(task: task)

@@ -33,6 +33,8 @@ struct RunCommand: ParsableCommand {
     var historyRules: String = "on"
     @Option(name: .customLong("suggest-repairs"), help: "A DB statement sent back for unknown names comes with the statement using the table's own names: on or off.")
     var suggestRepairs: String = "on"
+    @Option(name: .customLong("apply-repairs"), help: "A DB statement the Checker sent back and repaired runs as repaired when the retries do not take the repair: on or off.")
+    var applyRepairs: String = "on"
     @Option(help: "Threads for the engine.") var threads: Int = 2
     @Option(help: "Context window in tokens (default: the model's, capped by the engine).") var ctx: Int?
     @Flag(help: "Continue an interrupted run from its log.") var resume: Bool = false
@@ -49,7 +51,7 @@ struct RunCommand: ParsableCommand {
         var previous: SessionLog?
         var settings = (mode: mode, checker: checker, memory: memory, memoryFile: memoryFile, trials: trials, limit: limit,
                         maxRetries: maxRetries, maxTokens: maxTokens, retryTemperature: retryTemperature, historyRules: historyRules,
-                        suggestRepairs: suggestRepairs)
+                        suggestRepairs: suggestRepairs, applyRepairs: applyRepairs)
         var adapterOpts = adapterOptions
         var checkerAdapterPath = checkerAdapter
         var tuning = tuneOptions
@@ -68,7 +70,7 @@ struct RunCommand: ParsableCommand {
             settings = (c.mode, c.checker, c.memory ? "on" : "off", c.memoryFile, c.trials, c.limit,
                         Int(c.extra?["maxRetries"] ?? "") ?? maxRetries, c.sampling?.maxTokens ?? maxTokens,
                         Float(c.extra?["retryTemperature"] ?? "") ?? 0, c.extra?["historyRules"] ?? "off",
-                        c.extra?["suggestRepairs"] ?? "off")
+                        c.extra?["suggestRepairs"] ?? "off", c.extra?["applyRepairs"] ?? "off")
             // The adapter the run started with, unless one is given again.
             if adapterOpts.adapter == nil, let a = start.model?.adapter {
                 adapterOpts.adapter = a
@@ -97,6 +99,9 @@ struct RunCommand: ParsableCommand {
         guard settings.suggestRepairs == "on" || settings.suggestRepairs == "off" else {
             throw UserFacingError("--suggest-repairs must be on or off, not '\(settings.suggestRepairs)'")
         }
+        guard settings.applyRepairs == "on" || settings.applyRepairs == "off" else {
+            throw UserFacingError("--apply-repairs must be on or off, not '\(settings.applyRepairs)'")
+        }
 
         var all: [BenchTask]
         do { all = try TaskLoader.load(tasks) } catch { throw UserFacingError("\(error)") }
@@ -112,6 +117,7 @@ struct RunCommand: ParsableCommand {
         config.retryTemperature = settings.retryTemperature
         config.historyRules = settings.historyRules == "on"
         config.suggestRepairs = settings.suggestRepairs == "on"
+        config.applyRepairs = settings.applyRepairs == "on"
 
         let modelPath = model ?? DefaultPaths.model
         let assistantModel: LanguageModel
@@ -165,7 +171,7 @@ struct RunCommand: ParsableCommand {
                                          repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
             rc.extra = ["maxRetries": String(settings.maxRetries), "threads": String(threads),
                         "retryTemperature": String(settings.retryTemperature), "historyRules": settings.historyRules,
-                        "suggestRepairs": settings.suggestRepairs]
+                        "suggestRepairs": settings.suggestRepairs, "applyRepairs": settings.applyRepairs]
             if adapterOpts.adapter != nil { rc.extra?["adapterScale"] = String(adapterOpts.adapterScale) }
             if let c = checkerAdapterPath { rc.extra?["checkerAdapter"] = c }
             if tuning.tune { rc.extra?.merge(tuning.record(savePath: savePath)) { $1 } }

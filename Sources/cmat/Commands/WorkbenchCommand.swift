@@ -84,6 +84,7 @@ struct WorkbenchCommand: ParsableCommand {
             config.retryTemperature = Float(c.extra?["retryTemperature"] ?? "") ?? 0
             config.historyRules = (c.extra?["historyRules"] ?? "off") == "on"
             config.suggestRepairs = (c.extra?["suggestRepairs"] ?? "off") == "on"
+            config.applyRepairs = (c.extra?["applyRepairs"] ?? "off") == "on"
         }
         config.assistantSampling.maxTokens = settings.maxTokens
         // Sampling: the flags for a new run, the recorded settings for a resumed one.
@@ -151,7 +152,7 @@ struct WorkbenchCommand: ParsableCommand {
                                          repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
             rc.extra = ["maxRetries": String(config.maxRetries), "threads": String(threads), "via": "workbench",
                         "retryTemperature": String(config.retryTemperature), "historyRules": config.historyRules ? "on" : "off",
-                        "suggestRepairs": config.suggestRepairs ? "on" : "off"]
+                        "suggestRepairs": config.suggestRepairs ? "on" : "off", "applyRepairs": config.applyRepairs ? "on" : "off"]
             if adapterOptions.adapter != nil { rc.extra?["adapterScale"] = String(adapterOptions.adapterScale) }
             if let c = checkerAdapter { rc.extra?["checkerAdapter"] = c }
             if tuneOptions.tune { rc.extra?.merge(tuneOptions.record(savePath: savePath)) { $1 } }
