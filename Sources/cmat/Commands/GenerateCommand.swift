@@ -29,7 +29,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Stop string (repeatable).") var stop: [String] = []
     @Option(help: "Threads.") var threads: Int = 2
     @Option(help: "Context length (default: min(trained, 4096)).") var ctx: Int?
-    @Flag(name: .customLong("exact-prefill"), help: "Evaluate the prompt on the exact quantized path (llama.cpp's numerics, bit for bit) even when it is 32 tokens or longer; the default float (sgemm) prefill is faster but differs by fp32 rounding.")
+    @Flag(name: .customLong("exact-prefill"), help: "Evaluate the prompt on the exact quantized path (llama.cpp's numerics, bit for bit) even when it is 32 tokens or longer; the default int8 prefill (8-bit activations × Q4_1 weights, fp32 attention) is faster but differs by rounding.")
     var exactPrefill = false
     @OptionGroup var adapterOptions: AdapterOptions
 
