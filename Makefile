@@ -4,7 +4,7 @@ SWIFT ?= swift
 RELEASE = -c release -Xswiftc -enable-testing
 BIN = .build/release/cmat
 
-.PHONY: setup build run test bench clean
+.PHONY: setup build run test bench eval-dev clean
 
 setup:
 	@./scripts/setup.sh
@@ -23,6 +23,16 @@ bench: build
 	$(BIN) bench
 	$(BIN) bench --online-step
 	$(BIN) bench --sft
+
+# The AgentBench dev splits (../shared) with a tuned adapter: one greedy CMAT run per domain, then the results.
+ADAPTER ?= adapters/cmat-joint.gguf
+EVAL_DIR ?= sessions/eval-dev
+eval-dev: build
+	mkdir -p $(EVAL_DIR)
+	rm -f $(EVAL_DIR)/db.jsonl $(EVAL_DIR)/os.jsonl
+	$(BIN) run --env db --tasks ../shared/agentbench/dbbench/dev.jsonl --checker rules --adapter $(ADAPTER) --out $(EVAL_DIR)/db.jsonl
+	$(BIN) run --env os --tasks ../shared/agentbench/os_interaction/dev.json --checker rules --adapter $(ADAPTER) --out $(EVAL_DIR)/os.jsonl
+	$(BIN) eval $(EVAL_DIR)/db.jsonl $(EVAL_DIR)/os.jsonl
 
 clean:
 	rm -rf .build

@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "Kernels"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF", "ChatModel"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Kernels", "ChatModel", "TestSupport"]),
-        .testTarget(name: "TuningTests", dependencies: ["Tuning", "LLM", "GGUF", "Kernels", "TestSupport"]),
+        .testTarget(name: "TuningTests", dependencies: ["Tuning", "LLM", "GGUF", "Kernels", "TestSupport", "Environments"]),
         .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Environments", "Sessions", "ChatModel", "TestSupport"]),
