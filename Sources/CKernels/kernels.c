@@ -1,6 +1,7 @@
 // Quantized dot products and dequantization: scalar C (portable) and AVX2 (+FMA, F16C) versions chosen at run time.
 // Block layouts follow ggml (ggml-common.h); the code is ours.
 #include "ckernels.h"
+#include "ck_half.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,22 +13,6 @@
 int ck_active_features(void);
 
 // ---------------------------------------------------------------- helpers
-static inline float f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0) {
-        if (man == 0) bits = sign;
-        else {   // subnormal
-            exp = 127 - 15 + 1;
-            while (!(man & 0x400)) { man <<= 1; exp--; }
-            man &= 0x3ff;
-            bits = sign | (exp << 23) | (man << 13);
-        }
-    } else if (exp == 31) bits = sign | 0x7f800000 | (man << 13);
-    else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 static inline float bf16_to_f32(uint16_t h) { uint32_t b = (uint32_t)h << 16; float f; memcpy(&f, &b, 4); return f; }
 static inline uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static inline uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
@@ -69,7 +54,7 @@ static float dot_scalar(int type, const uint8_t *w, int cols, const ck_q8_block 
     float sum = 0;
     switch (type) {
     case CK_F32: { const float *r = (const float *)(const void *)w; for (int i = 0; i < cols; i++) sum += r[i] * xf[i]; return sum; }
-    case CK_F16: for (int i = 0; i < cols; i++) sum += f16_to_f32(rd16(w + 2 * i)) * xf[i]; return sum;
+    case CK_F16: for (int i = 0; i < cols; i++) sum += ck_half_to_float(rd16(w + 2 * i)) * xf[i]; return sum;
     case CK_BF16: for (int i = 0; i < cols; i++) sum += bf16_to_f32(rd16(w + 2 * i)) * xf[i]; return sum;
     case CK_Q4_0: case CK_Q4_1:
         for (int b = 0; b < nb; b++) {
@@ -77,9 +62,9 @@ static float dot_scalar(int type, const uint8_t *w, int cols, const ck_q8_block 
             const uint8_t *qs = p + (type == CK_Q4_0 ? 2 : 4);
             int acc = 0;
             for (int j = 0; j < 16; j++) acc += (qs[j] & 0xF) * x[b].qs[j] + (qs[j] >> 4) * x[b].qs[j + 16];
-            float d = f16_to_f32(rd16(p)), sx = (float)(x[b].s0 + x[b].s1);
+            float d = ck_half_to_float(rd16(p)), sx = (float)(x[b].s0 + x[b].s1);
             if (type == CK_Q4_0) sum += d * x[b].d * (float)(acc - 8 * (x[b].s0 + x[b].s1));
-            else sum += d * x[b].d * (float)acc + f16_to_f32(rd16(p + 2)) * x[b].d * sx;
+            else sum += d * x[b].d * (float)acc + ck_half_to_float(rd16(p + 2)) * x[b].d * sx;
         }
         return sum;
     case CK_Q5_0: case CK_Q5_1:
@@ -93,10 +78,10 @@ static float dot_scalar(int type, const uint8_t *w, int cols, const ck_q8_block 
                 int lo = (qs[j] & 0xF) | (((qh >> j) & 1) << 4), hi = (qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
                 acc += lo * x[b].qs[j] + hi * x[b].qs[j + 16];
             }
-            float d = f16_to_f32(rd16(p));
+            float d = ck_half_to_float(rd16(p));
             int sx = x[b].s0 + x[b].s1;
             if (!q51) sum += d * x[b].d * (float)(acc - 16 * sx);
-            else sum += d * x[b].d * (float)acc + f16_to_f32(rd16(p + 2)) * x[b].d * (float)sx;
+            else sum += d * x[b].d * (float)acc + ck_half_to_float(rd16(p + 2)) * x[b].d * (float)sx;
         }
         return sum;
     case CK_Q8_0: case CK_Q8_1:
@@ -105,14 +90,14 @@ static float dot_scalar(int type, const uint8_t *w, int cols, const ck_q8_block 
             const int8_t *qs = (const int8_t *)(p + (type == CK_Q8_0 ? 2 : 4));
             int acc = 0;
             for (int j = 0; j < 32; j++) acc += qs[j] * x[b].qs[j];
-            sum += f16_to_f32(rd16(p)) * x[b].d * (float)acc;
+            sum += ck_half_to_float(rd16(p)) * x[b].d * (float)acc;
         }
         return sum;
     case CK_Q4_K: case CK_Q5_K:
         for (int s = 0; s < cols / 256; s++) {
             int q5 = type == CK_Q5_K;
             const uint8_t *p = w + s * (q5 ? 176 : 144);
-            float d = f16_to_f32(rd16(p)), dmin = f16_to_f32(rd16(p + 2));
+            float d = ck_half_to_float(rd16(p)), dmin = ck_half_to_float(rd16(p + 2));
             const uint8_t *sc = p + 4, *qh = p + 16, *qs = p + (q5 ? 48 : 16);
             for (int k = 0; k < 8; k++) {
                 uint8_t scale, mn;
@@ -132,7 +117,7 @@ static float dot_scalar(int type, const uint8_t *w, int cols, const ck_q8_block 
     case CK_Q6_K:
         for (int s = 0; s < cols / 256; s++) {
             const uint8_t *p = w + s * 210;
-            float d = f16_to_f32(rd16(p + 208));
+            float d = ck_half_to_float(rd16(p + 208));
             for (int h = 0; h < 2; h++) {
                 const uint8_t *ql = p + 64 * h, *qh = p + 128 + 32 * h;
                 const int8_t *sc = (const int8_t *)(p + 192 + 8 * h);
@@ -158,18 +143,18 @@ static void dequant_scalar(int type, const uint8_t *src, float *y, int n) {
     int nb = n / 32;
     switch (type) {
     case CK_F32: memcpy(y, src, (size_t)n * 4); return;
-    case CK_F16: for (int i = 0; i < n; i++) y[i] = f16_to_f32(rd16(src + 2 * i)); return;
+    case CK_F16: for (int i = 0; i < n; i++) y[i] = ck_half_to_float(rd16(src + 2 * i)); return;
     case CK_BF16: for (int i = 0; i < n; i++) y[i] = bf16_to_f32(rd16(src + 2 * i)); return;
     case CK_Q4_0: case CK_Q4_1:
         for (int b = 0; b < nb; b++) {
             const uint8_t *p = src + b * (type == CK_Q4_0 ? 18 : 20);
-            float d = f16_to_f32(rd16(p));
+            float d = ck_half_to_float(rd16(p));
             const uint8_t *qs = p + (type == CK_Q4_0 ? 2 : 4);
             float *o = y + 32 * b;
             if (type == CK_Q4_0) {
                 for (int j = 0; j < 16; j++) { o[j] = (float)((qs[j] & 0xF) - 8) * d; o[j + 16] = (float)((qs[j] >> 4) - 8) * d; }
             } else {
-                float m = f16_to_f32(rd16(p + 2));
+                float m = ck_half_to_float(rd16(p + 2));
                 for (int j = 0; j < 16; j++) { o[j] = (float)(qs[j] & 0xF) * d + m; o[j + 16] = (float)(qs[j] >> 4) * d + m; }
             }
         }
@@ -178,7 +163,7 @@ static void dequant_scalar(int type, const uint8_t *src, float *y, int n) {
         for (int b = 0; b < nb; b++) {
             int q51 = type == CK_Q5_1;
             const uint8_t *p = src + b * (q51 ? 24 : 22);
-            float d = f16_to_f32(rd16(p)), m = q51 ? f16_to_f32(rd16(p + 2)) : 0;
+            float d = ck_half_to_float(rd16(p)), m = q51 ? ck_half_to_float(rd16(p + 2)) : 0;
             uint32_t qh = rd32(p + (q51 ? 4 : 2));
             const uint8_t *qs = p + (q51 ? 8 : 6);
             float *o = y + 32 * b;
@@ -193,7 +178,7 @@ static void dequant_scalar(int type, const uint8_t *src, float *y, int n) {
         for (int b = 0; b < nb; b++) {
             const uint8_t *p = src + b * (type == CK_Q8_0 ? 34 : 36);
             const int8_t *qs = (const int8_t *)(p + (type == CK_Q8_0 ? 2 : 4));
-            float d = f16_to_f32(rd16(p));
+            float d = ck_half_to_float(rd16(p));
             for (int j = 0; j < 32; j++) y[32 * b + j] = (float)qs[j] * d;
         }
         return;
@@ -201,7 +186,7 @@ static void dequant_scalar(int type, const uint8_t *src, float *y, int n) {
         for (int s = 0; s < n / 256; s++) {
             int q5 = type == CK_Q5_K;
             const uint8_t *p = src + s * (q5 ? 176 : 144);
-            float d = f16_to_f32(rd16(p)), dmin = f16_to_f32(rd16(p + 2));
+            float d = ck_half_to_float(rd16(p)), dmin = ck_half_to_float(rd16(p + 2));
             const uint8_t *sc = p + 4, *qh = p + 16, *qs = p + (q5 ? 48 : 16);
             for (int k = 0; k < 8; k++) {
                 uint8_t scale, mn;
@@ -220,7 +205,7 @@ static void dequant_scalar(int type, const uint8_t *src, float *y, int n) {
     case CK_Q6_K:
         for (int s = 0; s < n / 256; s++) {
             const uint8_t *p = src + s * 210;
-            float d = f16_to_f32(rd16(p + 208));
+            float d = ck_half_to_float(rd16(p + 208));
             for (int h = 0; h < 2; h++) {
                 const uint8_t *ql = p + 64 * h, *qh = p + 128 + 32 * h;
                 const int8_t *sc = (const int8_t *)(p + 192 + 8 * h);
@@ -449,7 +434,7 @@ AVX2 static float dot_f16_avx2(const uint8_t *r, const float *x, int n, int bf) 
         a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), a1);
     }
     float s = hsum_ps(_mm256_add_ps(a0, a1));
-    for (; i < n; i++) s += (bf ? bf16_to_f32(rd16(r + 2 * i)) : f16_to_f32(rd16(r + 2 * i))) * x[i];
+    for (; i < n; i++) s += (bf ? bf16_to_f32(rd16(r + 2 * i)) : ck_half_to_float(rd16(r + 2 * i))) * x[i];
     return s;
 }
 
@@ -570,7 +555,7 @@ AVX2 static void dequant_avx2(int type, const uint8_t *src, float *y, int n) {
     case CK_F16: {
         int i = 0;
         for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, load8_f16(src + 2 * i));
-        for (; i < n; i++) y[i] = f16_to_f32(rd16(src + 2 * i));
+        for (; i < n; i++) y[i] = ck_half_to_float(rd16(src + 2 * i));
         return;
     }
     case CK_BF16: {

@@ -9,6 +9,7 @@
 // (vpmaddubsw: u8 weights × s8 activations, pairs summed in 16 bits; 8 k-steps summed in 16 bits stay below
 // 8·2·15·127 = 30,480, so nothing saturates), 4 tokens at a time.
 #include "ckernels.h"
+#include "ck_half.h"
 #include <math.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -18,22 +19,6 @@
 
 int ck_active_features(void);
 
-static inline float q4g_h2f(uint16_t h) {
-    // IEEE half -> float (exact), portable
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0) {
-        if (man == 0) bits = sign;
-        else {   // subnormal
-            exp = 127 - 15 + 1;
-            while (!(man & 0x400)) { man <<= 1; exp--; }
-            bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
-        }
-    } else if (exp == 31) bits = sign | 0x7f800000u | (man << 13);
-    else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
 // x rounded to the nearest f16 (ties to even) and back, portable: as F16C's vcvtps2ph / Swift's Float16(x).
 static float q4g_round_f16(float x) {
@@ -59,7 +44,7 @@ static float q4g_round_f16(float x) {
         if (rem > 0x1000u || (rem == 0x1000u && (v & 1))) v++;
         h = (uint16_t)((sign >> 16) | v);
     }
-    return q4g_h2f(h);
+    return ck_half_to_float(h);
 }
 
 size_t ck_q4g_panel_bytes(int rows, int cols) { return (size_t)((rows + 7) / 8) * (size_t)(cols / 32) * 320; }
@@ -127,8 +112,8 @@ static void pack_portable(const void *w, size_t row_bytes, int cols, int r0, int
                 uint16_t d, m;
                 memcpy(&d, blk, 2);
                 memcpy(&m, blk + 2, 2);
-                dw[r] = q4g_h2f(d);
-                mw[r] = q4g_h2f(m);
+                dw[r] = ck_half_to_float(d);
+                mw[r] = ck_half_to_float(m);
                 // columns 4s+e: low nibbles of qs[4s+e] (s < 4), high nibbles of qs[4(s-4)+e] (s >= 4); 4 bytes at once
                 uint32_t q[4];
                 memcpy(q, blk + 4, 16);
