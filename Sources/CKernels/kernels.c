@@ -1,7 +1,7 @@
 // Quantized dot products and dequantization: scalar C (portable) and AVX2 (+FMA, F16C) versions chosen at run time.
 // Block layouts follow ggml (ggml-common.h); the code is ours.
 #include "ckernels.h"
-#include "ck_half.h"
+#include "ck_common.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,16 +489,10 @@ AVX2 static void rows_avx2(int type, const uint8_t *w, size_t rb, int cols, cons
 }
 
 AVX2 static void quantize_q8_avx2(const float *x, int n, ck_q8_block *y) {
-    const __m256 signbit = _mm256_set1_ps(-0.0f);
     for (int b = 0; b < n / 32; b++) {
         const float *v = x + 32 * b;
         __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8), v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
-        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signbit, v0), _mm256_andnot_ps(signbit, v1)),
-                                 _mm256_max_ps(_mm256_andnot_ps(signbit, v2), _mm256_andnot_ps(signbit, v3)));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-        float amax = _mm_cvtss_f32(m4);
+        float amax = ck_amax32_avx2(v0, v1, v2, v3);
         float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0.0f;   /* ggml: 127/amax, not 1/d */
         __m256 idv = _mm256_set1_ps(id);
         __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, idv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, idv));

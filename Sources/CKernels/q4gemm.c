@@ -9,7 +9,7 @@
 // (vpmaddubsw: u8 weights × s8 activations, pairs summed in 16 bits; 8 k-steps summed in 16 bits stay below
 // 8·2·15·127 = 30,480, so nothing saturates), 4 tokens at a time.
 #include "ckernels.h"
-#include "ck_half.h"
+#include "ck_common.h"
 #include <math.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -166,16 +166,10 @@ static void quantize_scalar(const float *x, int cols, int8_t *xq, float *dx, flo
 #define Q4G_AVX2 __attribute__((target("avx2,fma,f16c")))
 Q4G_AVX2 static void quantize_avx2(const float *x, int cols, int8_t *xq, float *dx, float *sx) {
     const int nb = cols / 32;
-    const __m256 signbit = _mm256_set1_ps(-0.0f);
     for (int b = 0; b < nb; b++) {
         const float *v = x + b * 32;
         __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8), v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
-        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signbit, v0), _mm256_andnot_ps(signbit, v1)),
-                                 _mm256_max_ps(_mm256_andnot_ps(signbit, v2), _mm256_andnot_ps(signbit, v3)));
-        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-        h = _mm_max_ss(h, _mm_movehdup_ps(h));
-        const float amax = _mm_cvtss_f32(h);
+        const float amax = ck_amax32_avx2(v0, v1, v2, v3);
         const float d = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0.0f;
         const __m256 idv = _mm256_set1_ps(id);
         __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, idv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
