@@ -104,8 +104,10 @@ public final class LoRAWeights {
     // MARK: GGUF LoRA files (llama.cpp layout)
 
     /// Writes a GGUF LoRA adapter: `general.type = adapter`, `adapter.type = lora`, `adapter.lora.alpha`, and per
-    /// adapted matrix `<name>.lora_a` (ggml shape [in, r]) and `<name>.lora_b` (ggml shape [r, out]), F32.
-    public func save(path: String, extraMetadata: [String: GGUFValue] = [:]) throws {
+    /// adapted matrix `<name>.lora_a` (ggml shape [in, r]) and `<name>.lora_b` (ggml shape [r, out]), F32 (or F16:
+    /// half the size, each value rounded to the nearest half).
+    public func save(path: String, extraMetadata: [String: GGUFValue] = [:], tensorType: GGMLType = .f32) throws {
+        guard tensorType == .f32 || tensorType == .f16 else { throw TuningError("LoRA tensors are saved as F32 or F16, not \(tensorType)") }
         let w = GGUFWriter()
         w.set("general.architecture", .string(modelConfig.architecture))
         w.set("general.type", .string("adapter"))
@@ -121,8 +123,8 @@ public final class LoRAWeights {
             let name = s.target.tensorName(layer: s.layer)
             let a = Array(UnsafeBufferPointer(start: params + s.aOffset, count: r * s.inFeatures))
             let b = Array(UnsafeBufferPointer(start: params + s.bOffset, count: s.outFeatures * r))
-            w.addTensor(name: name + ".lora_a", shape: [s.inFeatures, r], floats: a, as: .f32)
-            w.addTensor(name: name + ".lora_b", shape: [r, s.outFeatures], floats: b, as: .f32)
+            w.addTensor(name: name + ".lora_a", shape: [s.inFeatures, r], floats: a, as: tensorType)
+            w.addTensor(name: name + ".lora_b", shape: [r, s.outFeatures], floats: b, as: tensorType)
         }
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

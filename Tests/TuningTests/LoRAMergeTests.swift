@@ -42,6 +42,15 @@ final class LoRAMergeTests: XCTestCase {
         let back = try LoRAWeights.load(path: path, modelConfig: c)
         XCTAssertEqual(back.config.rank, 6)
         XCTAssertEqual(back.denseDelta(layer: 1, target: .down)!, m.denseDelta(layer: 1, target: .down)!)
+        // F16 storage: half the bytes, each factor rounded to the nearest half.
+        let half = NSTemporaryDirectory() + "merge-f16-\(UUID().uuidString).gguf"
+        defer { try? FileManager.default.removeItem(atPath: half) }
+        try m.save(path: half, tensorType: .f16)
+        let h = try LoRAWeights.load(path: half, modelConfig: c)
+        for (x, y) in zip(h.parameterArray, m.parameterArray) { XCTAssertEqual(x, Float(Float16(y)), "f16 round trip") }
+        XCTAssertLessThan(try FileManager.default.attributesOfItem(atPath: half)[.size] as! Int,
+                          try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int)
+        XCTAssertThrowsError(try m.save(path: half, tensorType: .q8_0))
         let one = try LoRAWeights.merged([(weights: b, weight: 1)])
         let d1 = one.denseDelta(layer: 1, target: .q)!, d0 = b.denseDelta(layer: 1, target: .q)!
         for i in 0..<d0.count { XCTAssertEqual(d1[i], d0[i], accuracy: 1e-6) }

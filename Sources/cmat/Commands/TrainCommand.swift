@@ -17,7 +17,7 @@ struct TrainMergeCommand: ParsableCommand {
         abstract: "One LoRA adapter whose weight change is the weighted sum of others' (exact: the factors are stacked).",
         discussion: """
         ΔW = Σ w_i · (α_i/r_i) · B_i A_i for every adapted matrix, written as one GGUF LoRA adapter of rank Σ r_i (α = rank). \
-        Weights default to 1/n each (the mean). Example, halfway between an adapter and one continued from it: \
+        Weights default to 1/n each (the mean); one adapter with --f16 converts it to F16. Example, halfway between an adapter and one continued from it: \
         cmat train merge --adapter adapters/a/adapter.gguf --adapter adapters/b/adapter.gguf --out adapters/ab.gguf
         """)
 
@@ -25,6 +25,7 @@ struct TrainMergeCommand: ParsableCommand {
     @Option(name: .customLong("weight"), help: "Weight of the adapter at the same position (repeat; default 1/n each).") var weights: [Float] = []
     @Option(help: "Output GGUF file.") var out: String
     @Option(help: "Base model GGUF (for the shapes).") var model: String = DefaultPaths.model
+    @Flag(help: "Store the tensors as F16 (half the size; each value rounded to the nearest half) instead of F32.") var f16 = false
 
     func validate() throws {
         if adapters.isEmpty { throw ValidationError("give at least one --adapter") }
@@ -42,7 +43,7 @@ struct TrainMergeCommand: ParsableCommand {
             let parts = try adapters.enumerated().map { (try LoRAWeights.load(path: $0.element, modelConfig: config), w[$0.offset]) }
             let merged = try LoRAWeights.merged(parts.map { (weights: $0.0, weight: $0.1) })
             let recipe = zip(adapters, w).map { "\($1) × \($0)" }.joined(separator: " + ")
-            try merged.save(path: out, extraMetadata: ["cmat.lora.merged_from": .string(recipe)])
+            try merged.save(path: out, extraMetadata: ["cmat.lora.merged_from": .string(recipe)], tensorType: f16 ? .f16 : .f32)
             let layers = merged.config.layers ?? []
             print("wrote \(out): rank \(merged.config.rank), α \(merged.config.alpha), \(merged.slots.count) matrices on layers \(layers.first ?? 0)-\(layers.last ?? 0); ΔW = \(recipe)")
         } catch let e as TuningError { throw UserFacingError(e.description) }
