@@ -217,7 +217,8 @@ public final class EpisodeRunner {
                 emit(episode, st.step, .checker(fb))
                 lastFeedbackScore = fb.score
                 humanFeedback = fb.source == .human
-                repair = fb.verdict == .approve ? nil : findings.first(where: { $0.code == "sql.suggestion" })?.message
+                // (A human's feedback is theirs: the rules' repair is applied only to the rules' own send-back.)
+                repair = fb.verdict == .approve || fb.source == .human ? nil : findings.first(where: { $0.code == "sql.suggestion" })?.message
                 if fb.verdict == .approve || attempt >= config.maxRetries { break }
                 // The same proposal again after a send-back: more retries would only repeat it, so it runs as is.
                 // (Not for unparsable replies: those compare equal by their reason whatever the text says.)
