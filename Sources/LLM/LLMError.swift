@@ -7,6 +7,7 @@ public enum LLMError: Error, CustomStringConvertible, Equatable {
     case badTensor(file: String, name: String, expected: String, found: String)
     case contextLimitExceeded(promptTokens: Int, contextLength: Int)
     case emptyPrompt
+    case badContextLength(Int)
     case invalidToken(id: Int, vocabularySize: Int)
     case cancelled
 
@@ -21,6 +22,7 @@ public enum LLMError: Error, CustomStringConvertible, Equatable {
         case let .contextLimitExceeded(p, c):
             return "prompt of \(p) tokens does not fit the context of \(c) tokens"
         case .emptyPrompt: return "empty prompt: at least one token is needed"
+        case let .badContextLength(n): return "context length \(n) is not allowed: it must be at least 1 token"
         case let .invalidToken(id, v): return "token id \(id) is outside the vocabulary (0..<\(v))"
         case .cancelled: return "cancelled"
         }

@@ -22,6 +22,7 @@ public final class Model {
     }
 
     public init(path: String, contextLength: Int? = nil) throws {
+        if let n = contextLength, n < 1 { throw LLMError.badContextLength(n) }
         self.path = path
         file = try GGUFFile(path: path)
         config = try ModelConfig(gguf: file)

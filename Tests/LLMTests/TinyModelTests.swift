@@ -177,6 +177,17 @@ final class TinyModelTests: XCTestCase {
         XCTAssertLessThanOrEqual(r.promptTokens + r.generatedTokens, 17)
     }
 
+    func testNonPositiveContextLengthIsAClearError() throws {
+        let path = try TinyModels.llama()
+        for n in [0, -5] {
+            XCTAssertThrowsError(try Model(path: path, contextLength: n)) { e in
+                XCTAssertEqual(e as? LLMError, .badContextLength(n))
+                XCTAssertTrue("\(e)".contains("at least 1 token"), "\(e)")
+            }
+        }
+        XCTAssertEqual(try Model(path: path, contextLength: 1).contextLength, 1)
+    }
+
     func testUnsupportedArchitectureNamesTheFile() throws {
         var spec = TinyModels.Spec(); spec.architecture = "gpt2"
         let p = try TinyModels.write(spec, name: "tiny-gpt2.gguf")

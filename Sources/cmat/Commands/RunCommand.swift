@@ -108,7 +108,11 @@ struct RunCommand: ParsableCommand {
         if let bad = all.first(where: { $0.kind != kind }) {
             throw UserFacingError("\(tasks): task \(bad.id) is a \(bad.kind.rawValue) task, but --env is \(env)")
         }
-        if let limit = settings.limit { all = Array(all.prefix(max(0, limit))) }
+        guard !all.isEmpty else { throw UserFacingError("\(tasks): no tasks in the file (expected at least one task)") }
+        if let limit = settings.limit {
+            guard limit >= 1 else { throw UserFacingError("--limit \(limit): expected at least 1 task") }
+            all = Array(all.prefix(limit))
+        }
 
         var config = AgentConfig()
         config.mode = promptMode; config.checker = checkerMode; config.memory = settings.memory == "on"

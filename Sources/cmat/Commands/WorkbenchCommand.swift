@@ -51,6 +51,7 @@ struct WorkbenchCommand: ParsableCommand {
         let tasksPath = tasks ?? (DefaultPaths.shared + (kind == .db ? "/agentbench/dbbench/dev.jsonl" : "/agentbench/os_interaction/dev.json"))
         var all: [BenchTask]
         do { all = try TaskLoader.load(tasksPath) } catch { throw UserFacingError("\(error)") }
+        guard !all.isEmpty else { throw UserFacingError("\(tasksPath): no tasks in the file (expected at least one task)") }
         if let bad = all.first(where: { $0.kind != kind }) {
             throw UserFacingError("\(tasksPath): task \(bad.id) is a \(bad.kind.rawValue) task, but --env is \(env)")
         }
@@ -73,7 +74,10 @@ struct WorkbenchCommand: ParsableCommand {
             settings = (CheckerMode(rawValue: c.checker) ?? checkerMode, c.memory, c.memoryFile, c.trials, c.limit,
                         Int(c.extra?["maxRetries"] ?? "") ?? settings.maxRetries, c.sampling?.maxTokens ?? maxTokens)
         }
-        if let limit = settings.limit { all = Array(all.prefix(max(0, limit))) }
+        if let limit = settings.limit {
+            guard limit >= 1 else { throw UserFacingError("--limit \(limit): expected at least 1 task") }
+            all = Array(all.prefix(limit))
+        }
         var tuneOptions = self.tuneOptions            // a resumed run tunes as it was started (run_start's extra)
         if let c = previous?.runStart?.config { tuneOptions.restore(c.extra) }
 
