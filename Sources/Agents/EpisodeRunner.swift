@@ -187,10 +187,22 @@ public final class EpisodeRunner {
                     findings += RepeatRule.findings(action: action, history: history)
                     findings += AnswerAfterFailureRule.findings(action: action, history: history)
                 }
-                if config.suggestRepairs, case let .sql(sql) = action, let db = task.db,
-                   findings.contains(where: { $0.severity == .error && ($0.code == "sql.unknown-table" || $0.code == "sql.unknown-column") }),
-                   let fixed = SQLRepair.suggest(sql: sql, table: db.tableName, columns: db.columns) {
-                    findings.append(RuleFinding(.info, "sql.suggestion", fixed))
+                if case let .sql(sql) = action, let db = task.db {
+                    let slips = config.valueChecks ? ValueCopyRule.slips(sql: sql, description: task.description) : []
+                    findings += ValueCopyRule.findings(slips)
+                    // The suggested repair: the task's own names (SQLRepair) and the task's own values (ValueCopyRule).
+                    let unknownNames = findings.contains { $0.severity == .error && ($0.code == "sql.unknown-table" || $0.code == "sql.unknown-column") }
+                    var fixed: String?
+                    var complete = true
+                    if unknownNames {
+                        fixed = config.suggestRepairs ? SQLRepair.suggest(sql: sql, table: db.tableName, columns: db.columns) : nil
+                        complete = fixed != nil
+                    }
+                    if complete, !slips.isEmpty {
+                        let base = fixed ?? sql
+                        fixed = ValueCopyRule.repair(sql: base, slips: ValueCopyRule.slips(sql: base, description: task.description)) ?? fixed
+                    }
+                    if complete, let fixed { findings.append(RuleFinding(.info, "sql.suggestion", fixed)) }
                 }
                 let step = st.step
                 let review = checker.review(action: action, findings: findings, task: task.description,

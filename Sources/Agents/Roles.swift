@@ -32,6 +32,9 @@ public struct AgentConfig: Sendable {
     /// the repair, or it re-proposed the same statement), the Checker's repaired statement runs instead of the rejected
     /// one, and the Assistant's message in the dialogue is rewritten to it (the Checker corrects the action).
     public var applyRepairs: Bool = true
+    /// The Checker sends back a DB INSERT/UPDATE whose quoted text value is a near-copy of a stretch of the task's
+    /// description (ValueCopyRule), with that stretch as the correction.
+    public var valueChecks: Bool = true
     public var wordBudget: Int = ShortTermMemory.defaultWordBudget
     /// A prompt that leaves fewer tokens than this for the reply is Context Limit Exceeded.
     public var minReplyTokens: Int = 32
@@ -173,7 +176,10 @@ public final class Checker {
             let invalid: Bool = { if case .invalid = action { return true }; return false }()
             var hint = invalid ? " Reply with exactly one action in the required format." : ""
             if let s = findings.first(where: { $0.code == "sql.suggestion" }) {
-                hint += " The same statement with the table's own names:\n```sql\n\(s.message)\n```"
+                let names = codes.contains("sql.unknown-table") || codes.contains("sql.unknown-column")
+                let values = codes.contains("sql.value-not-in-task")
+                let what = names && values ? "the table's own names and the task's own values" : values ? "the task's own values" : "the table's own names"
+                hint += " The same statement with \(what):\n```sql\n\(s.message)\n```"
             }
             return CheckerFeedback(verdict: .revise, score: -1, critique: what + hint, source: .rule, rules: codes, findings: strings)
         }

@@ -35,6 +35,8 @@ struct RunCommand: ParsableCommand {
     var suggestRepairs: String = "on"
     @Option(name: .customLong("apply-repairs"), help: "A DB statement the Checker sent back and repaired runs as repaired when the retries do not take the repair: on or off.")
     var applyRepairs: String = "on"
+    @Option(name: .customLong("value-checks"), help: "The Checker sends back a DB INSERT/UPDATE whose text value is a near-copy of the task's wording (e.g. 'Nasan Stadium' for 'Nissan Stadium'), with the task's spelling as the repair: on or off.")
+    var valueChecks: String = "on"
     @Option(help: "Threads for the engine.") var threads: Int = 2
     @Option(help: "Context window in tokens (default: the model's, capped by the engine).") var ctx: Int?
     @Flag(help: "Continue an interrupted run from its log.") var resume: Bool = false
@@ -51,7 +53,7 @@ struct RunCommand: ParsableCommand {
         var previous: SessionLog?
         var settings = (mode: mode, checker: checker, memory: memory, memoryFile: memoryFile, trials: trials, limit: limit,
                         maxRetries: maxRetries, maxTokens: maxTokens, retryTemperature: retryTemperature, historyRules: historyRules,
-                        suggestRepairs: suggestRepairs, applyRepairs: applyRepairs)
+                        suggestRepairs: suggestRepairs, applyRepairs: applyRepairs, valueChecks: valueChecks)
         var adapterOpts = adapterOptions
         var checkerAdapterPath = checkerAdapter
         var tuning = tuneOptions
@@ -70,7 +72,7 @@ struct RunCommand: ParsableCommand {
             settings = (c.mode, c.checker, c.memory ? "on" : "off", c.memoryFile, c.trials, c.limit,
                         Int(c.extra?["maxRetries"] ?? "") ?? maxRetries, c.sampling?.maxTokens ?? maxTokens,
                         Float(c.extra?["retryTemperature"] ?? "") ?? 0, c.extra?["historyRules"] ?? "off",
-                        c.extra?["suggestRepairs"] ?? "off", c.extra?["applyRepairs"] ?? "off")
+                        c.extra?["suggestRepairs"] ?? "off", c.extra?["applyRepairs"] ?? "off", c.extra?["valueChecks"] ?? "off")
             // The adapter the run started with, unless one is given again.
             if adapterOpts.adapter == nil, let a = start.model?.adapter {
                 adapterOpts.adapter = a
@@ -102,6 +104,9 @@ struct RunCommand: ParsableCommand {
         guard settings.applyRepairs == "on" || settings.applyRepairs == "off" else {
             throw UserFacingError("--apply-repairs must be on or off, not '\(settings.applyRepairs)'")
         }
+        guard settings.valueChecks == "on" || settings.valueChecks == "off" else {
+            throw UserFacingError("--value-checks must be on or off, not '\(settings.valueChecks)'")
+        }
 
         var all: [BenchTask]
         do { all = try TaskLoader.load(tasks) } catch { throw UserFacingError("\(error)") }
@@ -122,6 +127,7 @@ struct RunCommand: ParsableCommand {
         config.historyRules = settings.historyRules == "on"
         config.suggestRepairs = settings.suggestRepairs == "on"
         config.applyRepairs = settings.applyRepairs == "on"
+        config.valueChecks = settings.valueChecks == "on"
 
         let modelPath = model ?? DefaultPaths.model
         let assistantModel: LanguageModel
@@ -175,7 +181,8 @@ struct RunCommand: ParsableCommand {
                                          repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
             rc.extra = ["maxRetries": String(settings.maxRetries), "threads": String(threads),
                         "retryTemperature": String(settings.retryTemperature), "historyRules": settings.historyRules,
-                        "suggestRepairs": settings.suggestRepairs, "applyRepairs": settings.applyRepairs]
+                        "suggestRepairs": settings.suggestRepairs, "applyRepairs": settings.applyRepairs,
+                        "valueChecks": settings.valueChecks]
             if adapterOpts.adapter != nil { rc.extra?["adapterScale"] = String(adapterOpts.adapterScale) }
             if let c = checkerAdapterPath { rc.extra?["checkerAdapter"] = c }
             if tuning.tune { rc.extra?.merge(tuning.record(savePath: savePath)) { $1 } }

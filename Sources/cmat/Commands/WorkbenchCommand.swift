@@ -89,6 +89,7 @@ struct WorkbenchCommand: ParsableCommand {
             config.historyRules = (c.extra?["historyRules"] ?? "off") == "on"
             config.suggestRepairs = (c.extra?["suggestRepairs"] ?? "off") == "on"
             config.applyRepairs = (c.extra?["applyRepairs"] ?? "off") == "on"
+            config.valueChecks = (c.extra?["valueChecks"] ?? "off") == "on"
         }
         config.assistantSampling.maxTokens = settings.maxTokens
         // Sampling: the flags for a new run, the recorded settings for a resumed one.
@@ -156,7 +157,8 @@ struct WorkbenchCommand: ParsableCommand {
                                          repetitionPenalty: s.repetitionPenalty, seed: s.seed, maxTokens: s.maxTokens)
             rc.extra = ["maxRetries": String(config.maxRetries), "threads": String(threads), "via": "workbench",
                         "retryTemperature": String(config.retryTemperature), "historyRules": config.historyRules ? "on" : "off",
-                        "suggestRepairs": config.suggestRepairs ? "on" : "off", "applyRepairs": config.applyRepairs ? "on" : "off"]
+                        "suggestRepairs": config.suggestRepairs ? "on" : "off", "applyRepairs": config.applyRepairs ? "on" : "off",
+                        "valueChecks": config.valueChecks ? "on" : "off"]
             if adapterOptions.adapter != nil { rc.extra?["adapterScale"] = String(adapterOptions.adapterScale) }
             if let c = checkerAdapter { rc.extra?["checkerAdapter"] = c }
             if tuneOptions.tune { rc.extra?.merge(tuneOptions.record(savePath: savePath)) { $1 } }
