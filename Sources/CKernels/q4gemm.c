@@ -144,7 +144,7 @@ void ck_q4g_pack(const void *w, size_t row_bytes, int cols, int r0, int r1, void
 
 // ---- activations ----
 
-static void quantize_scalar(const float *x, int cols, int8_t *xq, float *dx, float *sx) {
+static void quantize_scalar(const float *x, int cols, int8_t *xq, float *dx, float *sx, int f16) {
     const int nb = cols / 32;
     for (int b = 0; b < nb; b++) {
         const float *v = x + b * 32;
@@ -157,14 +157,14 @@ static void quantize_scalar(const float *x, int cols, int8_t *xq, float *dx, flo
             xq[b * 32 + i] = (int8_t)q;
             sum += q;
         }
-        dx[b] = q4g_round_f16(d);
-        sx[b] = q4g_round_f16(d * (float)sum);
+        dx[b] = f16 ? q4g_round_f16(d) : d;
+        sx[b] = f16 ? q4g_round_f16(d * (float)sum) : d * (float)sum;
     }
 }
 
 #ifdef CK_X86
 #define Q4G_AVX2 __attribute__((target("avx2,fma,f16c")))
-Q4G_AVX2 static void quantize_avx2(const float *x, int cols, int8_t *xq, float *dx, float *sx) {
+Q4G_AVX2 static void quantize_avx2(const float *x, int cols, int8_t *xq, float *dx, float *sx, int f16) {
     const int nb = cols / 32;
     for (int b = 0; b < nb; b++) {
         const float *v = x + b * 32;
@@ -186,23 +186,33 @@ Q4G_AVX2 static void quantize_avx2(const float *x, int cols, int8_t *xq, float *
         __m256i p = _mm256_packs_epi16(p01, p23);
         p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256((__m256i *)(xq + b * 32), p);
-        dx[b] = _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
-        sx[b] = _cvtsh_ss(_cvtss_sh(d * (float)sum, _MM_FROUND_TO_NEAREST_INT));
+        dx[b] = f16 ? _cvtsh_ss(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT)) : d;
+        sx[b] = f16 ? _cvtsh_ss(_cvtss_sh(d * (float)sum, _MM_FROUND_TO_NEAREST_INT)) : d * (float)sum;
     }
 }
 #endif
 
-void ck_q4g_quantize(const float *x, int n, int cols, size_t ldx, int8_t *xq, float *dx, float *sx) {
+static void quantize_rows(const float *x, int n, int cols, size_t ldx, int8_t *xq, float *dx, float *sx, int f16) {
     const int nb = cols / 32;
     for (int t = 0; t < n; t++) {
 #ifdef CK_X86
         if (ck_active_features() & 1) {
-            quantize_avx2(x + (size_t)t * ldx, cols, xq + (size_t)t * cols, dx + (size_t)t * nb, sx + (size_t)t * nb);
+            quantize_avx2(x + (size_t)t * ldx, cols, xq + (size_t)t * cols, dx + (size_t)t * nb, sx + (size_t)t * nb, f16);
             continue;
         }
 #endif
-        quantize_scalar(x + (size_t)t * ldx, cols, xq + (size_t)t * cols, dx + (size_t)t * nb, sx + (size_t)t * nb);
+        quantize_scalar(x + (size_t)t * ldx, cols, xq + (size_t)t * cols, dx + (size_t)t * nb, sx + (size_t)t * nb, f16);
     }
+}
+
+void ck_q4g_quantize(const float *x, int n, int cols, size_t ldx, int8_t *xq, float *dx, float *sx) {
+    quantize_rows(x, n, cols, ldx, xq, dx, sx, 1);
+}
+
+// Gradients are small (the loss is a mean; deep layers' dY can lie below f16's normal range), so the backward
+// keeps dx and sx in fp32: the same quantization without the f16 rounding.
+void ck_q8t_quantize(const float *x, int n, int cols, size_t ldx, int8_t *xq, float *dx, float *sx) {
+    quantize_rows(x, n, cols, ldx, xq, dx, sx, 0);
 }
 
 // ---- the product ----
@@ -354,4 +364,173 @@ void ck_add_rmsnorm_rows(float *x, const float *y, int n, int dim, const float *
 #endif
         add_rmsnorm_scalar(xr, yr, w, dim, eps, out + (size_t)r * dim);
     }
+}
+
+// ---- transposed products of the training backward pass: dX[n, in] = dY[n, out] · W[out, in] (owner: llm) ----
+// W^T (rows = W's columns, the k dimension = W's rows) is requantized once from fp32 (the exactly dequantized base)
+// into the q4g panel layout with u8 weights 0..qmax and fp32 dw, mw per row and block of 32: lo/hi = min/max of the
+// block, dw = (hi - lo)/qmax, q = round-to-nearest-even((v - lo)·qmax/(hi - lo)) clamped to [0, qmax] (0 when hi = lo),
+// mw = lo. The product is the q4g one (f = fma(isum, dw·dx, f); f = fma(mw, sx, f) over the blocks in order), so the
+// scalar C below and the Swift twin (`TransposedInt8Matrix.reference`) give the same bits. With `accumulate`, y += f.
+// The AVX2 kernel sums two k-steps of vpmaddubsw in 16 bits (qmax ≤ 63: 2·2·63·127 = 32,004, no saturation) before
+// widening to 32 bits; qmax ≤ 127 widens after every k-step.
+
+void ck_q8t_pack(const float *w, int out, int in, int qmax, void *panels) {
+    const int nb = out / 32, np = (in + 7) / 8;
+    uint8_t *base = (uint8_t *)panels;
+    for (int p = 0; p < np; p++)
+        for (int b = 0; b < nb; b++) {
+            uint8_t *dst = base + ((size_t)p * nb + b) * 320;
+            float dw[8], mw[8];
+            for (int r = 0; r < 8; r++) {
+                const int i = p * 8 + r;
+                if (i >= in) {
+                    dw[r] = 0; mw[r] = 0;
+                    for (int s = 0; s < 8; s++) memset(dst + s * 32 + r * 4, 0, 4);
+                    continue;
+                }
+                float lo = INFINITY, hi = -INFINITY;
+                for (int o = 0; o < 32; o++) {
+                    const float v = w[(size_t)(b * 32 + o) * in + i];
+                    lo = fminf(lo, v); hi = fmaxf(hi, v);
+                }
+                const float range = hi - lo;
+                const float id = range > 0 ? (float)qmax / range : 0.0f;
+                dw[r] = range > 0 ? range / (float)qmax : 0.0f;
+                mw[r] = lo;
+                for (int o = 0; o < 32; o++) {
+                    const float v = w[(size_t)(b * 32 + o) * in + i];
+                    int q = (int)nearbyintf((v - lo) * id);
+                    q = q < 0 ? 0 : (q > qmax ? qmax : q);
+                    dst[(o / 4) * 32 + r * 4 + (o % 4)] = (uint8_t)q;
+                }
+            }
+            memcpy(dst + 256, dw, 32);
+            memcpy(dst + 288, mw, 32);
+        }
+}
+
+static void q8t_gemm_scalar(const uint8_t *P, int rows, int cols, const int8_t *xq, const float *dx, const float *sx,
+                            int n, float *y, size_t ldy, int accumulate) {
+    const int nb = cols / 32, np = (rows + 7) / 8;
+    for (int p = 0; p < np; p++)
+        for (int t = 0; t < n; t++)
+            for (int r = 0; r < 8 && p * 8 + r < rows; r++) {
+                float f = 0;
+                for (int b = 0; b < nb; b++) {
+                    const uint8_t *blk = P + ((size_t)p * nb + b) * 320;
+                    const int8_t *a = xq + (size_t)t * cols + b * 32;
+                    int isum = 0;
+                    for (int s = 0; s < 8; s++)
+                        for (int e = 0; e < 4; e++) isum += (int)blk[s * 32 + r * 4 + e] * (int)a[s * 4 + e];
+                    float dw, mw;
+                    memcpy(&dw, blk + 256 + 4 * r, 4);
+                    memcpy(&mw, blk + 288 + 4 * r, 4);
+                    f = fmaf((float)isum, dw * dx[(size_t)t * nb + b], f);
+                    f = fmaf(mw, sx[(size_t)t * nb + b], f);
+                }
+                float *dst = y + (size_t)t * ldy + p * 8 + r;
+                *dst = accumulate ? *dst + f : f;
+            }
+}
+
+#ifdef CK_X86
+// One panel × NT tokens (1..4); KS = k-steps summed in 16 bits before widening (2 for qmax ≤ 63, 1 for ≤ 127).
+#define Q8T_KERNEL(NAME, NT, KS)                                                                                       \
+Q4G_AVX2 static inline void NAME(const uint8_t *panel, int nb, const int8_t *x, size_t cols, const float *dx,          \
+                                 const float *sx, __m256 *out) {                                                       \
+    const __m256i ones = _mm256_set1_epi16(1);                                                                         \
+    __m256 f0 = _mm256_setzero_ps(), f1 = f0, f2 = f0, f3 = f0;                                                        \
+    const int8_t *x0 = x, *x1 = x + cols, *x2 = x + 2 * cols, *x3 = x + 3 * cols;                                      \
+    for (int b = 0; b < nb; b++) {                                                                                     \
+        const uint8_t *wp = panel + (size_t)b * 320;                                                                   \
+        __m256i i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0;                                                \
+        for (int s = 0; s < 8; s += KS) {                                                                              \
+            const __m256i w = _mm256_load_si256((const __m256i *)(wp + 32 * s));                                       \
+            __m256i a0 = _mm256_maddubs_epi16(w, Q4G_BC(x0 + 4 * s)), a1 = a0, a2 = a0, a3 = a0;                       \
+            if (NT > 1) a1 = _mm256_maddubs_epi16(w, Q4G_BC(x1 + 4 * s));                                              \
+            if (NT > 2) a2 = _mm256_maddubs_epi16(w, Q4G_BC(x2 + 4 * s));                                              \
+            if (NT > 3) a3 = _mm256_maddubs_epi16(w, Q4G_BC(x3 + 4 * s));                                              \
+            if (KS == 2) {                                                                                             \
+                const __m256i v = _mm256_load_si256((const __m256i *)(wp + 32 * s + 32));                              \
+                a0 = _mm256_add_epi16(a0, _mm256_maddubs_epi16(v, Q4G_BC(x0 + 4 * s + 4)));                            \
+                if (NT > 1) a1 = _mm256_add_epi16(a1, _mm256_maddubs_epi16(v, Q4G_BC(x1 + 4 * s + 4)));                \
+                if (NT > 2) a2 = _mm256_add_epi16(a2, _mm256_maddubs_epi16(v, Q4G_BC(x2 + 4 * s + 4)));                \
+                if (NT > 3) a3 = _mm256_add_epi16(a3, _mm256_maddubs_epi16(v, Q4G_BC(x3 + 4 * s + 4)));                \
+            }                                                                                                          \
+            i0 = _mm256_add_epi32(i0, _mm256_madd_epi16(a0, ones));                                                    \
+            if (NT > 1) i1 = _mm256_add_epi32(i1, _mm256_madd_epi16(a1, ones));                                        \
+            if (NT > 2) i2 = _mm256_add_epi32(i2, _mm256_madd_epi16(a2, ones));                                        \
+            if (NT > 3) i3 = _mm256_add_epi32(i3, _mm256_madd_epi16(a3, ones));                                        \
+        }                                                                                                              \
+        const __m256 dwv = _mm256_load_ps((const float *)(wp + 256)), mwv = _mm256_load_ps((const float *)(wp + 288)); \
+        f0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i0), _mm256_mul_ps(dwv, _mm256_broadcast_ss(dx + b)), f0);             \
+        f0 = _mm256_fmadd_ps(mwv, _mm256_broadcast_ss(sx + b), f0);                                                    \
+        if (NT > 1) {                                                                                                  \
+            f1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1), _mm256_mul_ps(dwv, _mm256_broadcast_ss(dx + nb + b)), f1);    \
+            f1 = _mm256_fmadd_ps(mwv, _mm256_broadcast_ss(sx + nb + b), f1);                                           \
+        }                                                                                                              \
+        if (NT > 2) {                                                                                                  \
+            f2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i2), _mm256_mul_ps(dwv, _mm256_broadcast_ss(dx + 2 * nb + b)), f2); \
+            f2 = _mm256_fmadd_ps(mwv, _mm256_broadcast_ss(sx + 2 * nb + b), f2);                                       \
+        }                                                                                                              \
+        if (NT > 3) {                                                                                                  \
+            f3 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i3), _mm256_mul_ps(dwv, _mm256_broadcast_ss(dx + 3 * nb + b)), f3); \
+            f3 = _mm256_fmadd_ps(mwv, _mm256_broadcast_ss(sx + 3 * nb + b), f3);                                       \
+        }                                                                                                              \
+        x0 += 32; x1 += 32; x2 += 32; x3 += 32;                                                                        \
+    }                                                                                                                  \
+    out[0] = f0; out[1] = f1; out[2] = f2; out[3] = f3;                                                                \
+}
+Q8T_KERNEL(q8t_k4_ks2, 4, 2)
+Q8T_KERNEL(q8t_k1_ks2, 1, 2)
+Q8T_KERNEL(q8t_k4_ks1, 4, 1)
+Q8T_KERNEL(q8t_k1_ks1, 1, 1)
+
+Q4G_AVX2 static inline void q8t_store(float *dst, __m256 v, int count, int accumulate) {
+    if (count == 8) {
+        if (accumulate) v = _mm256_add_ps(_mm256_loadu_ps(dst), v);
+        _mm256_storeu_ps(dst, v);
+    } else {
+        float tmp[8];
+        _mm256_storeu_ps(tmp, v);
+        for (int r = 0; r < count; r++) dst[r] = accumulate ? dst[r] + tmp[r] : tmp[r];
+    }
+}
+
+// Tokens in blocks of 128 (their activations stay in L2 while the tile's panels cycle), panels inside.
+Q4G_AVX2 static void q8t_gemm_avx2(const uint8_t *P, int rows, int cols, const int8_t *xq, const float *dx,
+                                   const float *sx, int n, float *y, size_t ldy, int accumulate, int ks) {
+    const int nb = cols / 32, np = (rows + 7) / 8;
+    __m256 out[4];
+    for (int t0 = 0; t0 < n; t0 += 128) {
+        const int t1 = t0 + 128 < n ? t0 + 128 : n;
+        for (int p = 0; p < np; p++) {
+            const uint8_t *panel = P + (size_t)p * nb * 320;
+            const int count = rows - p * 8 >= 8 ? 8 : rows - p * 8;
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) {
+                if (ks == 2) q8t_k4_ks2(panel, nb, xq + (size_t)t * cols, (size_t)cols, dx + (size_t)t * nb, sx + (size_t)t * nb, out);
+                else q8t_k4_ks1(panel, nb, xq + (size_t)t * cols, (size_t)cols, dx + (size_t)t * nb, sx + (size_t)t * nb, out);
+                for (int j = 0; j < 4; j++) q8t_store(y + (size_t)(t + j) * ldy + p * 8, out[j], count, accumulate);
+            }
+            for (; t < t1; t++) {
+                if (ks == 2) q8t_k1_ks2(panel, nb, xq + (size_t)t * cols, (size_t)cols, dx + (size_t)t * nb, sx + (size_t)t * nb, out);
+                else q8t_k1_ks1(panel, nb, xq + (size_t)t * cols, (size_t)cols, dx + (size_t)t * nb, sx + (size_t)t * nb, out);
+                q8t_store(y + (size_t)t * ldy + p * 8, out[0], count, accumulate);
+            }
+        }
+    }
+}
+#endif
+
+void ck_q8t_gemm(const void *panels, int rows, int cols, int qmax, const int8_t *xq, const float *dx, const float *sx,
+                 int n, float *y, size_t ldy, int accumulate) {
+#ifdef CK_X86
+    if (ck_active_features() & 1) {
+        q8t_gemm_avx2((const uint8_t *)panels, rows, cols, xq, dx, sx, n, y, ldy, accumulate, qmax <= 63 ? 2 : 1);
+        return;
+    }
+#endif
+    q8t_gemm_scalar((const uint8_t *)panels, rows, cols, xq, dx, sx, n, y, ldy, accumulate);
 }

@@ -101,3 +101,105 @@ public enum Q4Gemm {
         return y
     }
 }
+
+/// The training backward pass's dX = dY · W for a frozen base matrix W [out, in] (C `ck_q8t_*`, q4gemm.c): Wᵀ
+/// requantized once from its exact fp32 values into `Q4Gemm`'s panel layout with u8 weights 0…qmax and an fp32
+/// scale and minimum per row and block of 32 along `out` (qmax 127, what training uses: an error of at most
+/// (max − min)/254 per weight, about 1/17 of Q4_1's own step; qmax ≤ 63 runs a little faster), dY quantized per block of 32 like `Q4Gemm`'s activations but with fp32 scales (the
+/// loss is a mean, so deep layers' gradients can lie below f16's normal range), and `Q4Gemm`'s integer
+/// product (AVX2: `vpmaddubsw` k-steps widened to 32-bit sums after one, or after two when qmax ≤ 63). `reference` is the obvious Swift
+/// definition; the C paths (AVX2, scalar) give its bits exactly.
+public final class TransposedInt8Matrix: @unchecked Sendable {
+    /// Rows of Wᵀ (W's input features) and its columns (W's output features, a multiple of 32).
+    public let rows: Int, cols: Int, qmax: Int
+    let panels: UnsafeMutableRawPointer
+    public let bytes: Int
+
+    /// w: W [out, in] row-major fp32.
+    public init(w: UnsafePointer<Float>, out: Int, in inFeatures: Int, qmax: Int = 127) {
+        precondition(out % 32 == 0 && out > 0 && inFeatures > 0 && qmax >= 1 && qmax <= 127)
+        rows = inFeatures; cols = out; self.qmax = qmax
+        bytes = ck_q4g_panel_bytes(Int32(inFeatures), Int32(out))
+        panels = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 32), alignment: 64)
+        ck_q8t_pack(w, Int32(out), Int32(inFeatures), Int32(qmax), panels)
+    }
+    deinit { panels.deallocate() }
+
+    /// y[n, rows] (+)= dy[n, cols] · W (rows of y `ldy` floats apart, default rows). Threaded: dY is quantized once
+    /// (split over tokens), then ranges of panels are handed out.
+    public func matmul(_ dy: UnsafePointer<Float>, n: Int, _ y: UnsafeMutablePointer<Float>, ldy: Int? = nil,
+                       accumulate: Bool = false, pool: ThreadPool) {
+        precondition(n >= 1)
+        let cols = self.cols, nb = cols / 32, ldy = ldy ?? rows
+        let actBytes = (n * cols + 63) / 64 * 64 + 2 * n * nb * 4
+        let act = pool.callerScratch(bytes: actBytes)
+        let xq = act.assumingMemoryBound(to: Int8.self)
+        let dx = (act + (n * cols + 63) / 64 * 64).assumingMemoryBound(to: Float.self), sx = dx + n * nb
+        pool.parallelFor(n, grain: 16) { a, b, _ in
+            ck_q8t_quantize(dy + a * cols, Int32(b - a), Int32(cols), cols, xq + a * cols, dx + a * nb, sx + a * nb)
+        }
+        let np = (rows + 7) / 8
+        // about 4 ranges per worker, at most 16 panels (128 rows) each
+        let per = max(1, min(16, (np + 4 * pool.threads - 1) / (4 * pool.threads)))
+        let chunks = (np + per - 1) / per
+        let panels = self.panels, rows = self.rows, qmax = Int32(self.qmax), acc: Int32 = accumulate ? 1 : 0
+        pool.parallelFor(chunks) { a, b, _ in
+            for c in a..<b {
+                let p0 = c * per, p1 = min(np, p0 + per)
+                let r0 = p0 * 8, r1 = min(rows, p1 * 8)
+                ck_q8t_gemm(panels + p0 * nb * 320, Int32(r1 - r0), Int32(cols), qmax, xq, dx, sx, Int32(n), y + r0, ldy, acc)
+            }
+        }
+    }
+
+    /// The obvious definition (test twin) from W [out, in] fp32 and dy [n, out]: Wᵀ's block values requantized as
+    /// described above, dY's blocks as `Q4Gemm.reference` quantizes activations but with fp32 d and s, then per (t, i) over the blocks in
+    /// order f = fma(Σ q·xq, dw·dx, f), f = fma(mw, sx, f); with `accumulate`, y[t, i] + f (y given).
+    public static func reference(w: [Float], out: Int, in inF: Int, qmax: Int = 127, dy: [Float], n: Int,
+                                 y: [Float]? = nil) -> [Float] {
+        precondition(out % 32 == 0 && w.count == out * inF && dy.count >= n * out)
+        let nb = out / 32
+        // Wᵀ requantized: q[i][o], dw/mw[i][b]
+        var q = [Int](repeating: 0, count: inF * out), dw = [Float](repeating: 0, count: inF * nb), mw = dw
+        for i in 0..<inF {
+            for b in 0..<nb {
+                var lo = Float.infinity, hi = -Float.infinity
+                for o in 0..<32 { let v = w[(b * 32 + o) * inF + i]; lo = min(lo, v); hi = max(hi, v) }
+                let range = hi - lo
+                let id: Float = range > 0 ? Float(qmax) / range : 0
+                dw[i * nb + b] = range > 0 ? range / Float(qmax) : 0
+                mw[i * nb + b] = lo
+                for o in 0..<32 {
+                    let v = w[(b * 32 + o) * inF + i]
+                    q[i * out + b * 32 + o] = min(qmax, max(0, Int(((v - lo) * id).rounded(.toNearestOrEven))))
+                }
+            }
+        }
+        var result = y ?? [Float](repeating: 0, count: n * inF)
+        for t in 0..<n {
+            var xq = [Int](repeating: 0, count: out), d = [Float](repeating: 0, count: nb), s = d
+            for b in 0..<nb {
+                var amax: Float = 0
+                for k in 0..<32 { amax = max(amax, abs(dy[t * out + b * 32 + k])) }
+                let db = amax / 127, id: Float = amax != 0 ? 127 / amax : 0
+                var sum = 0
+                for k in 0..<32 {
+                    let v = Int((dy[t * out + b * 32 + k] * id).rounded(.toNearestOrEven))
+                    xq[b * 32 + k] = v; sum += v
+                }
+                d[b] = db; s[b] = db * Float(sum)   // fp32 scales (gradients can lie below f16's range)
+            }
+            for i in 0..<inF {
+                var f: Float = 0
+                for b in 0..<nb {
+                    var isum = 0
+                    for k in 0..<32 { isum += q[i * out + b * 32 + k] * xq[b * 32 + k] }
+                    f = f.addingProduct(Float(isum), dw[i * nb + b] * d[b])
+                    f = f.addingProduct(mw[i * nb + b], s[b])
+                }
+                result[t * inF + i] = y != nil ? result[t * inF + i] + f : f
+            }
+        }
+        return result
+    }
+}

@@ -1,5 +1,6 @@
 // The frozen base model: per-layer matrices that stay quantized in the GGUF mmap and are dequantized into a
 // scratch tile right before each sgemm (or kept as fp32 when they are F32 in the file or when caching is asked for).
+import Foundation
 import GGUF
 import Kernels
 
@@ -68,6 +69,28 @@ public final class BaseMatrix {
     deinit { owned?.deallocate() }
 
     public var isDense: Bool { dense != nil }
+
+    /// The Q4_1 matrix when the int8 training products can take it (`Q4Gemm`: Q4_1, columns a multiple of 32).
+    public var int8Forward: QuantizedMatrix? {
+        guard let q = quantized, Q4Gemm.supports([q]) else { return nil }
+        return q
+    }
+    private var transposed: TransposedInt8Matrix?
+    private let transposedLock = NSLock()
+    /// Wᵀ requantized for the int8 backward product dX = dY·W (`TransposedInt8Matrix`, built from the exactly
+    /// dequantized weights on first use; about 1.25 bytes a weight), or nil when the matrix has no int8 forward or its
+    /// row count is not a multiple of 32.
+    public func int8Backward() -> TransposedInt8Matrix? {
+        guard int8Forward != nil, rows % 32 == 0 else { return nil }
+        transposedLock.lock(); defer { transposedLock.unlock() }
+        if let t = transposed { return t }
+        let w = UnsafeMutablePointer<Float>.allocate(capacity: rows * cols)
+        defer { w.deallocate() }
+        dequantizeRows(0, rows, into: w)
+        let t = TransposedInt8Matrix(w: w, out: rows, in: cols, qmax: 127)
+        transposed = t
+        return t
+    }
 
     /// Row `r` as fp32 into `dst` (cols floats).
     public func row(_ r: Int, into dst: UnsafeMutablePointer<Float>) {

@@ -39,6 +39,7 @@ public enum SFTBenchmark {
             let toks = (0..<seqLen).map { _ in Int(rng.next() % UInt64(V)) }
             return SFTExample(tokens: toks, lossMask: [false] + Array(repeating: true, count: seqLen - 1))
         }
+        log("sft bench: base products \(cfg.int8Products ? "int8" : "fp32 (CMAT_SFT_INT8=0)")")
         let warm = try trainer.step([example()])
         log(String(format: "sft bench warm-up step: loss %.3f", warm["sft/loss"] ?? .nan))
         let exs = (0..<steps).map { _ in example() }

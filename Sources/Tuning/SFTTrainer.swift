@@ -18,6 +18,8 @@ public struct SFTConfig: Codable, Equatable, Sendable {
     public var checkpointEvery = 50
     /// Stop after this many optimizer steps (nil = all epochs).
     public var maxSteps: Int? = nil
+    /// int8 base products (`TrainingModel.int8Products`); on unless `CMAT_SFT_INT8=0` (the fp32 reference path).
+    public var int8Products = ProcessInfo.processInfo.environment["CMAT_SFT_INT8"] != "0"
     public init() {}
 }
 
@@ -37,6 +39,7 @@ public final class SFTTrainer {
         self.lora = l
         model.lora = l
         model.parallelLoss = true   // the cross-entropy closures below write only their own row
+        model.int8Products = config.int8Products
         self.model = model
         optimizer = AdamW(count: l.count, config: config.optimizer)
         schedule = LRSchedule()

@@ -77,6 +77,16 @@ public final class TrainingModel {
     private let bufH = FloatBuffer(), bufI = FloatBuffer(), bufJ = FloatBuffer(), bufK = FloatBuffer()   // stop-gradient backward
     private let loraTmp = FloatBuffer(), dropTmp = FloatBuffer()
     private let headX = FloatBuffer(), headLogits = FloatBuffer()
+    /// The frozen base products of Q4_1 block matrices in int8 (`Q4Gemm` forward with activations quantized per
+    /// block of 32; backward dX = dY·W through `TransposedInt8Matrix`); false: dequantized fp32 tiles × sgemm (the
+    /// exact reference). The SFT trainer turns it on (`SFTConfig.int8Products`); other users keep the fp32 path.
+    public var int8Products: Bool {
+        get { int8ForwardProducts && int8BackwardProducts }
+        set { int8ForwardProducts = newValue; int8BackwardProducts = newValue }
+    }
+    /// The two halves of `int8Products`, separately (for measuring each one's effect).
+    public var int8ForwardProducts = false
+    public var int8BackwardProducts = false
     /// Positions processed per head chunk.
     public var headChunk = 256
     /// When set, wall-clock seconds per phase accumulate in `profile` (base, lora, attention, head, other).
@@ -170,9 +180,13 @@ public final class TrainingModel {
                          saveU: UnsafeMutablePointer<Float>?) {
         let m = base.layers[layer].proj[t]!
         mark("other")
-        let w = baseFloats(m)
-        mark("dequant")
-        compute.gemm(false, true, T, m.rows, m.cols, 1, x, m.cols, w, m.cols, 0, y, m.rows)
+        if int8ForwardProducts, let q = m.int8Forward {
+            Q4Gemm.matmul(q, x, n: T, y, pool: compute.pool)
+        } else {
+            let w = baseFloats(m)
+            mark("dequant")
+            compute.gemm(false, true, T, m.rows, m.cols, 1, x, m.cols, w, m.cols, 0, y, m.rows)
+        }
         mark("base")
         guard let lw = activeLoRA, let s = lw.slot(layer: layer, target: t), let u = saveU else { return }
         let r = lw.config.rank
@@ -198,9 +212,14 @@ public final class TrainingModel {
         let m = base.layers[layer].proj[t]!
         mark("other")
         if needDx {
-            let w = baseFloats(m)
-            mark("dequant")
-            compute.gemm(false, false, T, m.cols, m.rows, 1, dy, m.rows, w, m.cols, accumulate ? 1 : 0, dx, m.cols)
+            if int8BackwardProducts, let wt = m.int8Backward() {
+                mark("dequant")   // building Wᵀ on first use
+                wt.matmul(dy, n: T, dx, accumulate: accumulate, pool: compute.pool)
+            } else {
+                let w = baseFloats(m)
+                mark("dequant")
+                compute.gemm(false, false, T, m.cols, m.rows, 1, dy, m.rows, w, m.cols, accumulate ? 1 : 0, dx, m.cols)
+            }
             mark("base")
         }
         defer { mark("lora") }

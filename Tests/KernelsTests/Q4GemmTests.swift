@@ -61,4 +61,66 @@ final class Q4GemmTests: XCTestCase {
             }
         }
     }
+
+    /// The training backward's transposed product (`TransposedInt8Matrix`, C ck_q8t_*): AVX2 and scalar C give the Swift
+    /// twin's bits, with a partial last panel (in not a multiple of 8), token counts across the 128-token blocks and
+    /// not a multiple of 4, both qmax kernels (two k-steps in 16 bits, and one), overwrite and accumulate, 1-3 threads.
+    func testTransposedInt8EqualsReferenceBitwise() {
+        defer { FastKernels.allowSIMD(true) }
+        for simd in [true, false] {
+            let isa = FastKernels.allowSIMD(simd)
+            for (threads, out, inF, n, qmax) in [(1, 32, 8, 1, 63), (2, 64, 13, 5, 63), (3, 192, 40, 131, 63), (2, 96, 24, 6, 127)] {
+                let pool = ThreadPool(threads: threads)
+                var rng = TestRNG(UInt64(out * 7 + inF))
+                var w = rng.floats(out * inF, -0.5, 0.5)
+                for o in 0..<32 { w[o * inF] = 0.25 }   // a constant block: dw = 0
+                var dy = rng.floats(n * out, -2, 2)
+                for k in 0..<32 { dy[k] = 0 }            // an all-zero activation block
+                for k in 32..<min(64, out) { dy[k] *= 1e-9 }   // gradient-sized values: scales far below f16's range
+                let m = w.withUnsafeBufferPointer { TransposedInt8Matrix(w: $0.baseAddress!, out: out, in: inF, qmax: qmax) }
+                for acc in [false, true] {
+                    let y0 = rng.floats(n * inF)
+                    var got = acc ? y0 : [Float](repeating: .nan, count: n * inF)
+                    got.withUnsafeMutableBufferPointer { m.matmul(dy, n: n, $0.baseAddress!, accumulate: acc, pool: pool) }
+                    let want = TransposedInt8Matrix.reference(w: w, out: out, in: inF, qmax: qmax, dy: dy, n: n, y: acc ? y0 : nil)
+                    XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern),
+                                   "\(isa) threads \(threads) out \(out) in \(inF) n \(n) qmax \(qmax) acc \(acc): max |Δ| \(zip(got, want).map { abs($0 - $1) }.max()!)")
+                }
+            }
+        }
+    }
+
+    /// Close to the fp32 product dY·W: each weight is off by at most half its block's step ((max − min)/(2·qmax)) and
+    /// each activation by half of amax/127.
+    func testTransposedInt8CloseToFloatProduct() {
+        let pool = ThreadPool(threads: 2)
+        let out = 256, inF = 48, n = 9
+        var rng = TestRNG(31)
+        let w = rng.floats(out * inF, -0.1, 0.1), dy = rng.floats(n * out)
+        let m = w.withUnsafeBufferPointer { TransposedInt8Matrix(w: $0.baseAddress!, out: out, in: inF) }
+        var y = [Float](repeating: .nan, count: n * inF)
+        y.withUnsafeMutableBufferPointer { m.matmul(dy, n: n, $0.baseAddress!, pool: pool) }
+        var err = 0.0, norm = 0.0
+        for t in 0..<n {
+            for i in 0..<inF {
+                var exact = 0.0, bound = 0.0
+                for b in 0..<(out / 32) {
+                    var amax: Float = 0, lo = Float.infinity, hi = -Float.infinity
+                    for k in 0..<32 {
+                        amax = max(amax, abs(dy[t * out + b * 32 + k]))
+                        lo = min(lo, w[(b * 32 + k) * inF + i]); hi = max(hi, w[(b * 32 + k) * inF + i])
+                    }
+                    for k in 0..<32 {
+                        let o = b * 32 + k, wv = Double(w[o * inF + i]), xv = Double(dy[t * out + o])
+                        exact += wv * xv
+                        bound += Double(hi - lo) / 126 * abs(xv) + (abs(wv) + Double(hi - lo) / 126) * Double(amax) / 254
+                    }
+                }
+                let got = Double(y[t * inF + i])
+                XCTAssertEqual(got, exact, accuracy: bound + 1e-4 * abs(exact) + 1e-5, "[\(t), \(i)]")
+                err += (got - exact) * (got - exact); norm += exact * exact
+            }
+        }
+        XCTAssertLessThan((err / norm).squareRoot(), 0.03, "relative error of the whole product")
+    }
 }

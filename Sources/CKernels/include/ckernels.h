@@ -110,6 +110,15 @@ void ck_q4g_pack(const void *w, size_t row_bytes, int cols, int r0, int r1, void
 // y[t * ldy + r] = row r of the packed rows · activation row t, for r in [0, rows), t in [0, n).
 void ck_q4g_gemm(const void *panels, int rows, int cols, const int8_t *xq, const float *dx, const float *sx, int n,
                  float *y, size_t ldy);
+// Training backward dX = dY · W (owner: llm; q4gemm.c): W [out, in] fp32 row-major, transposed and requantized
+// into q4g panels (rows = in, cols = out, a multiple of 32) with u8 weights 0..qmax (qmax <= 127) and fp32 dw/mw per
+// row and block: lo/hi the block's min/max, dw = (hi-lo)/qmax, q = rne((v-lo)*qmax/(hi-lo)) clamped, mw = lo.
+void ck_q8t_pack(const float *w, int out, int in, int qmax, void *panels);
+// ck_q4g_quantize with dx and sx kept in fp32 (no f16 rounding: gradients can be far below f16's normal range).
+void ck_q8t_quantize(const float *x, int n, int cols, size_t ldx, int8_t *xq, float *dx, float *sx);
+// As ck_q4g_gemm over such panels (activations from ck_q8t_quantize); accumulate: y += the product.
+void ck_q8t_gemm(const void *panels, int rows, int cols, int qmax, const int8_t *xq, const float *dx, const float *sx,
+                 int n, float *y, size_t ldy, int accumulate);
 // Float prefill paths: for each of n rows of dim floats, x += y (y may be NULL), out = x / sqrt(mean(x²) + eps) · w,
 // the sum of squares in double (4-lane partial sums on AVX2: not llama.cpp's sequential order, which the exact path
 // keeps; within fp32 rounding of it).

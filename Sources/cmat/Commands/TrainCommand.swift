@@ -85,6 +85,7 @@ struct TrainSFTCommand: ParsableCommand {
     @Option(name: .customLong("max-grad-norm"), help: "Gradient clipping (0 = off).") var maxGradNorm: Float = 1
     @Option(help: "BLAS threads.") var threads: Int = 2
     @Flag(name: .customLong("cache-weights"), help: "Keep fp32 copies of the base matrices (faster, ~4 bytes per weight).") var cacheWeights = false
+    @Flag(name: .customLong("fp32-products"), help: "Multiply by the frozen base in fp32 (dequantized tiles × sgemm) instead of int8 (the default; CMAT_SFT_INT8=0 does the same).") var fp32Products = false
 
     func run() throws {
         do { try train() } catch let e as TuningError { throw UserFacingError(e.description) }
@@ -105,6 +106,7 @@ struct TrainSFTCommand: ParsableCommand {
                               layers: try layers.map { try Self.parseLayers($0, count: base.config.layers) })
         cfg.optimizer = AdamWConfig(learningRate: lr, weightDecay: weightDecay, maxGradNorm: maxGradNorm)
         cfg.epochs = epochs; cfg.maxSeq = maxSeq; cfg.gradAccum = gradAccum; cfg.seed = seed
+        if fp32Products || cacheWeights { cfg.int8Products = false }
         cfg.evalFraction = evalFraction; cfg.maxSteps = maxSteps; cfg.checkpointEvery = checkpointEvery; cfg.warmupRatio = warmupRatio
 
         let convs = try SFTData.readJSONL(path: data)
@@ -125,7 +127,7 @@ struct TrainSFTCommand: ParsableCommand {
         let nEval = examples.count >= 10 ? Int((Double(examples.count) * evalFraction).rounded()) : 0
         let eval = idx.prefix(nEval).map { examples[$0] }, train = idx.dropFirst(nEval).map { examples[$0] }
         let tokens = train.reduce(0) { $0 + $1.tokens.count }, lossTokens = train.reduce(0) { $0 + $1.lossTokenCount }
-        print("model \(model): \(base.config.architecture), \(base.config.layers) layers, dim \(base.config.dim)")
+        print("model \(model): \(base.config.architecture), \(base.config.layers) layers, dim \(base.config.dim), base products \(cfg.int8Products ? "int8" : "fp32")")
         print("data \(data): \(convs.count) conversations, \(train.count) train / \(eval.count) eval, \(tokens) tokens (\(lossTokens) trained), \(truncated) truncated to \(maxSeq), \(skipped) skipped (no assistant tokens)")
         let model = TrainingModel(base: base, threads: threads)
         var start: LoRAWeights? = nil
