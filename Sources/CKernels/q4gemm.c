@@ -375,7 +375,8 @@ void ck_add_rmsnorm_rows(float *x, const float *y, int n, int dim, const float *
 // The AVX2 kernel sums two k-steps of vpmaddubsw in 16 bits (qmax ≤ 63: 2·2·63·127 = 32,004, no saturation) before
 // widening to 32 bits; qmax ≤ 127 widens after every k-step.
 
-void ck_q8t_pack(const float *w, int out, int in, int qmax, void *panels) {
+// Panel row i, column o of the packed matrix = w[o * so + i * si] (rows `in`, columns `out`).
+static void q8_pack_strided(const float *w, int out, int in, size_t so, size_t si, int qmax, void *panels) {
     const int nb = out / 32, np = (in + 7) / 8;
     uint8_t *base = (uint8_t *)panels;
     for (int p = 0; p < np; p++)
@@ -391,7 +392,7 @@ void ck_q8t_pack(const float *w, int out, int in, int qmax, void *panels) {
                 }
                 float lo = INFINITY, hi = -INFINITY;
                 for (int o = 0; o < 32; o++) {
-                    const float v = w[(size_t)(b * 32 + o) * in + i];
+                    const float v = w[(size_t)(b * 32 + o) * so + (size_t)i * si];
                     lo = fminf(lo, v); hi = fmaxf(hi, v);
                 }
                 const float range = hi - lo;
@@ -399,7 +400,7 @@ void ck_q8t_pack(const float *w, int out, int in, int qmax, void *panels) {
                 dw[r] = range > 0 ? range / (float)qmax : 0.0f;
                 mw[r] = lo;
                 for (int o = 0; o < 32; o++) {
-                    const float v = w[(size_t)(b * 32 + o) * in + i];
+                    const float v = w[(size_t)(b * 32 + o) * so + (size_t)i * si];
                     int q = (int)nearbyintf((v - lo) * id);
                     q = q < 0 ? 0 : (q > qmax ? qmax : q);
                     dst[(o / 4) * 32 + r * 4 + (o % 4)] = (uint8_t)q;
@@ -408,6 +409,14 @@ void ck_q8t_pack(const float *w, int out, int in, int qmax, void *panels) {
             memcpy(dst + 256, dw, 32);
             memcpy(dst + 288, mw, 32);
         }
+}
+
+void ck_q8t_pack(const float *w, int out, int in, int qmax, void *panels) {
+    q8_pack_strided(w, out, in, (size_t)in, 1, qmax, panels);
+}
+
+void ck_q8r_pack(const float *a, int rows, int cols, int qmax, void *panels) {
+    q8_pack_strided(a, cols, rows, 1, (size_t)cols, qmax, panels);
 }
 
 static void q8t_gemm_scalar(const uint8_t *P, int rows, int cols, const int8_t *xq, const float *dx, const float *sx,

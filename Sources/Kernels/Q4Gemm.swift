@@ -123,6 +123,15 @@ public final class TransposedInt8Matrix: @unchecked Sendable {
         panels = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 32), alignment: 64)
         ck_q8t_pack(w, Int32(out), Int32(inFeatures), Int32(qmax), panels)
     }
+    /// The same packing of `a` [rows, cols] itself (cols a multiple of 32), so `matmul` computes x · aᵀ (the output
+    /// head's logits); its twin is `reference` with w = aᵀ.
+    public init(rowMajor a: UnsafePointer<Float>, rows: Int, cols: Int, qmax: Int = 127) {
+        precondition(cols % 32 == 0 && cols > 0 && rows > 0 && qmax >= 1 && qmax <= 127)
+        self.rows = rows; self.cols = cols; self.qmax = qmax
+        bytes = ck_q4g_panel_bytes(Int32(rows), Int32(cols))
+        panels = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 32), alignment: 64)
+        ck_q8r_pack(a, Int32(rows), Int32(cols), Int32(qmax), panels)
+    }
     deinit { panels.deallocate() }
 
     /// y[n, rows] (+)= dy[n, cols] · W (rows of y `ldy` floats apart, default rows). Threaded: dY is quantized once

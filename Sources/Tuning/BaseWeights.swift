@@ -92,6 +92,21 @@ public final class BaseMatrix {
         return t
     }
 
+    private var headRows: TransposedInt8Matrix?, headCols: TransposedInt8Matrix?
+    /// The output head's int8 products (`TransposedInt8Matrix`, built on first use from this matrix's fp32 values:
+    /// ~1.25 bytes a weight each): `forward` packs the rows (logits = x · Wᵀ), otherwise Wᵀ (dX = dLogits · W).
+    /// nil unless the matrix is fp32 in memory with columns (forward) / rows (backward) a multiple of 32.
+    public func int8Head(forward: Bool) -> TransposedInt8Matrix? {
+        guard let d = dense, (forward ? cols : rows) % 32 == 0 else { return nil }
+        transposedLock.lock(); defer { transposedLock.unlock() }
+        if forward {
+            if headRows == nil { headRows = TransposedInt8Matrix(rowMajor: d, rows: rows, cols: cols) }
+            return headRows
+        }
+        if headCols == nil { headCols = TransposedInt8Matrix(w: d, out: rows, in: cols) }
+        return headCols
+    }
+
     /// Row `r` as fp32 into `dst` (cols floats).
     public func row(_ r: Int, into dst: UnsafeMutablePointer<Float>) {
         if let d = dense { dst.update(from: d + r * cols, count: cols) } else { quantized!.dequantizeRow(r, into: dst) }

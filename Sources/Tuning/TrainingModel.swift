@@ -506,6 +506,10 @@ public final class TrainingModel {
         let C = max(1, headChunk)
         let hx = headX.ensure(C * D), hl = headLogits.ensure(C * V)
         let W = base.head.floats(scratch: wScratch.pointer)
+        // int8 head products go with the base's (SFT): logits and dX at the loss positions (`int8Head`).
+        let headF = int8ForwardProducts ? base.head.int8Head(forward: true) : nil
+        let headB = int8BackwardProducts && backward ? base.head.int8Head(forward: false) : nil
+        mark("dequant")
         var total: Float = 0
         var start = 0
         var rowLoss = [Float](repeating: 0, count: C)
@@ -513,7 +517,9 @@ public final class TrainingModel {
         while start < positions.count {
             let n = min(C, positions.count - start)
             for k in 0..<n { (hx + k * D).update(from: xf.pointer + positions[start + k] * D, count: D) }
-            compute.gemm(false, true, n, V, D, 1, hx, D, W, D, 0, hl, V)
+            if let hf = headF { hf.matmul(hx, n: n, hl, pool: compute.pool) } else {
+                compute.gemm(false, true, n, V, D, 1, hx, D, W, D, 0, hl, V)
+            }
             if parallelLoss {
                 let st = start
                 rowLoss.withUnsafeMutableBufferPointer { rl in
@@ -524,10 +530,18 @@ public final class TrainingModel {
                 for k in 0..<n { total += loss(start + k, hl + k * V, V) }
             }
             if backward {
-                compute.gemm(false, false, n, D, V, gradScale, hl, V, W, D, 0, hx, D)
-                for k in 0..<n {
-                    let dst = dXf + positions[start + k] * D, src = hx + k * D
-                    for i in 0..<D { dst[i] += src[i] }
+                if let hb = headB {
+                    hb.matmul(hl, n: n, hx, pool: compute.pool)
+                    for k in 0..<n {
+                        let dst = dXf + positions[start + k] * D, src = hx + k * D
+                        for i in 0..<D { dst[i] += gradScale * src[i] }
+                    }
+                } else {
+                    compute.gemm(false, false, n, D, V, gradScale, hl, V, W, D, 0, hx, D)
+                    for k in 0..<n {
+                        let dst = dXf + positions[start + k] * D, src = hx + k * D
+                        for i in 0..<D { dst[i] += src[i] }
+                    }
                 }
             }
             start += n

@@ -78,6 +78,12 @@ final class Q4GemmTests: XCTestCase {
                 for k in 0..<32 { dy[k] = 0 }            // an all-zero activation block
                 for k in 32..<min(64, out) { dy[k] *= 1e-9 }   // gradient-sized values: scales far below f16's range
                 let m = w.withUnsafeBufferPointer { TransposedInt8Matrix(w: $0.baseAddress!, out: out, in: inF, qmax: qmax) }
+                // the row-major packing of wᵀ is the same matrix: the same bits
+                var wt = [Float](repeating: 0, count: out * inF)
+                for o in 0..<out { for i in 0..<inF { wt[i * out + o] = w[o * inF + i] } }
+                let mr = wt.withUnsafeBufferPointer { TransposedInt8Matrix(rowMajor: $0.baseAddress!, rows: inF, cols: out, qmax: qmax) }
+                XCTAssertEqual(mr.bytes, m.bytes)
+                XCTAssertEqual(memcmp(mr.panels, m.panels, m.bytes), 0, "row-major packing of wᵀ")
                 for acc in [false, true] {
                     let y0 = rng.floats(n * inF)
                     var got = acc ? y0 : [Float](repeating: .nan, count: n * inF)
