@@ -56,18 +56,9 @@ public enum SQLRepair {
 
     /// 1 − Levenshtein distance / length of the longer string.
     static func similarity(_ a: [Character], _ b: [Character]) -> Double {
-        if a.isEmpty && b.isEmpty { return 1 }
-        var prev = Array(0...b.count)
-        var cur = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            cur[0] = i
-            for j in stride(from: 1, through: b.count, by: 1) {
-                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&prev, &cur)
-        }
-        let d = a.isEmpty ? b.count : prev[b.count]
-        return 1 - Double(d) / Double(max(a.count, b.count))
+        let longer = max(a.count, b.count)
+        if longer == 0 { return 1 }
+        return 1 - Double(ValueCopyRule.editDistance(a, b[...], cap: longer)) / Double(longer)
     }
 }
 
@@ -79,22 +70,37 @@ struct SQLIdentifier {
     var afterKeyword: String
 }
 
+/// A quoted string value of a SQL statement: its range (quotes included) and its unescaped text.
+struct SQLLiteral {
+    var range: Range<Int>
+    var value: String
+}
+
 enum SQLIdentifiers {
     /// The backquoted identifiers of `sql`, outside string literals ('…' or "…", with \\ escapes and doubled quotes).
-    static func scan(_ sql: String) -> [SQLIdentifier] {
+    static func scan(_ sql: String) -> [SQLIdentifier] { tokens(sql).identifiers }
+
+    /// The backquoted identifiers and the quoted string literals of `sql` (each outside the other; doubled quotes and
+    /// backslash escapes undone in literal values; an unclosed literal is not reported).
+    static func tokens(_ sql: String) -> (identifiers: [SQLIdentifier], literals: [SQLLiteral]) {
         let chars = Array(sql)
         var idents: [SQLIdentifier] = []
+        var literals: [SQLLiteral] = []
         var i = 0
         var lastWord = ""
         while i < chars.count {
             let c = chars[i]
             if c == "'" || c == "\"" {
-                let q = c; i += 1
+                let start = i
+                var value = ""
+                var closed = false
+                i += 1
                 while i < chars.count {
-                    if chars[i] == "\\" { i += 2; continue }
-                    if chars[i] == q { if i + 1 < chars.count && chars[i + 1] == q { i += 2; continue }; break }
-                    i += 1
+                    if chars[i] == "\\" { if i + 1 < chars.count { value.append(chars[i + 1]) }; i += 2; continue }
+                    if chars[i] == c { if i + 1 < chars.count && chars[i + 1] == c { value.append(c); i += 2; continue }; closed = true; break }
+                    value.append(chars[i]); i += 1
                 }
+                if closed { literals.append(SQLLiteral(range: start..<(i + 1), value: value)) }
                 i += 1; lastWord = ""; continue
             }
             if c == "`" {
@@ -115,6 +121,6 @@ enum SQLIdentifiers {
             if !c.isWhitespace { lastWord = "" }
             i += 1
         }
-        return idents
+        return (idents, literals)
     }
 }

@@ -4,9 +4,10 @@
 // Titans at Nissan Stadium..."), and the table is compared with the gold table after the episode, so one wrong letter
 // fails the task. A small model copies names with small slips (`'Nasan Stadium'`, `'Kaui King'`). Before such a
 // statement runs, the Checker looks at each quoted text value of an INSERT, UPDATE or REPLACE: a value the task's
-// description contains (ignoring case) is fine; a value with at least two letters that the description does not
-// contain, but that is within a small edit distance of exactly one stretch of the description (whole words; at most
-// 2 edits and at most a quarter of the value's length), is sent back with that stretch as the correction. Values that
+// description contains (ignoring case, spacing and punctuation) is fine; a value with at least two letters that the
+// description does not contain, but that is within a small edit distance of exactly one stretch of the description
+// (whole words; at most 2 edits and at most a quarter of the value's length), is sent back with that stretch as the
+// correction. Values that
 // are mostly digits (amounts, dates, scores) are left alone: the task may state them in another form on purpose.
 // SELECT statements are not checked: their values must match the table, which may spell things otherwise.
 
@@ -31,11 +32,13 @@ public enum ValueCopyRule {
         guard desc.count == original.count else { return [] }   // lower-casing changed lengths: positions would not line up
         let starts = wordStarts(desc)
         let ends = Set(wordEnds(desc))
+        let foldedDescription = String(SQLRepair.folded(description))
         var out: [Slip] = []
-        for lit in SQLLiterals.scan(sql) {
+        for lit in SQLIdentifiers.tokens(sql).literals {
             let v = Array(lit.value.lowercased())
             guard v.count >= 4, v.filter(\.isLetter).count >= 2 else { continue }
-            if description.lowercased().contains(lit.value.lowercased()) { continue }
+            // Contained up to case, spacing and punctuation ('Tokyo , Japan' for "Tokyo, Japan" is the table's style).
+            if foldedDescription.contains(String(SQLRepair.folded(lit.value))) { continue }
             let limit = min(2, v.count / 4)
             guard limit >= 1 else { continue }
             var best = limit + 1
@@ -108,49 +111,5 @@ public enum ValueCopyRule {
             swap(&prev, &cur)
         }
         return a.isEmpty ? b.count : prev[b.count]
-    }
-}
-
-/// A quoted string value of a SQL statement: its range (quotes included) and its unescaped text.
-struct SQLLiteral {
-    var range: Range<Int>
-    var value: String
-}
-
-enum SQLLiterals {
-    /// The '…' and "…" literals of `sql` outside backquoted names (doubled quotes and backslash escapes undone).
-    static func scan(_ sql: String) -> [SQLLiteral] {
-        let chars = Array(sql)
-        var out: [SQLLiteral] = []
-        var i = 0
-        while i < chars.count {
-            let c = chars[i]
-            if c == "`" {
-                i += 1
-                while i < chars.count {
-                    if chars[i] == "`" { if i + 1 < chars.count && chars[i + 1] == "`" { i += 2; continue }; break }
-                    i += 1
-                }
-                i += 1; continue
-            }
-            if c == "'" || c == "\"" {
-                let start = i
-                var value = ""
-                i += 1
-                var closed = false
-                while i < chars.count {
-                    if chars[i] == "\\", i + 1 < chars.count { value.append(chars[i + 1]); i += 2; continue }
-                    if chars[i] == c {
-                        if i + 1 < chars.count && chars[i + 1] == c { value.append(c); i += 2; continue }
-                        closed = true; break
-                    }
-                    value.append(chars[i]); i += 1
-                }
-                if closed { out.append(SQLLiteral(range: start..<(i + 1), value: value)) }
-                i += 1; continue
-            }
-            i += 1
-        }
-        return out
     }
 }

@@ -217,8 +217,9 @@ void ck_q8t_quantize(const float *x, int n, int cols, size_t ldx, int8_t *xq, fl
 
 // ---- the product ----
 
+// Scalar twin of the panel products (Q4_1 panels and the requantized 8-bit panels share the layout): y = (or +=) P·xq.
 static void gemm_scalar(const uint8_t *P, int rows, int cols, const int8_t *xq, const float *dx, const float *sx, int n,
-                        float *y, size_t ldy) {
+                        float *y, size_t ldy, int accumulate) {
     const int nb = cols / 32, np = (rows + 7) / 8;
     for (int p = 0; p < np; p++)
         for (int t = 0; t < n; t++)
@@ -236,7 +237,8 @@ static void gemm_scalar(const uint8_t *P, int rows, int cols, const int8_t *xq, 
                     f = fmaf((float)isum, dw * dx[(size_t)t * nb + b], f);
                     f = fmaf(mw, sx[(size_t)t * nb + b], f);
                 }
-                y[(size_t)t * ldy + p * 8 + r] = f;
+                float *dst = y + (size_t)t * ldy + p * 8 + r;
+                *dst = accumulate ? *dst + f : f;
             }
 }
 
@@ -314,7 +316,7 @@ void ck_q4g_gemm(const void *panels, int rows, int cols, const int8_t *xq, const
 #ifdef CK_X86
     if (ck_active_features() & 1) { gemm_avx2((const uint8_t *)panels, rows, cols, xq, dx, sx, n, y, ldy); return; }
 #endif
-    gemm_scalar((const uint8_t *)panels, rows, cols, xq, dx, sx, n, y, ldy);
+    gemm_scalar((const uint8_t *)panels, rows, cols, xq, dx, sx, n, y, ldy, 0);
 }
 
 // ---- residual add + RMSNorm of the float prefill paths ----
@@ -419,30 +421,6 @@ void ck_q8r_pack(const float *a, int rows, int cols, int qmax, void *panels) {
     q8_pack_strided(a, cols, rows, 1, (size_t)cols, qmax, panels);
 }
 
-static void q8t_gemm_scalar(const uint8_t *P, int rows, int cols, const int8_t *xq, const float *dx, const float *sx,
-                            int n, float *y, size_t ldy, int accumulate) {
-    const int nb = cols / 32, np = (rows + 7) / 8;
-    for (int p = 0; p < np; p++)
-        for (int t = 0; t < n; t++)
-            for (int r = 0; r < 8 && p * 8 + r < rows; r++) {
-                float f = 0;
-                for (int b = 0; b < nb; b++) {
-                    const uint8_t *blk = P + ((size_t)p * nb + b) * 320;
-                    const int8_t *a = xq + (size_t)t * cols + b * 32;
-                    int isum = 0;
-                    for (int s = 0; s < 8; s++)
-                        for (int e = 0; e < 4; e++) isum += (int)blk[s * 32 + r * 4 + e] * (int)a[s * 4 + e];
-                    float dw, mw;
-                    memcpy(&dw, blk + 256 + 4 * r, 4);
-                    memcpy(&mw, blk + 288 + 4 * r, 4);
-                    f = fmaf((float)isum, dw * dx[(size_t)t * nb + b], f);
-                    f = fmaf(mw, sx[(size_t)t * nb + b], f);
-                }
-                float *dst = y + (size_t)t * ldy + p * 8 + r;
-                *dst = accumulate ? *dst + f : f;
-            }
-}
-
 #ifdef CK_X86
 // One panel × NT tokens (1..4); KS = k-steps summed in 16 bits before widening (2 for qmax ≤ 63, 1 for ≤ 127).
 #define Q8T_KERNEL(NAME, NT, KS)                                                                                       \
@@ -541,5 +519,5 @@ void ck_q8t_gemm(const void *panels, int rows, int cols, int qmax, const int8_t 
         return;
     }
 #endif
-    q8t_gemm_scalar((const uint8_t *)panels, rows, cols, xq, dx, sx, n, y, ldy, accumulate);
+    gemm_scalar((const uint8_t *)panels, rows, cols, xq, dx, sx, n, y, ldy, accumulate);
 }

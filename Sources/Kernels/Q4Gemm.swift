@@ -69,18 +69,7 @@ public enum Q4Gemm {
         let cols = m.cols, nb = cols / 32
         var y = [Float](repeating: 0, count: n * m.rows)
         for t in 0..<n {
-            var q = [Int](repeating: 0, count: cols), d = [Float](repeating: 0, count: nb), s = [Float](repeating: 0, count: nb)
-            for b in 0..<nb {
-                var amax: Float = 0
-                for i in 0..<32 { amax = max(amax, abs(x[t * cols + b * 32 + i])) }
-                let db = amax / 127, id: Float = amax != 0 ? 127 / amax : 0
-                var sum = 0
-                for i in 0..<32 {
-                    let v = Int((x[t * cols + b * 32 + i] * id).rounded(.toNearestOrEven))
-                    q[b * 32 + i] = v; sum += v
-                }
-                d[b] = Float(Float16(db)); s[b] = Float(Float16(db * Float(sum)))
-            }
+            let (q, d, s) = quantizeRowReference(x, offset: t * cols, count: cols, halfScales: true)
             for r in 0..<m.rows {
                 let row = m.row(r)
                 var f: Float = 0
@@ -186,18 +175,8 @@ public final class TransposedInt8Matrix: @unchecked Sendable {
         }
         var result = y ?? [Float](repeating: 0, count: n * inF)
         for t in 0..<n {
-            var xq = [Int](repeating: 0, count: out), d = [Float](repeating: 0, count: nb), s = d
-            for b in 0..<nb {
-                var amax: Float = 0
-                for k in 0..<32 { amax = max(amax, abs(dy[t * out + b * 32 + k])) }
-                let db = amax / 127, id: Float = amax != 0 ? 127 / amax : 0
-                var sum = 0
-                for k in 0..<32 {
-                    let v = Int((dy[t * out + b * 32 + k] * id).rounded(.toNearestOrEven))
-                    xq[b * 32 + k] = v; sum += v
-                }
-                d[b] = db; s[b] = db * Float(sum)   // fp32 scales (gradients can lie below f16's range)
-            }
+            // fp32 scales (gradients can lie below f16's range)
+            let (xq, d, s) = quantizeRowReference(dy, offset: t * out, count: out, halfScales: false)
             for i in 0..<inF {
                 var f: Float = 0
                 for b in 0..<nb {
@@ -211,4 +190,24 @@ public final class TransposedInt8Matrix: @unchecked Sendable {
         }
         return result
     }
+}
+
+/// One row of activations quantized per block of 32 as llama.cpp's Q8_1 (the reference twins' shared step):
+/// q = round(x·127/amax) (nearest even), d = amax/127, s = d·Σq; d and s rounded to f16 when `halfScales`.
+func quantizeRowReference(_ x: [Float], offset: Int, count: Int, halfScales: Bool) -> (q: [Int], d: [Float], s: [Float]) {
+    let nb = count / 32
+    var q = [Int](repeating: 0, count: count), d = [Float](repeating: 0, count: nb), s = d
+    for b in 0..<nb {
+        var amax: Float = 0
+        for i in 0..<32 { amax = max(amax, abs(x[offset + b * 32 + i])) }
+        let db = amax / 127, id: Float = amax != 0 ? 127 / amax : 0
+        var sum = 0
+        for i in 0..<32 {
+            let v = Int((x[offset + b * 32 + i] * id).rounded(.toNearestOrEven))
+            q[b * 32 + i] = v; sum += v
+        }
+        d[b] = halfScales ? Float(Float16(db)) : db
+        s[b] = halfScales ? Float(Float16(db * Float(sum))) : db * Float(sum)
+    }
+    return (q, d, s)
 }
