@@ -23,11 +23,7 @@ public enum Q4Gemm {
                                _ ys: [UnsafeMutablePointer<Float>], pool: ThreadPool) {
         precondition(ms.count == ys.count && supports(ms) && n >= 1)
         let cols = ms[0].cols, nb = cols / 32, ldx = ldx ?? cols
-        // activations: xq [n, cols] int8, dx/sx [n, nb]
-        let actBytes = (n * cols + 63) / 64 * 64 + 2 * n * nb * 4
-        let act = pool.callerScratch(bytes: actBytes)
-        let xq = act.assumingMemoryBound(to: Int8.self)
-        let dx = (act + (n * cols + 63) / 64 * 64).assumingMemoryBound(to: Float.self), sx = dx + n * nb
+        let (xq, dx, sx) = Q4Gemm.activationScratch(n: n, cols: cols, pool: pool)
         pool.parallelFor(n, grain: 16) { a, b, _ in
             ck_q4g_quantize(x + a * ldx, Int32(b - a), Int32(cols), ldx, xq + a * cols, dx + a * nb, sx + a * nb)
         }
@@ -58,6 +54,15 @@ public enum Q4Gemm {
     /// One matrix: y[n, m.rows] = X[n, m.cols] · mᵀ.
     public static func matmul(_ m: QuantizedMatrix, _ x: UnsafePointer<Float>, n: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         matmuls([m], x, n: n, [y], pool: pool)
+    }
+
+    /// The caller's scratch for quantized activations: xq [n, cols] int8, then the block scales dx and sums sx [n, cols/32].
+    static func activationScratch(n: Int, cols: Int, pool: ThreadPool)
+        -> (xq: UnsafeMutablePointer<Int8>, dx: UnsafeMutablePointer<Float>, sx: UnsafeMutablePointer<Float>) {
+        let nb = cols / 32, qBytes = (n * cols + 63) / 64 * 64
+        let act = pool.callerScratch(bytes: qBytes + 2 * n * nb * 4)
+        let dx = (act + qBytes).assumingMemoryBound(to: Float.self)
+        return (act.assumingMemoryBound(to: Int8.self), dx, dx + n * nb)
     }
 
     /// The obvious definition (test twin): y[t, r] for a Q4_1 matrix, computed block by block in Swift with the same
@@ -129,10 +134,7 @@ public final class TransposedInt8Matrix: @unchecked Sendable {
                        accumulate: Bool = false, pool: ThreadPool) {
         precondition(n >= 1)
         let cols = self.cols, nb = cols / 32, ldy = ldy ?? rows
-        let actBytes = (n * cols + 63) / 64 * 64 + 2 * n * nb * 4
-        let act = pool.callerScratch(bytes: actBytes)
-        let xq = act.assumingMemoryBound(to: Int8.self)
-        let dx = (act + (n * cols + 63) / 64 * 64).assumingMemoryBound(to: Float.self), sx = dx + n * nb
+        let (xq, dx, sx) = Q4Gemm.activationScratch(n: n, cols: cols, pool: pool)
         pool.parallelFor(n, grain: 16) { a, b, _ in
             ck_q8t_quantize(dy + a * cols, Int32(b - a), Int32(cols), cols, xq + a * cols, dx + a * nb, sx + a * nb)
         }
