@@ -199,8 +199,9 @@ public final class EpisodeRunner {
                         complete = fixed != nil
                     }
                     if complete, !slips.isEmpty {
-                        let base = fixed ?? sql
-                        fixed = ValueCopyRule.repair(sql: base, slips: ValueCopyRule.slips(sql: base, description: task.description)) ?? fixed
+                        // Renamed identifiers move the literals: find them again in the renamed statement.
+                        let (base, baseSlips) = fixed.map { ($0, ValueCopyRule.slips(sql: $0, description: task.description)) } ?? (sql, slips)
+                        fixed = ValueCopyRule.repair(sql: base, slips: baseSlips) ?? fixed
                     }
                     if complete, let fixed { findings.append(RuleFinding(.info, "sql.suggestion", fixed)) }
                 }

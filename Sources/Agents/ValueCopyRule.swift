@@ -39,8 +39,7 @@ public enum ValueCopyRule {
             guard v.count >= 4, v.filter(\.isLetter).count >= 2 else { continue }
             // Contained up to case, spacing and punctuation ('Tokyo , Japan' for "Tokyo, Japan" is the table's style).
             if foldedDescription.contains(String(SQLRepair.folded(lit.value))) { continue }
-            let limit = min(2, v.count / 4)
-            guard limit >= 1 else { continue }
+            let limit = min(2, v.count / 4)   // ≥ 1: the value has at least 4 characters
             var best = limit + 1
             var found: Set<String> = []
             var foundText: String?
