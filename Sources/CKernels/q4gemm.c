@@ -377,12 +377,14 @@ void ck_add_rmsnorm_rows(float *x, const float *y, int n, int dim, const float *
 // The AVX2 kernel sums two k-steps of vpmaddubsw in 16 bits (qmax ≤ 63: 2·2·63·127 = 32,004, no saturation) before
 // widening to 32 bits; qmax ≤ 127 widens after every k-step.
 
-// Panel row i, column o of the packed matrix = w[o * so + i * si] (rows `in`, columns `out`).
-static void q8_pack_strided(const float *w, int out, int in, size_t so, size_t si, int qmax, void *panels) {
+// Panel row i, column o of the packed matrix = w[(o - 32·b0) * so + i * si] (rows `in`, columns `out`); only the
+// column blocks b0 ..< b1 are written (w holds columns 32·b0 ..< 32·b1: a matrix packed in pieces).
+static void q8_pack_strided(const float *w, int out, int in, size_t so, size_t si, int qmax, int b0, int b1, void *panels) {
     const int nb = out / 32, np = (in + 7) / 8;
     uint8_t *base = (uint8_t *)panels;
+    w -= (size_t)b0 * 32 * so;
     for (int p = 0; p < np; p++)
-        for (int b = 0; b < nb; b++) {
+        for (int b = b0; b < b1; b++) {
             uint8_t *dst = base + ((size_t)p * nb + b) * 320;
             float dw[8], mw[8];
             for (int r = 0; r < 8; r++) {
@@ -414,11 +416,15 @@ static void q8_pack_strided(const float *w, int out, int in, size_t so, size_t s
 }
 
 void ck_q8t_pack(const float *w, int out, int in, int qmax, void *panels) {
-    q8_pack_strided(w, out, in, (size_t)in, 1, qmax, panels);
+    q8_pack_strided(w, out, in, (size_t)in, 1, qmax, 0, out / 32, panels);
+}
+
+void ck_q8t_pack_blocks(const float *w, int out, int in, int b0, int b1, int qmax, void *panels) {
+    q8_pack_strided(w, out, in, (size_t)in, 1, qmax, b0, b1, panels);
 }
 
 void ck_q8r_pack(const float *a, int rows, int cols, int qmax, void *panels) {
-    q8_pack_strided(a, cols, rows, 1, (size_t)cols, qmax, panels);
+    q8_pack_strided(a, cols, rows, 1, (size_t)cols, qmax, 0, cols / 32, panels);
 }
 
 #ifdef CK_X86

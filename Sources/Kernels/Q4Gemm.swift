@@ -126,6 +126,33 @@ public final class TransposedInt8Matrix: @unchecked Sendable {
         panels = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 32), alignment: 64)
         ck_q8r_pack(a, Int32(rows), Int32(cols), Int32(qmax), panels)
     }
+    /// The same two packings built from pieces of the fp32 matrix that `rowsOf(r0, r1, dst)` writes (rows r0..<r1 of
+    /// the source, row-major, into `dst`), `chunk` source rows at a time, so no whole fp32 copy is ever held (the
+    /// output head: 113 MB as fp32). `transposed`: the source is W [out = sourceRows, in = sourceCols] and the
+    /// result is `init(w:out:in:)`'s; otherwise the source is `a` and the result is `init(rowMajor:rows:cols:)`'s.
+    /// Bit for bit the same panels as those inits (`Q4GemmTests.testPiecewisePackingEqualsWhole`).
+    public init(sourceRows: Int, sourceCols: Int, transposed: Bool, qmax: Int = 127, chunk: Int = 1024,
+                rowsOf: (_ r0: Int, _ r1: Int, _ dst: UnsafeMutablePointer<Float>) -> Void) {
+        let (r, c) = transposed ? (sourceCols, sourceRows) : (sourceRows, sourceCols)
+        precondition(c % 32 == 0 && c > 0 && r > 0 && qmax >= 1 && qmax <= 127)
+        rows = r; cols = c; self.qmax = qmax
+        bytes = ck_q4g_panel_bytes(Int32(r), Int32(c))
+        panels = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 32), alignment: 64)
+        let step = max(32, chunk / 32 * 32)   // a multiple of 32 (column blocks of Wᵀ) and of 8 (panels)
+        let strip = UnsafeMutablePointer<Float>.allocate(capacity: step * sourceCols)
+        defer { strip.deallocate() }
+        var r0 = 0
+        while r0 < sourceRows {
+            let r1 = min(sourceRows, r0 + step)
+            rowsOf(r0, r1, strip)
+            if transposed {
+                ck_q8t_pack_blocks(strip, Int32(sourceRows), Int32(sourceCols), Int32(r0 / 32), Int32(r1 / 32), Int32(qmax), panels)
+            } else {
+                ck_q8r_pack(strip, Int32(r1 - r0), Int32(sourceCols), Int32(qmax), panels + (r0 / 8) * (c / 32) * 320)
+            }
+            r0 = r1
+        }
+    }
     deinit { panels.deallocate() }
 
     /// y[n, rows] (+)= dy[n, cols] · W (rows of y `ldy` floats apart, default rows). Threaded: dY is quantized once

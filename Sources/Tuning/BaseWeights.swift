@@ -40,13 +40,16 @@ public enum LoRATarget: String, CaseIterable, Codable, Sendable {
 public final class BaseMatrix {
     public let rows: Int
     public let cols: Int
-    private let dense: UnsafePointer<Float>?
-    private let owned: UnsafeMutablePointer<Float>?
+    private var dense: UnsafePointer<Float>?
+    private var owned: UnsafeMutablePointer<Float>?
     private let quantized: QuantizedMatrix?
+    /// The fp32 copy of a quantized matrix is made on the first `floats` call (the output head: the int8 products
+    /// of SFT never need it, which keeps 113 MB out of its peak RSS).
+    private let lazyDense: Bool
 
     /// fp32 data that stays valid while `owner` lives (a GGUF mapping).
     init(rows: Int, cols: Int, pointer: UnsafePointer<Float>) {
-        self.rows = rows; self.cols = cols; dense = pointer; owned = nil; quantized = nil
+        self.rows = rows; self.cols = cols; dense = pointer; owned = nil; quantized = nil; lazyDense = false
     }
     /// Copies `floats`.
     public init(rows: Int, cols: Int, floats: [Float]) {
@@ -54,21 +57,26 @@ public final class BaseMatrix {
         self.rows = rows; self.cols = cols
         let p = UnsafeMutablePointer<Float>.allocate(capacity: rows * cols)
         floats.withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: rows * cols) }
-        owned = p; dense = UnsafePointer(p); quantized = nil
+        owned = p; dense = UnsafePointer(p); quantized = nil; lazyDense = false
     }
-    init(_ q: QuantizedMatrix, cache: Bool) {
+    /// `cache`: dequantize to fp32 now; `lazyCache`: on the first `floats` call (the rows and the int8 head products
+    /// read the quantized data until then).
+    init(_ q: QuantizedMatrix, cache: Bool, lazyCache: Bool = false) {
         rows = q.rows; cols = q.cols
-        if cache {
+        if cache && !lazyCache {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: rows * cols)
             for r in 0..<rows { q.dequantizeRow(r, into: p + r * cols) }
-            owned = p; dense = UnsafePointer(p); quantized = nil
+            owned = p; dense = UnsafePointer(p); quantized = nil; lazyDense = false
         } else {
-            owned = nil; dense = nil; quantized = q
+            owned = nil; dense = nil; quantized = q; lazyDense = cache && lazyCache
         }
     }
     deinit { owned?.deallocate() }
 
-    public var isDense: Bool { dense != nil }
+    /// Whether `floats` returns stored fp32 data (no scratch needed): fp32 from the start, or cached on first use.
+    public var isDense: Bool { dense != nil || lazyDense }
+    /// Whether an fp32 copy is held in memory now.
+    public var holdsFloats: Bool { transposedLock.lock(); defer { transposedLock.unlock() }; return dense != nil }
 
     /// The Q4_1 matrix when the int8 training products can take it (`Q4Gemm`: Q4_1, columns a multiple of 32).
     public var int8Forward: QuantizedMatrix? {
@@ -96,15 +104,23 @@ public final class BaseMatrix {
     /// The output head's int8 products (`TransposedInt8Matrix`, built on first use from this matrix's fp32 values:
     /// ~1.25 bytes a weight each): `forward` packs the rows (logits = x · Wᵀ), otherwise Wᵀ (dX = dLogits · W).
     /// nil unless the matrix is fp32 in memory with columns (forward) / rows (backward) a multiple of 32.
+    /// A matrix without a stored or cached fp32 copy is packed from its exactly dequantized rows, a strip at a time.
     public func int8Head(forward: Bool) -> TransposedInt8Matrix? {
-        guard let d = dense, (forward ? cols : rows) % 32 == 0 else { return nil }
+        guard isDense, (forward ? cols : rows) % 32 == 0 else { return nil }
         transposedLock.lock(); defer { transposedLock.unlock() }
-        if forward {
-            if headRows == nil { headRows = TransposedInt8Matrix(rowMajor: d, rows: rows, cols: cols) }
-            return headRows
+        if forward, let h = headRows { return h }
+        if !forward, let h = headCols { return h }
+        let t: TransposedInt8Matrix
+        if let d = dense {
+            t = forward ? TransposedInt8Matrix(rowMajor: d, rows: rows, cols: cols) : TransposedInt8Matrix(w: d, out: rows, in: cols)
+        } else {
+            let q = quantized!
+            t = TransposedInt8Matrix(sourceRows: rows, sourceCols: cols, transposed: !forward) { r0, r1, dst in
+                q.dequantizeRows(r0, r1, into: dst)
+            }
         }
-        if headCols == nil { headCols = TransposedInt8Matrix(w: d, out: rows, in: cols) }
-        return headCols
+        if forward { headRows = t } else { headCols = t }
+        return t
     }
 
     /// Row `r` as fp32 into `dst` (cols floats).
@@ -117,13 +133,21 @@ public final class BaseMatrix {
         if let d = dense { dst.update(from: d + r0 * cols, count: (r1 - r0) * cols) } else { quantized!.dequantizeRows(r0, r1, into: dst) }
     }
 
-    /// fp32 view of the whole matrix: the stored data, or the dequantized matrix written into `scratch`
-    /// (which must hold rows*cols floats).
+    /// fp32 view of the whole matrix: the stored data (for a lazily cached matrix, made now on first use), or the
+    /// dequantized matrix written into `scratch` (which must hold rows*cols floats).
     @inline(__always)
     public func floats(scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
         if let d = dense { return d }
         let q = quantized!
         let c = cols
+        if lazyDense {
+            transposedLock.lock(); defer { transposedLock.unlock() }
+            if let d = dense { return d }
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: rows * c)
+            q.dequantizeRows(0, rows, into: p)
+            owned = p; dense = UnsafePointer(p)
+            return UnsafePointer(p)
+        }
         for r in 0..<rows { q.dequantizeRow(r, into: scratch + r * c) }
         return UnsafePointer(scratch)
     }
@@ -141,13 +165,13 @@ public final class BaseLayer {
     }
 }
 
-/// The frozen base model. The output head is kept as fp32 (it is needed for every loss position);
-/// the block matrices stay quantized unless `cacheLayers` is set.
+/// The frozen base model. The output head is cached as fp32 on first use by the fp32 products (the int8 ones pack
+/// it from the quantized rows); the block matrices stay quantized unless `cacheLayers` is set.
 public final class BaseWeights {
     public let config: TrainModelConfig
     public let layers: [BaseLayer]
     public let outputNorm: [Float]
-    /// [vocab][dim] fp32.
+    /// [vocab][dim] (fp32 in memory once the fp32 products use it; see `BaseMatrix.floats`).
     public let head: BaseMatrix
     /// [vocab][dim]; may be `head` (tied).
     public let embedding: BaseMatrix
@@ -213,7 +237,7 @@ public final class BaseWeights {
             out.withUnsafeMutableBufferPointer { ReferenceKernels.dequantizeRow(t.type, gguf.data(t), $0.baseAddress!, count: count) }
             return out
         }
-        func matrix(_ n: String, rows: Int, cols: Int, cache: Bool) throws -> BaseMatrix {
+        func matrix(_ n: String, rows: Int, cols: Int, cache: Bool, lazy: Bool = false) throws -> BaseMatrix {
             guard let t = gguf.tensor(n) else { throw TuningError("\(gguf.path): tensor \(n) is missing") }
             guard t.shape.count == 2, t.shape[0] == cols, t.shape[1] == rows else {
                 throw TuningError("\(gguf.path): tensor \(n) has shape \(t.shape), expected [\(cols), \(rows)]")
@@ -221,7 +245,7 @@ public final class BaseWeights {
             if t.type == .f32 {
                 return BaseMatrix(rows: rows, cols: cols, pointer: gguf.data(t).assumingMemoryBound(to: Float.self))
             }
-            return BaseMatrix(try gguf.matrix(n), cache: cache)
+            return BaseMatrix(try gguf.matrix(n), cache: cache, lazyCache: lazy)
         }
         var ls: [BaseLayer] = []
         for l in 0..<c.layers {
@@ -239,10 +263,10 @@ public final class BaseWeights {
         layers = ls
         outputNorm = try vector("output_norm.weight", c.dim)
         if gguf.tensor("output.weight") != nil {
-            head = try matrix("output.weight", rows: c.vocabSize, cols: c.dim, cache: true)
+            head = try matrix("output.weight", rows: c.vocabSize, cols: c.dim, cache: true, lazy: true)
             embedding = try matrix("token_embd.weight", rows: c.vocabSize, cols: c.dim, cache: false)
         } else {
-            head = try matrix("token_embd.weight", rows: c.vocabSize, cols: c.dim, cache: true)
+            head = try matrix("token_embd.weight", rows: c.vocabSize, cols: c.dim, cache: true, lazy: true)
             embedding = head
         }
     }

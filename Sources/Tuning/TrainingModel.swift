@@ -505,10 +505,11 @@ public final class TrainingModel {
         if backward { dXf.update(repeating: 0, count: T * D) }
         let C = max(1, headChunk)
         let hx = headX.ensure(C * D), hl = headLogits.ensure(C * V)
-        let W = base.head.floats(scratch: wScratch.pointer)
-        // int8 head products go with the base's (SFT): logits and dX at the loss positions (`int8Head`).
+        // int8 head products go with the base's (SFT): logits and dX at the loss positions (`int8Head`). The fp32
+        // head (113 MB for the default model, cached on first use) only when a product needs it.
         let headF = int8ForwardProducts ? base.head.int8Head(forward: true) : nil
         let headB = int8BackwardProducts && backward ? base.head.int8Head(forward: false) : nil
+        let W: UnsafePointer<Float>? = headF == nil || (backward && headB == nil) ? base.head.floats(scratch: wScratch.pointer) : nil
         mark("dequant")
         var total: Float = 0
         var start = 0
@@ -518,7 +519,7 @@ public final class TrainingModel {
             let n = min(C, positions.count - start)
             for k in 0..<n { (hx + k * D).update(from: xf.pointer + positions[start + k] * D, count: D) }
             if let hf = headF { hf.matmul(hx, n: n, hl, pool: compute.pool) } else {
-                compute.gemm(false, true, n, V, D, 1, hx, D, W, D, 0, hl, V)
+                compute.gemm(false, true, n, V, D, 1, hx, D, W!, D, 0, hl, V)
             }
             if parallelLoss {
                 let st = start
@@ -537,7 +538,7 @@ public final class TrainingModel {
                         for i in 0..<D { dst[i] += gradScale * src[i] }
                     }
                 } else {
-                    compute.gemm(false, false, n, D, V, gradScale, hl, V, W, D, 0, hx, D)
+                    compute.gemm(false, false, n, D, V, gradScale, hl, V, W!, D, 0, hx, D)
                     for k in 0..<n {
                         let dst = dXf + positions[start + k] * D, src = hx + k * D
                         for i in 0..<D { dst[i] += src[i] }

@@ -96,6 +96,33 @@ final class Q4GemmTests: XCTestCase {
         }
     }
 
+    /// Packing from strips of source rows (`init(sourceRows:sourceCols:transposed:chunk:rowsOf:)`, how the output head
+    /// is packed without an fp32 copy) gives the whole-matrix packings' bytes: both orientations, strips that do not
+    /// divide the rows, a partial last panel.
+    func testPiecewisePackingEqualsWhole() {
+        var rng = TestRNG(77)
+        for (srcRows, srcCols, chunk) in [(160, 40, 32), (224, 64, 64), (96, 24, 1024)] {
+            let a = rng.floats(srcRows * srcCols, -0.3, 0.3)
+            let provider: (Int, Int, UnsafeMutablePointer<Float>) -> Void = { r0, r1, dst in
+                for i in 0..<((r1 - r0) * srcCols) { dst[i] = a[r0 * srcCols + i] }
+            }
+            // transposed: a is W [out = srcRows, in = srcCols]
+            let whole = a.withUnsafeBufferPointer { TransposedInt8Matrix(w: $0.baseAddress!, out: srcRows, in: srcCols) }
+            let piece = TransposedInt8Matrix(sourceRows: srcRows, sourceCols: srcCols, transposed: true, chunk: chunk, rowsOf: provider)
+            XCTAssertEqual(piece.rows, whole.rows); XCTAssertEqual(piece.cols, whole.cols); XCTAssertEqual(piece.bytes, whole.bytes)
+            XCTAssertEqual(memcmp(piece.panels, whole.panels, whole.bytes), 0, "transposed \(srcRows)x\(srcCols) chunk \(chunk)")
+            // row-major: a [rows, cols] with cols a multiple of 32 (here the rows, 77 of them: a partial panel)
+            let rows = 77, cols = srcCols / 8 * 32
+            let b = rng.floats(rows * cols, -1, 1)
+            let wholeR = b.withUnsafeBufferPointer { TransposedInt8Matrix(rowMajor: $0.baseAddress!, rows: rows, cols: cols) }
+            let pieceR = TransposedInt8Matrix(sourceRows: rows, sourceCols: cols, transposed: false, chunk: chunk) { r0, r1, dst in
+                for i in 0..<((r1 - r0) * cols) { dst[i] = b[r0 * cols + i] }
+            }
+            XCTAssertEqual(pieceR.bytes, wholeR.bytes)
+            XCTAssertEqual(memcmp(pieceR.panels, wholeR.panels, wholeR.bytes), 0, "row-major \(rows)x\(cols) chunk \(chunk)")
+        }
+    }
+
     /// Close to the fp32 product dY·W: each weight is off by at most half its block's step ((max − min)/(2·qmax)) and
     /// each activation by half of amax/127.
     func testTransposedInt8CloseToFloatProduct() {

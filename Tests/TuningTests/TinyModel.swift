@@ -39,7 +39,9 @@ enum Tiny {
     }
 
     /// Writes the tiny model as a GGUF file (llama metadata, no tokenizer) with the block matrices in `type`.
-    static func writeGGUF(_ c: TrainModelConfig, _ t: [String: [Float]], path: String, type: GGMLType = .f32) throws {
+    /// `embeddingType`: the (tied) token embedding's type (fp32 unless asked).
+    static func writeGGUF(_ c: TrainModelConfig, _ t: [String: [Float]], path: String, type: GGMLType = .f32,
+                          embeddingType: GGMLType = .f32) throws {
         let w = GGUFWriter()
         TinyGGUF.setHyperparameters(w, architecture: c.architecture, dim: c.dim, hidden: c.hiddenDim, layers: c.layers, heads: c.heads,
                                     kvHeads: c.kvHeads, contextLength: 256, ropeTheta: c.ropeTheta, rmsEps: c.rmsEps)
@@ -49,7 +51,7 @@ enum Tiny {
                 w.addTensor(name: name, shape: [v.count], floats: v, as: .f32)
             } else {
                 let cols = name == "token_embd.weight" ? c.dim : BaseWeights.shape(LoRATarget.allCases.first { name.contains($0.tensorStem + ".") }!, c).1
-                w.addTensor(name: name, shape: [cols, v.count / cols], floats: v, as: name == "token_embd.weight" ? .f32 : type)
+                w.addTensor(name: name, shape: [cols, v.count / cols], floats: v, as: name == "token_embd.weight" ? embeddingType : type)
             }
         }
         try w.write(to: path)

@@ -114,6 +114,8 @@ void ck_q4g_gemm(const void *panels, int rows, int cols, const int8_t *xq, const
 // into q4g panels (rows = in, cols = out, a multiple of 32) with u8 weights 0..qmax (qmax <= 127) and fp32 dw/mw per
 // row and block: lo/hi the block's min/max, dw = (hi-lo)/qmax, q = rne((v-lo)*qmax/(hi-lo)) clamped, mw = lo.
 void ck_q8t_pack(const float *w, int out, int in, int qmax, void *panels);
+// The same packing piece by piece: w holds W's rows 32·b0 ..< 32·b1 (of `out`); writes only those column blocks.
+void ck_q8t_pack_blocks(const float *w, int out, int in, int b0, int b1, int qmax, void *panels);
 // The same packing of a itself (rows × cols, row-major; cols a multiple of 32): the product is then x · aᵀ.
 void ck_q8r_pack(const float *a, int rows, int cols, int qmax, void *panels);
 // ck_q4g_quantize with dx and sx kept in fp32 (no f16 rounding: gradients can be far below f16's normal range).
