@@ -188,20 +188,33 @@ public final class EpisodeRunner {
                     findings += AnswerAfterFailureRule.findings(action: action, history: history)
                 }
                 if case let .sql(sql) = action, let db = task.db {
-                    let slips = config.valueChecks ? ValueCopyRule.slips(sql: sql, description: task.description) : []
+                    // The statement the Checker's corrections build on: first the shape of a SET clause and the values
+                    // of a WHERE clause (only for a statement the rules otherwise pass: they run read-only probes).
+                    var base = sql
+                    var tableValues: Set<String> = []
+                    if config.valueChecks, !findings.contains(where: { $0.severity == .error }), let probe = env as? TableProbe {
+                        if let set = SetClauseRule.check(base) { findings.append(set.finding); base = set.fixed }
+                        let w = WhereMatchRule.check(sql: base, description: task.description, probe: probe)
+                        findings += w.findings
+                        if let f = w.fixed { base = f; tableValues = w.tableValues }
+                    }
+                    let slips = config.valueChecks
+                        ? ValueCopyRule.slips(sql: base, description: task.description).filter { !tableValues.contains($0.value) } : []
                     findings += ValueCopyRule.findings(slips)
                     // The suggested repair: the task's own names (SQLRepair) and the task's own values (ValueCopyRule).
                     let unknownNames = findings.contains { $0.severity == .error && ($0.code == "sql.unknown-table" || $0.code == "sql.unknown-column") }
-                    var fixed: String?
+                    var fixed: String? = base == sql ? nil : base
                     var complete = true
-                    if unknownNames {
+                    if unknownNames {   // (then `base` is `sql`: the probes run only on statements without errors)
                         fixed = config.suggestRepairs ? SQLRepair.suggest(sql: sql, table: db.tableName, columns: db.columns) : nil
                         complete = fixed != nil
                     }
                     if complete, !slips.isEmpty {
                         // Renamed identifiers move the literals: find them again in the renamed statement.
-                        let (base, baseSlips) = fixed.map { ($0, ValueCopyRule.slips(sql: $0, description: task.description)) } ?? (sql, slips)
-                        fixed = ValueCopyRule.repair(sql: base, slips: baseSlips) ?? fixed
+                        let b = fixed ?? sql
+                        let bSlips = b == base ? slips
+                            : ValueCopyRule.slips(sql: b, description: task.description).filter { !tableValues.contains($0.value) }
+                        fixed = ValueCopyRule.repair(sql: b, slips: bSlips) ?? fixed
                     }
                     if complete, let fixed { findings.append(RuleFinding(.info, "sql.suggestion", fixed)) }
                 }

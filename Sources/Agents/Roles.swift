@@ -32,8 +32,9 @@ public struct AgentConfig: Sendable {
     /// the repair, or it re-proposed the same statement), the Checker's repaired statement runs instead of the rejected
     /// one, and the Assistant's message in the dialogue is rewritten to it (the Checker corrects the action).
     public var applyRepairs: Bool = true
-    /// The Checker sends back a DB INSERT/UPDATE whose quoted text value is a near-copy of a stretch of the task's
-    /// description (ValueCopyRule), with that stretch as the correction.
+    /// The Checker checks a DB statement's values: an INSERT/UPDATE text value that is a near-copy of a stretch of the
+    /// task's description (ValueCopyRule), a WHERE clause that matches no row (WhereMatchRule) and SET assignments
+    /// joined with AND (SetClauseRule), each with its correction.
     public var valueChecks: Bool = true
     public var wordBudget: Int = ShortTermMemory.defaultWordBudget
     /// A prompt that leaves fewer tokens than this for the reply is Context Limit Exceeded.
@@ -176,9 +177,12 @@ public final class Checker {
             let invalid: Bool = { if case .invalid = action { return true }; return false }()
             var hint = invalid ? " Reply with exactly one action in the required format." : ""
             if let s = findings.first(where: { $0.code == "sql.suggestion" }) {
-                let names = codes.contains("sql.unknown-table") || codes.contains("sql.unknown-column")
-                let values = codes.contains("sql.value-not-in-task")
-                let what = names && values ? "the table's own names and the task's own values" : values ? "the task's own values" : "the table's own names"
+                var parts: [String] = []
+                if codes.contains("sql.unknown-table") || codes.contains("sql.unknown-column") { parts.append("the table's own names") }
+                if codes.contains("sql.value-not-in-task") { parts.append("the task's own values") }
+                if codes.contains("sql.no-rows") { parts.append("WHERE values the table has") }
+                if codes.contains("sql.set-and") { parts.append("commas between the assignments") }
+                let what = parts.count > 1 ? parts.dropLast().joined(separator: ", ") + " and " + parts.last! : parts.first ?? "corrections"
                 hint += " The same statement with \(what):\n```sql\n\(s.message)\n```"
             }
             return CheckerFeedback(verdict: .revise, score: -1, critique: what + hint, source: .rule, rules: codes, findings: strings)

@@ -76,6 +76,17 @@ struct SQLLiteral {
     var value: String
 }
 
+/// One piece of a SQL statement, with its character range and its parenthesis depth.
+struct SQLPiece {
+    enum Kind: Equatable { case identifier, literal, word, number, symbol }
+    var kind: Kind
+    var range: Range<Int>
+    /// The identifier's name, the literal's unescaped value, the word or number as written, or the symbol.
+    var text: String
+    /// Open parentheses around the piece.
+    var depth: Int
+}
+
 enum SQLIdentifiers {
     /// The backquoted identifiers of `sql`, outside string literals ('…' or "…", with \\ escapes and doubled quotes).
     static func scan(_ sql: String) -> [SQLIdentifier] { tokens(sql).identifiers }
@@ -83,11 +94,27 @@ enum SQLIdentifiers {
     /// The backquoted identifiers and the quoted string literals of `sql` (each outside the other; doubled quotes and
     /// backslash escapes undone in literal values; an unclosed literal is not reported).
     static func tokens(_ sql: String) -> (identifiers: [SQLIdentifier], literals: [SQLLiteral]) {
-        let chars = Array(sql)
         var idents: [SQLIdentifier] = []
         var literals: [SQLLiteral] = []
-        var i = 0
         var lastWord = ""
+        for p in pieces(sql) {
+            switch p.kind {
+            case .literal: literals.append(SQLLiteral(range: p.range, value: p.text)); lastWord = ""
+            case .identifier: idents.append(SQLIdentifier(range: p.range, name: p.text, afterKeyword: lastWord)); lastWord = ""
+            case .word: lastWord = p.text.uppercased()
+            case .number, .symbol: lastWord = ""
+            }
+        }
+        return (idents, literals)
+    }
+
+    /// All pieces of `sql` outside whitespace: identifiers, literals, words (letters, digits, `_`, starting with a
+    /// letter or `_`), numbers (digits and dots) and single-character symbols. An unclosed literal is dropped.
+    static func pieces(_ sql: String) -> [SQLPiece] {
+        let chars = Array(sql)
+        var out: [SQLPiece] = []
+        var depth = 0
+        var i = 0
         while i < chars.count {
             let c = chars[i]
             if c == "'" || c == "\"" {
@@ -100,8 +127,8 @@ enum SQLIdentifiers {
                     if chars[i] == c { if i + 1 < chars.count && chars[i + 1] == c { value.append(c); i += 2; continue }; closed = true; break }
                     value.append(chars[i]); i += 1
                 }
-                if closed { literals.append(SQLLiteral(range: start..<(i + 1), value: value)) }
-                i += 1; lastWord = ""; continue
+                if closed { out.append(SQLPiece(kind: .literal, range: start..<(i + 1), text: value, depth: depth)) }
+                i += 1; continue
             }
             if c == "`" {
                 let start = i
@@ -111,16 +138,21 @@ enum SQLIdentifiers {
                     name.append(chars[i]); i += 1
                 }
                 i += 1
-                idents.append(SQLIdentifier(range: start..<min(i, chars.count), name: name, afterKeyword: lastWord)); lastWord = ""; continue
+                out.append(SQLPiece(kind: .identifier, range: start..<min(i, chars.count), text: name, depth: depth)); continue
             }
-            if c.isLetter || c == "_" {
+            if c.isLetter || c == "_" || c.isNumber {
+                let start = i
+                let number = !(c.isLetter || c == "_")
                 var w = ""
-                while i < chars.count && (chars[i].isLetter || chars[i].isNumber || chars[i] == "_") { w.append(chars[i]); i += 1 }
-                lastWord = w.uppercased(); continue
+                while i < chars.count && (chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || (number && chars[i] == ".")) { w.append(chars[i]); i += 1 }
+                let isNumber = number && w.allSatisfy { $0.isNumber || $0 == "." }
+                out.append(SQLPiece(kind: isNumber ? .number : .word, range: start..<i, text: w, depth: depth)); continue
             }
-            if !c.isWhitespace { lastWord = "" }
+            if c == ")" { depth = max(0, depth - 1) }
+            if !c.isWhitespace { out.append(SQLPiece(kind: .symbol, range: i..<(i + 1), text: String(c), depth: depth)) }
+            if c == "(" { depth += 1 }
             i += 1
         }
-        return (idents, literals)
+        return out
     }
 }

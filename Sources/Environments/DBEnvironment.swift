@@ -380,6 +380,28 @@ Your input will be raw MySQL response, you have to deal with it by yourself.
         return best?.1 ?? "field list"
     }
 
+    // MARK: read-only probes (for the Checker)
+
+    /// How many rows of the task's table `condition` (the MySQL text of a WHERE clause) matches, without changing
+    /// anything; nil when the condition does not translate or fails to run.
+    public func countRows(matching condition: String) -> Int? {
+        guard let db else { return nil }
+        let sql = "SELECT COUNT(*) FROM `" + spec.tableName.replacingOccurrences(of: "`", with: "``") + "` WHERE " + condition
+        guard let translated = try? MySQLDialect.translate(sql), (try? db.check(translated)) == 1,
+              let r = try? db.query(translated), let first = r.rows.first?.first else { return nil }
+        if case let .int(n) = first { return Int(n) }
+        return nil
+    }
+
+    /// The distinct non-NULL values of `column` (a column of the task's table) as text, in table order, at most `limit`.
+    public func distinctValues(ofColumn column: String, limit: Int = 1000) -> [String] {
+        guard let db, spec.columns.contains(column) else { return [] }
+        let q = MySQLDialect.quoteIdent(column)
+        let sql = "SELECT DISTINCT \(q) FROM \(MySQLDialect.quoteIdent(spec.tableName)) WHERE \(q) IS NOT NULL LIMIT \(max(0, limit))"
+        guard let r = try? db.query(sql) else { return [] }
+        return r.rows.compactMap { $0.first?.text }
+    }
+
     // MARK: scoring
 
     /// AgentBench's mutation check, computed in Swift exactly as the MySQL query does:

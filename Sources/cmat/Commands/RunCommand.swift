@@ -35,7 +35,7 @@ struct RunCommand: ParsableCommand {
     var suggestRepairs: String = "on"
     @Option(name: .customLong("apply-repairs"), help: "A DB statement the Checker sent back and repaired runs as repaired when the retries do not take the repair: on or off.")
     var applyRepairs: String = "on"
-    @Option(name: .customLong("value-checks"), help: "The Checker sends back a DB INSERT/UPDATE whose text value is a near-copy of the task's wording (e.g. 'Nasan Stadium' for 'Nissan Stadium'), with the task's spelling as the repair: on or off.")
+    @Option(name: .customLong("value-checks"), help: "The Checker checks a DB statement's values, each with a repair: an INSERT/UPDATE text value that nearly copies the task's wording ('Nasan Stadium' for 'Nissan Stadium'), a WHERE clause that matches no row ('week 19' where the column holds 19), and SET assignments joined with AND: on or off.")
     var valueChecks: String = "on"
     @Option(help: "Threads for the engine.") var threads: Int = 2
     @Option(help: "Context window in tokens (default: the model's, capped by the engine).") var ctx: Int?
