@@ -92,3 +92,14 @@ extension Array where Element == SessionEvent {
     var observations: [ObservationRecord] { bodies { if case let .observation(e) = $0 { return e }; return nil } }
     var rls: [RLRecord] { bodies { if case let .rl(e) = $0 { return e }; return nil } }
 }
+
+/// Runs one episode of `task` on `env` with scripted replies and `configure`d settings; returns the events.
+func scriptedEpisode(task: BenchTask, env: Environment, replies: [String], configure: (inout AgentConfig) -> Void) -> [SessionEvent] {
+    let m = ScriptedLanguageModel(replies: replies)
+    let sink = MemorySink()
+    var c = AgentConfig()
+    configure(&c)
+    _ = EpisodeRunner(config: c, assistantModel: m, checkerModel: m, memory: nil, run: "t", sink: sink)
+        .runEpisode(task: task, env: env, episode: 0, trial: 1)
+    return sink.events
+}

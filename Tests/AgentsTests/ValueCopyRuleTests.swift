@@ -61,17 +61,14 @@ final class ValueCopyRuleTests: XCTestCase {
         let fixed = "INSERT INTO `\(table)` (`\(col)`) VALUES ('Nissan Stadium');"
         for checks in [true, false] {
             let env = FakeDBEnvironment(task: task)
-            let m = ScriptedLanguageModel(replies: checks ? [reply, reply, answerReply] : [reply, answerReply])
-            let sink = MemorySink()
-            var c = AgentConfig()
-            c.valueChecks = checks
-            _ = EpisodeRunner(config: c, assistantModel: m, checkerModel: m, memory: nil, run: "t", sink: sink)
-                .runEpisode(task: task, env: env, episode: 0, trial: 1)
-            let verdicts = sink.events.checkers.map(\.verdict)
+            let events = scriptedEpisode(task: task, env: env, replies: checks ? [reply, reply, answerReply] : [reply, answerReply]) {
+                $0.valueChecks = checks
+            }
+            let verdicts = events.checkers.map(\.verdict)
             XCTAssertEqual(verdicts, checks ? [.revise, .revise, .approve] : [.approve, .approve])
             XCTAssertEqual(env.executed, [checks ? fixed : sql])
             if checks {
-                let critique = try XCTUnwrap(sink.events.checkers.first?.critique)
+                let critique = try XCTUnwrap(events.checkers.first?.critique)
                 XCTAssertTrue(critique.contains("the task says 'Nissan Stadium'"), critique)
                 XCTAssertTrue(critique.contains("with the task's own values:\n```sql\n\(fixed)\n```"), critique)
             }

@@ -104,20 +104,17 @@ final class WhereMatchRuleTests: XCTestCase {
         for checks in [true, false] {
             let task = Self.task(description: description)
             let env = try DBEnvironment(task: task)
-            let m = ScriptedLanguageModel(replies: checks ? [reply, reply, answerReply] : [reply, answerReply])
-            let sink = MemorySink()
-            var c = AgentConfig()
-            c.valueChecks = checks
-            _ = EpisodeRunner(config: c, assistantModel: m, checkerModel: m, memory: nil, run: "t", sink: sink)
-                .runEpisode(task: task, env: env, episode: 0, trial: 1)
-            let checkers = sink.events.checkers
+            let events = scriptedEpisode(task: task, env: env, replies: checks ? [reply, reply, answerReply] : [reply, answerReply]) {
+                $0.valueChecks = checks
+            }
+            let checkers = events.checkers
             XCTAssertEqual(checkers.first?.verdict, checks ? .revise : .approve)
             if checks {
                 XCTAssertEqual(checkers.first?.rules, ["sql.set-and", "sql.no-rows", "sql.suggestion"])
                 let critique = try XCTUnwrap(checkers.first?.critique)
                 XCTAssertTrue(critique.contains("with WHERE values the table has and commas between the assignments:\n```sql\n\(fixed)\n```"), critique)
             }
-            XCTAssertEqual(sink.events.observations.first?.executedAction, checks ? fixed : sql)
+            XCTAssertEqual(events.observations.first?.executedAction, checks ? fixed : sql)
         }
     }
 }
