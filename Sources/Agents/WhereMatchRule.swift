@@ -7,8 +7,9 @@
 // - each `column` = value condition that alone matches nothing is named, with a few of the column's values;
 // - a repair is offered when each such value has exactly one counterpart among the column's values: a value whose
 //   words are a run of the written value's words or the other way round (`week 19` / `19`), else one within a small
-//   edit distance, else the one value of the column the task's description mentions; the repaired statement must
-//   match at least one row;
+//   edit distance, else the one value of the column the task's description mentions; failing all three, when exactly
+//   one other column holds the written value as it is, that column (`Model Year` = 'Nimbus LX' → `Model`); the
+//   repaired statement must match at least one row;
 // - an UPDATE or DELETE is sent back (it would change nothing); a SELECT only when there is a repair (an empty result
 //   can be a right answer, and the model sees it anyway).
 // Statements with joins or subqueries are left alone.
@@ -22,9 +23,13 @@ public protocol TableProbe {
     func countRows(matching condition: String) -> Int?
     /// The column's distinct non-NULL values as text, at most `limit`.
     func distinctValues(ofColumn column: String, limit: Int) -> [String]
+    /// The task's table's columns.
+    var tableColumns: [String] { get }
 }
 
-extension DBEnvironment: TableProbe {}
+extension DBEnvironment: TableProbe {
+    public var tableColumns: [String] { task.db?.columns ?? [] }
+}
 
 public enum WhereMatchRule {
     public struct Result {
@@ -58,7 +63,14 @@ public enum WhereMatchRule {
         guard let matched = probe.countRows(matching: text(span)), matched == 0 else { return result }
 
         // The `column` = value conditions that match nothing on their own.
-        struct Dead { var column: String; var value: SQLPiece; var samples: [String]; var counterpart: String? }
+        struct Dead {
+            var column: SQLPiece
+            var value: SQLPiece
+            var samples: [String]
+            var counterpart: String?
+            /// The one other column that has the written value as it is (when the column has no counterpart).
+            var otherColumn: String?
+        }
         var dead: [Dead] = []
         var k = whereIndex + 1
         while k + 2 < end {
@@ -68,8 +80,15 @@ public enum WhereMatchRule {
                let n = probe.countRows(matching: text(col.range) + " = " + text(val.range)), n == 0 {
                 let values = probe.distinctValues(ofColumn: col.text, limit: 2000)
                 if !values.isEmpty {
-                    dead.append(Dead(column: col.text, value: val, samples: Array(values.prefix(5)),
-                                     counterpart: counterpart(of: val.text, among: values, description: description)))
+                    let c = counterpart(of: val.text, among: values, description: description)
+                    var other: String?
+                    if c == nil {
+                        let holders = probe.tableColumns.filter { name in
+                            name != col.text && (probe.countRows(matching: "`" + name.replacingOccurrences(of: "`", with: "``") + "` = " + text(val.range)) ?? 0) > 0
+                        }
+                        if holders.count == 1 { other = holders[0] }
+                    }
+                    dead.append(Dead(column: col, value: val, samples: Array(values.prefix(5)), counterpart: c, otherColumn: other))
                 }
                 k += 3; continue
             }
@@ -77,20 +96,25 @@ public enum WhereMatchRule {
         }
 
         var fixed: String?
-        if !dead.isEmpty, dead.allSatisfy({ $0.counterpart != nil }) {
+        if !dead.isEmpty, dead.allSatisfy({ $0.counterpart != nil || $0.otherColumn != nil }) {
             var out = chars
             var newSpanEnd = span.upperBound
             for d in dead.sorted(by: { $0.value.range.lowerBound > $1.value.range.lowerBound }) {
-                let q: Character = d.value.kind == .literal ? chars[d.value.range.lowerBound] : "'"
-                let escaped = d.counterpart!.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: String(q), with: String([q, q]))
-                let replacement = Array(String(q) + escaped + String(q))
-                newSpanEnd += replacement.count - d.value.range.count
-                out.replaceSubrange(d.value.range, with: replacement)
+                let range: Range<Int>, replacement: [Character]
+                if let c = d.counterpart {
+                    let q: Character = d.value.kind == .literal ? chars[d.value.range.lowerBound] : "'"
+                    let escaped = c.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: String(q), with: String([q, q]))
+                    range = d.value.range; replacement = Array(String(q) + escaped + String(q))
+                } else {
+                    range = d.column.range; replacement = Array("`" + d.otherColumn!.replacingOccurrences(of: "`", with: "``") + "`")
+                }
+                newSpanEnd += replacement.count - range.count
+                out.replaceSubrange(range, with: replacement)
             }
             let condition = String(out[span.lowerBound..<newSpanEnd])
             if let n = probe.countRows(matching: condition), n > 0 {
                 fixed = String(out)
-                result.tableValues = Set(dead.compactMap(\.counterpart))
+                result.tableValues = Set(dead.compactMap { $0.counterpart ?? ($0.otherColumn != nil ? $0.value.text : nil) })
             }
         }
         guard verb != "SELECT" || fixed != nil else { return result }
@@ -100,8 +124,9 @@ public enum WhereMatchRule {
             message += " (each condition matches rows, but not all of them together)"
         } else {
             message += ": " + dead.map { d in
-                "no row has `\(d.column)` = \(text(d.value.range)) (it holds values such as "
-                    + d.samples.map { "'" + String($0.prefix(40)) + "'" }.joined(separator: ", ") + ")"
+                "no row has `\(d.column.text)` = \(text(d.value.range)) (it holds values such as "
+                    + d.samples.map { "'" + String($0.prefix(40)) + "'" }.joined(separator: ", ")
+                    + (d.otherColumn.map { "; the column `\($0)` has \(text(d.value.range))" } ?? "") + ")"
             }.joined(separator: "; ")
         }
         result.findings = [RuleFinding(.error, "sql.no-rows", message)]

@@ -57,6 +57,11 @@ final class WhereMatchRuleTests: XCTestCase {
         // Within two edits of one value.
         XCTAssertEqual(try check("UPDATE `Season Results` SET `Week` = '3' WHERE `Opponent` = 'Shelburne'").fixed,
                        "UPDATE `Season Results` SET `Week` = '3' WHERE `Opponent` = 'Shelbourne'")
+        // The written value as it is in one other column: that column.
+        let other = try check("DELETE FROM `Season Results` WHERE `Year` = 'Cork City'")
+        XCTAssertEqual(other.fixed, "DELETE FROM `Season Results` WHERE `Opponent` = 'Cork City'")
+        XCTAssertTrue(other.findings.first?.message.contains("the column `Opponent` has 'Cork City'") == true)
+        XCTAssertEqual(other.tableValues, ["Cork City"])
         // No likeness at all: the one value of the column the task mentions.
         XCTAssertEqual(try check("UPDATE `Season Results` SET `Result` = 'W' WHERE `Year` = 'The winner'", "Set the 2014 result to W.").fixed,
                        "UPDATE `Season Results` SET `Result` = 'W' WHERE `Year` = '2014'")
