@@ -34,8 +34,8 @@ extension DBEnvironment: TableProbe {
 public enum WhereMatchRule {
     public struct Result {
         public var findings: [RuleFinding] = []
-        /// The statement with table values for the dead conditions' values, when every one has a counterpart and the
-        /// result matches rows.
+        /// The statement with each dead condition repaired (its value by the column's counterpart, or its column by the
+        /// one other column holding the value), when every one has a repair and the result matches rows.
         public var fixed: String?
         /// The table values the repair put in (other value checks must leave them alone).
         public var tableValues: Set<String> = []
