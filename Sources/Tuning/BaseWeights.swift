@@ -74,7 +74,7 @@ public final class BaseMatrix {
     deinit { owned?.deallocate() }
 
     /// Whether `floats` returns stored fp32 data (no scratch needed): fp32 from the start, or cached on first use.
-    public var isDense: Bool { dense != nil || lazyDense }
+    public var isDense: Bool { lazyDense || dense != nil }
     /// Whether an fp32 copy is held in memory now.
     public var holdsFloats: Bool { transposedLock.lock(); defer { transposedLock.unlock() }; return dense != nil }
 
@@ -125,19 +125,20 @@ public final class BaseMatrix {
 
     /// Row `r` as fp32 into `dst` (cols floats).
     public func row(_ r: Int, into dst: UnsafeMutablePointer<Float>) {
-        if let d = dense { dst.update(from: d + r * cols, count: cols) } else { quantized!.dequantizeRow(r, into: dst) }
+        if !lazyDense, let d = dense { dst.update(from: d + r * cols, count: cols) } else { quantized!.dequantizeRow(r, into: dst) }
     }
 
     /// Rows r0..<r1 as fp32 into `dst` (stride cols; the stored rows copied for an fp32 matrix).
     public func dequantizeRows(_ r0: Int, _ r1: Int, into dst: UnsafeMutablePointer<Float>) {
-        if let d = dense { dst.update(from: d + r0 * cols, count: (r1 - r0) * cols) } else { quantized!.dequantizeRows(r0, r1, into: dst) }
+        if !lazyDense, let d = dense { dst.update(from: d + r0 * cols, count: (r1 - r0) * cols) } else { quantized!.dequantizeRows(r0, r1, into: dst) }
     }
 
     /// fp32 view of the whole matrix: the stored data (for a lazily cached matrix, made now on first use), or the
     /// dequantized matrix written into `scratch` (which must hold rows*cols floats).
     @inline(__always)
     public func floats(scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        if let d = dense { return d }
+        // (A lazily cached matrix's `dense` is written once under the lock: read it only under the lock too.)
+        if !lazyDense, let d = dense { return d }
         let q = quantized!
         let c = cols
         if lazyDense {
