@@ -164,8 +164,9 @@ public final class TrainingModel {
         }
         // Attention items stack the G query heads of a KV head: scores [G·B, T] (twice), gathered rows [G·B, headDim] ×3.
         let G = c.heads / c.kvHeads, itemRows = G * min(B, T)
+        let fusedScratch = FusedAttention.scratchFloats(rows: min(B, T), keys: T)
         for w in 0..<nw {
-            workerScores[w].ensure(itemRows * T); workerScores2[w].ensure(itemRows * T)
+            workerScores[w].ensure(max(itemRows * T, fusedScratch)); workerScores2[w].ensure(itemRows * T)
             workerGather[w].ensure(3 * itemRows * c.headDim + itemRows)
             if w > 0 { workerDKV[w].ensure(2 * T * c.kvDim) }
         }
@@ -355,6 +356,96 @@ public final class TrainingModel {
     /// Rows per attention block: block b only multiplies against keys 0..<end of the block (causal), which
     /// skips most of the masked upper triangle.
     public var attentionBlock = 64
+    /// The fused attention kernels (`FusedAttention`: one query head and one block of rows per call, register tiles
+    /// over keys packed once per layer, tiles above the diagonal skipped) instead of the gathered sgemm path below,
+    /// which stays as their reference twin. `CMAT_ATTN_FUSED=0` starts with the sgemm path (for A/B measurements).
+    public var fusedAttention = TrainingModel.fusedAttentionDefault
+    static let fusedAttentionDefault = ProcessInfo.processInfo.environment["CMAT_ATTN_FUSED"] != "0"
+    private let packA = FloatBuffer(), packB = FloatBuffer(), packC = FloatBuffer()
+
+    private func attentionForward(_ a: LayerActivations, T: Int, from: Int = 0) {
+        if fusedAttention { attentionForwardFused(a, T: T, from: from) } else { attentionForwardGemm(a, T: T, from: from) }
+    }
+    private func attentionBackward(_ a: LayerActivations, T: Int, from: Int = 0, dAtt: UnsafePointer<Float>, dQ: UnsafeMutablePointer<Float>,
+                                   dK: UnsafeMutablePointer<Float>, dV: UnsafeMutablePointer<Float>) {
+        if fusedAttention {
+            attentionBackwardFused(a, T: T, from: from, dAtt: dAtt, dQ: dQ, dK: dK, dV: dV)
+        } else {
+            attentionBackwardGemm(a, T: T, from: from, dAtt: dAtt, dQ: dQ, dK: dK, dV: dV)
+        }
+    }
+
+    /// Packs rows 0..<T of each KV head of each job's `src` ([T, kvDim]) into its `dst` (KV head g at g times the
+    /// floats of one packing): key panels, or column panels when `columns`.
+    private func packHeads(_ jobs: [(src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>, columns: Bool)], T: Int) {
+        let c = config, hd = c.headDim
+        let kpf = FusedAttention.keyPanelFloats(rows: T, headDim: hd), cpf = FusedAttention.columnPanelFloats(rows: T, headDim: hd)
+        compute.items(jobs.count * c.kvHeads) { item, _ in
+            let j = jobs[item / c.kvHeads], g = item % c.kvHeads
+            if j.columns {
+                FusedAttention.packColumns(j.src + g * hd, ld: c.kvDim, rows: T, headDim: hd, into: j.dst + g * cpf)
+            } else {
+                FusedAttention.packKeys(j.src + g * hd, ld: c.kvDim, rows: T, headDim: hd, into: j.dst + g * kpf)
+            }
+        }
+    }
+
+    /// The fused forward: work items of one query head and one block of rows (largest first), over K in key panels
+    /// and V in column panels packed once per layer.
+    private func attentionForwardFused(_ a: LayerActivations, T: Int, from: Int) {
+        let c = config, hd = c.headDim, G = c.heads / c.kvHeads, qd = c.qDim
+        let scale = 1 / Float(hd).squareRoot()
+        let B = max(1, attentionBlock)
+        let nBlocks = (T - from + B - 1) / B
+        let kpf = FusedAttention.keyPanelFloats(rows: T, headDim: hd), cpf = FusedAttention.columnPanelFloats(rows: T, headDim: hd)
+        let kp = packA.ensure(kpf * c.kvHeads), vp = packB.ensure(cpf * c.kvHeads)
+        packHeads([(UnsafePointer(a.k), kp, false), (UnsafePointer(a.v), vp, true)], T: T)
+        compute.items(c.heads * nBlocks) { item, worker in
+            let h = item % c.heads, g = h / G
+            let i0 = from + (nBlocks - 1 - item / c.heads) * B, i1 = min(T, i0 + B)
+            FusedAttention.forward(q: a.q + h * hd, ldq: qd, keys: kp + g * kpf, values: vp + g * cpf, packedRows: T,
+                                   headDim: hd, rows: i0, i1, scale: scale, out: a.att + h * hd, ldo: qd,
+                                   lse: a.lse + h * T, scratch: workerScores[worker].pointer)
+        }
+    }
+
+    /// The fused backward (same items as its forward); dK/dV accumulate per worker as in the sgemm path.
+    private func attentionBackwardFused(_ a: LayerActivations, T: Int, from: Int, dAtt: UnsafePointer<Float>,
+                                        dQ: UnsafeMutablePointer<Float>, dK: UnsafeMutablePointer<Float>, dV: UnsafeMutablePointer<Float>) {
+        let c = config, hd = c.headDim, G = c.heads / c.kvHeads, kv = c.kvDim, qd = c.qDim
+        let scale = 1 / Float(hd).squareRoot()
+        let B = max(1, attentionBlock)
+        let nBlocks = (T - from + B - 1) / B
+        let kpf = FusedAttention.keyPanelFloats(rows: T, headDim: hd), cpf = FusedAttention.columnPanelFloats(rows: T, headDim: hd)
+        let kp = packA.ensure(kpf * c.kvHeads), vkp = packB.ensure(kpf * c.kvHeads), kcp = packC.ensure(cpf * c.kvHeads)
+        packHeads([(UnsafePointer(a.k), kp, false), (UnsafePointer(a.v), vkp, false), (UnsafePointer(a.k), kcp, true)], T: T)
+        let nw = compute.threads
+        var used = [Bool](repeating: false, count: nw)
+        dK.update(repeating: 0, count: T * kv); dV.update(repeating: 0, count: T * kv)
+        used.withUnsafeMutableBufferPointer { usedP in
+            compute.items(c.heads * nBlocks) { item, worker in
+                let h = item % c.heads, g = h / G
+                let i0 = from + (nBlocks - 1 - item / c.heads) * B, i1 = min(T, i0 + B)
+                let wK: UnsafeMutablePointer<Float>, wV: UnsafeMutablePointer<Float>
+                if worker == 0 { wK = dK; wV = dV } else {
+                    wK = workerDKV[worker].pointer; wV = wK + T * kv
+                    if !usedP[worker] { wK.update(repeating: 0, count: 2 * T * kv) }
+                }
+                usedP[worker] = true
+                FusedAttention.backward(q: a.q + h * hd, ldq: qd, dOut: dAtt + h * hd, lddo: qd, keys: kp + g * kpf,
+                                        valueKeys: vkp + g * kpf, keyColumns: kcp + g * cpf, packedRows: T,
+                                        lse: a.lse + h * T, headDim: hd, rows: i0, i1, scale: scale, dQ: dQ + h * hd,
+                                        lddq: qd, dK: wK + g * hd, dV: wV + g * hd, ldkv: kv,
+                                        scratch: workerScores[worker].pointer)
+            }
+        }
+        for w in 1..<max(1, nw) where used[w] {
+            let wK = workerDKV[w].pointer, wV = wK + T * kv
+            compute.rows(T, width: kv) { s, e in
+                for i in (s * kv)..<(e * kv) { dK[i] += wK[i]; dV[i] += wV[i] }
+            }
+        }
+    }
 
     /// Causal grouped-query attention for query rows from..<T over keys 0...i; writes those rows of a.att and a.lse.
     /// One work item = one KV head and one block of query rows: the block's rows of all G query heads that share the
@@ -362,7 +453,7 @@ public final class TrainingModel {
     /// 0..<end of the block (causal: skips most of the masked triangle). Items are split over the workers (each
     /// writes only its own rows). The softmax rows run 8 wide (`VectorOps`); the output rows are divided by their
     /// row sums on the way out (hd entries per row instead of i + 1).
-    private func attentionForward(_ a: LayerActivations, T: Int, from: Int = 0) {
+    private func attentionForwardGemm(_ a: LayerActivations, T: Int, from: Int = 0) {
         let c = config, hd = c.headDim, G = c.heads / c.kvHeads, kv = c.kvDim, qd = c.qDim
         let scale = 1 / Float(hd).squareRoot()
         let B = max(1, attentionBlock)
@@ -408,8 +499,8 @@ public final class TrainingModel {
     /// the contributions of those rows for every key position.
     /// Same work items as the forward (a KV head's G query heads stacked); dQ rows are each item's own, dK/dV
     /// accumulate per worker (worker 0 straight into the output) and are summed at the end.
-    private func attentionBackward(_ a: LayerActivations, T: Int, from: Int = 0, dAtt: UnsafePointer<Float>, dQ: UnsafeMutablePointer<Float>,
-                                   dK: UnsafeMutablePointer<Float>, dV: UnsafeMutablePointer<Float>) {
+    private func attentionBackwardGemm(_ a: LayerActivations, T: Int, from: Int = 0, dAtt: UnsafePointer<Float>, dQ: UnsafeMutablePointer<Float>,
+                                       dK: UnsafeMutablePointer<Float>, dV: UnsafeMutablePointer<Float>) {
         let c = config, hd = c.headDim, G = c.heads / c.kvHeads, kv = c.kvDim, qd = c.qDim
         let scale = 1 / Float(hd).squareRoot()
         let B = max(1, attentionBlock)
@@ -635,5 +726,26 @@ public final class TrainingModel {
             out[k] = Array(UnsafeBufferPointer(start: row, count: V)); return 0
         }
         return out
+    }
+}
+
+extension TrainingModel {
+    /// Attention alone (the path `fusedAttention` selects, rows from..<T) on given q [T, qDim], k, v [T, kvDim] (after
+    /// RoPE) and dAtt [T, qDim]: the output, the log-sum-exp [heads, T] and the input gradients (dQ rows before
+    /// `from` are zero). For the tests that hold the fused kernels to the sgemm path.
+    func attentionForTesting(q: [Float], k: [Float], v: [Float], dAtt: [Float], T: Int, from: Int = 0)
+        -> (att: [Float], lse: [Float], dQ: [Float], dK: [Float], dV: [Float]) {
+        let c = config
+        prepare(T: T)
+        let a = LayerActivations(c: c, T: T, rank: 0, targets: [])
+        a.q.update(from: q, count: T * c.qDim); a.k.update(from: k, count: T * c.kvDim); a.v.update(from: v, count: T * c.kvDim)
+        a.att.update(repeating: 0, count: T * c.qDim); a.lse.update(repeating: 0, count: c.heads * T)
+        attentionForward(a, T: T, from: from)
+        var dQ = [Float](repeating: 0, count: T * c.qDim), dK = [Float](repeating: 0, count: T * c.kvDim), dV = dK
+        dAtt.withUnsafeBufferPointer { d in
+            attentionBackward(a, T: T, from: from, dAtt: d.baseAddress!, dQ: &dQ, dK: &dK, dV: &dV)
+        }
+        return (Array(UnsafeBufferPointer(start: a.att, count: T * c.qDim)), Array(UnsafeBufferPointer(start: a.lse, count: c.heads * T)),
+                dQ, dK, dV)
     }
 }

@@ -127,3 +127,25 @@ void ck_q8t_gemm(const void *panels, int rows, int cols, int qmax, const int8_t 
 // the sum of squares in double (4-lane partial sums on AVX2: not llama.cpp's sequential order, which the exact path
 // keeps; within fp32 rounding of it).
 void ck_add_rmsnorm_rows(float *x, const float *y, int n, int dim, const float *w, float eps, float *out);
+
+// ---- causal attention of the training pass (owner: sft; attention.c) ----
+// fp32, one query head and one block of query rows [i0, i1) per call, keys 0..<i1 (causal). AVX2+FMA register tiles
+// of 6 rows × 16 columns (scalar loops without AVX2); the keys and values of a KV head are packed once per layer:
+// key panels: kp[(j/16)·hd·16 + d·16 + j%16] = k[j·ldk + d] (j < n; zero up to a multiple of 16 keys);
+void ck_attn_pack_keys(const float *k, size_t ldk, int n, int hd, float *kp);
+// column panels: cp[(d/16)·n·16 + j·16 + d%16] = v[j·ldv + d] (d < hd; zero up to a multiple of 16 columns).
+void ck_attn_pack_cols(const float *v, size_t ldv, int n, int hd, float *cp);
+// Floats of those packings of n rows, and of the scratch of one call (rows = i1 − i0, keys = i1).
+size_t ck_attn_key_panel_floats(int n, int hd);
+size_t ck_attn_col_panel_floats(int n, int hd);
+size_t ck_attn_scratch_floats(int rows, int keys);
+// Forward: out row i (out + i·ldo, hd floats) = softmax_j≤i(scale · q_i·k_j) · v, lse[i] = the row's log-sum-exp,
+// for i in [i0, i1). q: the head's row 0 (row i at q + i·ldq); kp: key panels; vp: column panels of nv ≥ i1 rows.
+void ck_attn_forward(const float *q, size_t ldq, const float *kp, const float *vp, int nv, int hd, int i0, int i1,
+                     float scale, float *out, size_t ldo, float *lse, float *scratch);
+// Backward of the same rows from dout (the gradient of out, rows lddo apart), probabilities recomputed from lse:
+// writes dq rows [i0, i1) and adds into dk, dv rows 0..<i1 (ldkv apart). kp: K in key panels, vkp: V in key panels,
+// kcp: K in column panels of nv rows.
+void ck_attn_backward(const float *q, size_t ldq, const float *dout, size_t lddo, const float *kp, const float *vkp,
+                      const float *kcp, int nv, const float *lse, int hd, int i0, int i1, float scale, float *dq,
+                      size_t lddq, float *dk, float *dv, size_t ldkv, float *scratch);
