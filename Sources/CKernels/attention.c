@@ -55,29 +55,33 @@ void ck_attn_pack_cols(const float *v, size_t ldv, int n, int hd, float *vp) {
 }
 
 // ---------------------------------------------------------------- the register tile
-// C[r][0..<nc] (=|+=) s_r · Σ_{k<kc} A(r, k) · B[k][0..<nc] for r < mr, with A(r, k) = a[r·ars + k·aks], B row k at
-// b + k·ldb (16 floats readable unless bmasked: then only nc), s_r = rowscale[r] or alpha.
+// For each panel p < np: C_p[r][0..<nc] (=|+=) s_r · Σ_{k<kc} A(r, k) · B_p[k][0..<nc] for r < mr, with
+// A(r, k) = a[r·ars + k·aks], B_p row k at b + p·bps + k·ldb (16 floats readable unless bmasked: then only nc),
+// C_p = c + p·cps (rows ldc apart), s_r = rowscale[r] or alpha. One call walks several panels with the same rows of
+// A (the 16-key panels of a score row tile, the 16-column panels of an output row tile).
 typedef struct {
     const float *a; ptrdiff_t ars, aks;
-    const float *b; ptrdiff_t ldb; int bmasked;
-    float *c; ptrdiff_t ldc; int nc;
+    const float *b; ptrdiff_t ldb, bps; int bmasked;
+    float *c; ptrdiff_t ldc, cps; int nc, np;
     int kc; float alpha; const float *rowscale; int accumulate;
 } tile_args;
 
 static void tile_scalar(int mr, const tile_args *t) {
-    float acc[MR][NR];
-    for (int r = 0; r < mr; r++) for (int j = 0; j < NR; j++) acc[r][j] = 0;
-    for (int k = 0; k < t->kc; k++) {
-        const float *b = t->b + k * t->ldb;
-        for (int r = 0; r < mr; r++) {
-            float a = t->a[r * t->ars + k * t->aks];
-            for (int j = 0; j < t->nc; j++) acc[r][j] += a * b[j];
+    for (int p = 0; p < t->np; p++) {
+        float acc[MR][NR];
+        for (int r = 0; r < mr; r++) for (int j = 0; j < NR; j++) acc[r][j] = 0;
+        for (int k = 0; k < t->kc; k++) {
+            const float *b = t->b + p * t->bps + k * t->ldb;
+            for (int r = 0; r < mr; r++) {
+                float a = t->a[r * t->ars + k * t->aks];
+                for (int j = 0; j < t->nc; j++) acc[r][j] += a * b[j];
+            }
         }
-    }
-    for (int r = 0; r < mr; r++) {
-        float s = t->rowscale ? t->rowscale[r] : t->alpha;
-        float *c = t->c + r * t->ldc;
-        for (int j = 0; j < t->nc; j++) c[j] = t->accumulate ? c[j] + acc[r][j] * s : acc[r][j] * s;
+        for (int r = 0; r < mr; r++) {
+            float s = t->rowscale ? t->rowscale[r] : t->alpha;
+            float *c = t->c + p * t->cps + r * t->ldc;
+            for (int j = 0; j < t->nc; j++) c[j] = t->accumulate ? c[j] + acc[r][j] * s : acc[r][j] * s;
+        }
     }
 }
 
@@ -89,39 +93,43 @@ AVX2 static inline __m256i lane_mask(int n) {   // lanes < n set
 }
 
 AVX2 static inline __attribute__((always_inline)) void tile_avx2_body(const int mr, const int bmasked, const tile_args *t) {
-    __m256 c0[MR], c1[MR];
-    for (int r = 0; r < mr; r++) { c0[r] = _mm256_setzero_ps(); c1[r] = _mm256_setzero_ps(); }
     const __m256i m0 = lane_mask(t->nc), m1 = lane_mask(t->nc - 8);
-    const float *b = t->b;
     const ptrdiff_t aks = t->aks, ldb = t->ldb;
-    // One pointer per row, each advanced on its own (a single pointer stepped row to row chains mr + 1 dependent
-    // adds per k, as long as the FMAs themselves take).
-    const float *ap[MR];
-    for (int r = 0; r < mr; r++) ap[r] = t->a + r * t->ars;
-    for (int k = t->kc; k > 0; k--) {
-        __m256 b0, b1;
-        if (bmasked) { b0 = _mm256_maskload_ps(b, m0); b1 = _mm256_maskload_ps(b + 8, m1); }
-        else { b0 = _mm256_loadu_ps(b); b1 = _mm256_loadu_ps(b + 8); }
-        for (int r = 0; r < mr; r++) {
-            __m256 av = _mm256_broadcast_ss(ap[r]);
-            c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
-            c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
-            ap[r] += aks;
-        }
-        b += ldb;
-    }
-    for (int r = 0; r < mr; r++) {
-        __m256 s = _mm256_set1_ps(t->rowscale ? t->rowscale[r] : t->alpha);
-        float *c = t->c + r * t->ldc;
-        __m256 v0 = _mm256_mul_ps(c0[r], s), v1 = _mm256_mul_ps(c1[r], s);
-        if (t->nc == 16) {
-            if (t->accumulate) { v0 = _mm256_add_ps(_mm256_loadu_ps(c), v0); v1 = _mm256_add_ps(_mm256_loadu_ps(c + 8), v1); }
-            _mm256_storeu_ps(c, v0); _mm256_storeu_ps(c + 8, v1);
-        } else {
-            if (t->accumulate) {
-                v0 = _mm256_add_ps(_mm256_maskload_ps(c, m0), v0); v1 = _mm256_add_ps(_mm256_maskload_ps(c + 8, m1), v1);
+    __m256 s[MR];
+    for (int r = 0; r < mr; r++) s[r] = _mm256_set1_ps(t->rowscale ? t->rowscale[r] : t->alpha);
+    for (int p = 0; p < t->np; p++) {
+        __m256 c0[MR], c1[MR];
+        for (int r = 0; r < mr; r++) { c0[r] = _mm256_setzero_ps(); c1[r] = _mm256_setzero_ps(); }
+        const float *b = t->b + p * t->bps;
+        // One pointer per row, each advanced on its own (a single pointer stepped row to row chains mr + 1
+        // dependent adds per k, as long as the FMAs themselves take).
+        const float *ap[MR];
+        for (int r = 0; r < mr; r++) ap[r] = t->a + r * t->ars;
+        for (int k = t->kc; k > 0; k--) {
+            __m256 b0, b1;
+            if (bmasked) { b0 = _mm256_maskload_ps(b, m0); b1 = _mm256_maskload_ps(b + 8, m1); }
+            else { b0 = _mm256_loadu_ps(b); b1 = _mm256_loadu_ps(b + 8); }
+            for (int r = 0; r < mr; r++) {
+                __m256 av = _mm256_broadcast_ss(ap[r]);
+                c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
+                c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+                ap[r] += aks;
             }
-            _mm256_maskstore_ps(c, m0, v0); _mm256_maskstore_ps(c + 8, m1, v1);
+            b += ldb;
+        }
+        float *cp = t->c + p * t->cps;
+        for (int r = 0; r < mr; r++) {
+            float *c = cp + r * t->ldc;
+            __m256 v0 = _mm256_mul_ps(c0[r], s[r]), v1 = _mm256_mul_ps(c1[r], s[r]);
+            if (t->nc == 16) {
+                if (t->accumulate) { v0 = _mm256_add_ps(_mm256_loadu_ps(c), v0); v1 = _mm256_add_ps(_mm256_loadu_ps(c + 8), v1); }
+                _mm256_storeu_ps(c, v0); _mm256_storeu_ps(c + 8, v1);
+            } else {
+                if (t->accumulate) {
+                    v0 = _mm256_add_ps(_mm256_maskload_ps(c, m0), v0); v1 = _mm256_add_ps(_mm256_maskload_ps(c + 8, m1), v1);
+                }
+                _mm256_maskstore_ps(c, m0, v0); _mm256_maskstore_ps(c + 8, m1, v1);
+            }
         }
     }
 }
@@ -134,7 +142,7 @@ static void (*const tile_avx2_fns[2][MR + 1])(const tile_args *) = {
     { 0, tile_avx2_1_1, tile_avx2_2_1, tile_avx2_3_1, tile_avx2_4_1, tile_avx2_5_1, tile_avx2_6_1 },
 };
 
-// VectorOps.fastExp on 8 lanes (the same operations, unfused, so the same values lane by lane).
+// VectorOps.fastExp on 8 lanes (its polynomial, evaluated with FMA: within an ulp or two of it).
 AVX2 static inline __m256 exp8(__m256 x) {
     __m256 t = _mm256_mul_ps(_mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.f)), _mm256_set1_ps(88.f)),
                              _mm256_set1_ps(1.44269504f));
@@ -142,12 +150,12 @@ AVX2 static inline __m256 exp8(__m256 x) {
     __m256 n = _mm256_sub_ps(big, _mm256_set1_ps(12582912.f));
     __m256 f = _mm256_sub_ps(t, n);
     __m256 p = _mm256_set1_ps(1.5403530e-4f);
-    p = _mm256_add_ps(_mm256_mul_ps(p, f), _mm256_set1_ps(1.3333558e-3f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, f), _mm256_set1_ps(9.6181291e-3f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, f), _mm256_set1_ps(5.5504109e-2f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, f), _mm256_set1_ps(2.4022651e-1f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, f), _mm256_set1_ps(6.9314718e-1f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, f), _mm256_set1_ps(1.f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.3333558e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.6181291e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.5504109e-2f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.4022651e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.9314718e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.f));
     __m256i nb = _mm256_sub_epi32(_mm256_castps_si256(big), _mm256_set1_epi32(0x4B400000));
     __m256i e = _mm256_slli_epi32(_mm256_add_epi32(nb, _mm256_set1_epi32(127)), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
@@ -278,61 +286,67 @@ static const attn_ops *active_ops(void) {
 static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline int imax(int a, int b) { return a > b ? a : b; }
 
-// S[r][0..<w] (row r at s + r·ld) = alpha · A rows i0+r (a + (i0+r)·lda, hd floats) · keys in panels kp, only the
-// 16-key panels that reach row i0+r's diagonal (per tile of 6 rows).
+// S[r][0..<w] (row r at s + r·ld) = alpha · A rows i0+r (a + (i0+r)·lda, hd floats) · keys in panels kp: per tile
+// of 6 rows one call over the 16-key panels that reach the tile's last diagonal element (the rest of the row is
+// left undefined).
 static void scores(const attn_ops *o, const float *a, size_t lda, const float *kp, int hd, int i0, int i1, float alpha,
-                   float *s, int w, int ld) {
+                   float *s, int ld) {
     int nb = i1 - i0;
-    for (int p = 0; p < w / 16; p++) {
-        tile_args t = { .aks = 1, .ars = (ptrdiff_t)lda, .b = kp + (size_t)p * hd * 16, .ldb = 16, .bmasked = 0,
-                        .ldc = ld, .nc = 16, .kc = hd, .alpha = alpha, .rowscale = 0, .accumulate = 0 };
-        // The first row tile whose last row reaches key 16p.
-        int r0 = imax(0, p * 16 - i0 - (MR - 1));
-        r0 = r0 / MR * MR;
-        for (; r0 < nb; r0 += MR) {
-            int mr = imin(MR, nb - r0);
-            if (i0 + r0 + mr - 1 < p * 16) continue;
-            t.a = a + (size_t)(i0 + r0) * lda;
-            t.c = s + (size_t)r0 * ld + p * 16;
-            o->tile(mr, &t);
-        }
+    tile_args t = { .ars = (ptrdiff_t)lda, .aks = 1, .b = kp, .ldb = 16, .bps = (ptrdiff_t)hd * 16, .bmasked = 0,
+                    .ldc = ld, .cps = 16, .nc = 16, .kc = hd, .alpha = alpha, .rowscale = 0, .accumulate = 0 };
+    for (int r0 = 0; r0 < nb; r0 += MR) {
+        int mr = imin(MR, nb - r0);
+        t.a = a + (size_t)(i0 + r0) * lda;
+        t.c = s + (size_t)r0 * ld;
+        t.np = (i0 + r0 + mr + 15) / 16;
+        o->tile(mr, &t);
     }
 }
 
-// C rows i0+r (c + (i0+r)·ldc, hd floats) (=) rowscale_r · Σ_{k ≤ i0+r} S[r][k] · B[k] with B in column panels bp.
+// Calls `t` (with a, b, c, kc set for column 0) over the column panels of hd columns: the full ones in one call,
+// a partial last one (hd not a multiple of 16) in another with nc < 16 (bmasked when B is not padded).
+static void column_panels(const attn_ops *o, int mr, tile_args t, int hd, int b_padded) {
+    int full = hd / 16, rest = hd % 16;
+    if (full > 0) { t.np = full; t.nc = 16; t.bmasked = 0; o->tile(mr, &t); }
+    if (rest > 0) {
+        t.b += full * t.bps; t.c += full * t.cps;
+        t.np = 1; t.nc = rest; t.bmasked = !b_padded;
+        o->tile(mr, &t);
+    }
+}
+
+// C rows i0+r (c + (i0+r)·ldc, hd floats) (=) rowscale_r · Σ_{k ≤ i0+r} S[r][k] · B[k] with B in column panels bp
+// (S zero past each row's diagonal up to its tile's last row).
 static void rows_times_cols(const attn_ops *o, const float *s, int ld, const float *bp, int nv, int hd, int i0, int i1,
                             const float *rowscale, float *c, size_t ldc) {
     int nb = i1 - i0;
-    for (int cp = 0; cp * 16 < hd; cp++) {
-        tile_args t = { .ars = ld, .aks = 1, .b = bp + (size_t)cp * nv * 16, .ldb = 16, .bmasked = 0,
-                        .ldc = (ptrdiff_t)ldc, .nc = imin(16, hd - cp * 16), .alpha = 1, .accumulate = 0 };
-        for (int r0 = 0; r0 < nb; r0 += MR) {
-            int mr = imin(MR, nb - r0);
-            t.a = s + (size_t)r0 * ld;
-            t.kc = i0 + r0 + mr;   // keys past a row's diagonal are zero in S
-            t.rowscale = rowscale ? rowscale + r0 : 0;
-            t.c = c + (size_t)(i0 + r0) * ldc + cp * 16;
-            o->tile(mr, &t);
-        }
+    tile_args t = { .ars = ld, .aks = 1, .ldb = 16, .bps = (ptrdiff_t)nv * 16, .ldc = (ptrdiff_t)ldc, .cps = 16,
+                    .alpha = 1, .accumulate = 0 };
+    for (int r0 = 0; r0 < nb; r0 += MR) {
+        int mr = imin(MR, nb - r0);
+        t.a = s + (size_t)r0 * ld;
+        t.b = bp;
+        t.kc = i0 + r0 + mr;   // keys past a row's diagonal are zero in S
+        t.rowscale = rowscale ? rowscale + r0 : 0;
+        t.c = c + (size_t)(i0 + r0) * ldc;
+        column_panels(o, mr, t, hd, 1);
     }
 }
 
-// D rows k < i1 (d + k·ldd, hd floats) += Σ_{i0 ≤ m < i1} S[m − i0][k] · B row m (b + m·ldb, hd floats).
+// D rows k < i1 (d + k·ldd, hd floats) += Σ_{i0 ≤ m < i1} S[m − i0][k] · B row m (b + m·ldb, hd floats)
+// (S zero past each row's diagonal up to i1).
 static void cols_times_rows(const attn_ops *o, const float *s, int ld, const float *b, size_t ldb, int hd, int i0,
                             int i1, float *d, size_t ldd) {
-    for (int cp = 0; cp * 16 < hd; cp++) {
-        int nc = imin(16, hd - cp * 16);
-        tile_args t = { .ars = 1, .aks = ld, .ldb = (ptrdiff_t)ldb, .bmasked = nc < 16, .ldc = (ptrdiff_t)ldd, .nc = nc,
-                        .alpha = 1, .rowscale = 0, .accumulate = 1 };
-        for (int k0 = 0; k0 < i1; k0 += MR) {
-            int mr = imin(MR, i1 - k0);
-            int m0 = imax(i0, k0);   // rows before key k0 do not see it (zeros)
-            t.a = s + (size_t)(m0 - i0) * ld + k0;
-            t.b = b + (size_t)m0 * ldb + cp * 16;
-            t.kc = i1 - m0;
-            t.c = d + (size_t)k0 * ldd + cp * 16;
-            o->tile(mr, &t);
-        }
+    tile_args t = { .ars = 1, .aks = ld, .ldb = (ptrdiff_t)ldb, .bps = 16, .ldc = (ptrdiff_t)ldd, .cps = 16,
+                    .alpha = 1, .rowscale = 0, .accumulate = 1 };
+    for (int k0 = 0; k0 < i1; k0 += MR) {
+        int mr = imin(MR, i1 - k0);
+        int m0 = imax(i0, k0);   // rows before key k0 do not see it (zeros)
+        t.a = s + (size_t)(m0 - i0) * ld + k0;
+        t.b = b + (size_t)m0 * ldb;
+        t.kc = i1 - m0;
+        t.c = d + (size_t)k0 * ldd;
+        column_panels(o, mr, t, hd, 0);
     }
 }
 
@@ -341,7 +355,7 @@ void ck_attn_forward(const float *q, size_t ldq, const float *kp, const float *v
     const attn_ops *o = active_ops();
     int nb = i1 - i0, w = round16(i1), ld = score_ld(i1);
     float *s = scratch, *inv = scratch + (size_t)nb * ld;
-    scores(o, q, ldq, kp, hd, i0, i1, scale, s, w, ld);
+    scores(o, q, ldq, kp, hd, i0, i1, scale, s, ld);
     for (int r = 0; r < nb; r++) {
         float mx, sum = o->softmax_row(s + (size_t)r * ld, i0 + r + 1, w, &mx);
         inv[r] = 1 / sum;
@@ -356,9 +370,9 @@ void ck_attn_backward(const float *q, size_t ldq, const float *dout, size_t lddo
     const attn_ops *o = active_ops();
     int nb = i1 - i0, w = round16(i1), ld = score_ld(i1);
     float *p = scratch, *dp = scratch + (size_t)nb * ld;
-    scores(o, q, ldq, kp, hd, i0, i1, scale, p, w, ld);
+    scores(o, q, ldq, kp, hd, i0, i1, scale, p, ld);
     for (int r = 0; r < nb; r++) o->exp_row(p + (size_t)r * ld, i0 + r + 1, w, lse[i0 + r]);
-    scores(o, dout, lddo, vkp, hd, i0, i1, 1, dp, w, ld);              // dP = dO Vᵀ
+    scores(o, dout, lddo, vkp, hd, i0, i1, 1, dp, ld);             // dP = dO Vᵀ
     cols_times_rows(o, p, ld, dout, lddo, hd, i0, i1, dv, ldkv);        // dV += Pᵀ dO
     for (int r = 0; r < nb; r++) o->dsoftmax_row(p + (size_t)r * ld, dp + (size_t)r * ld, i0 + r + 1, w, scale);
     rows_times_cols(o, dp, ld, kcp, nv, hd, i0, i1, 0, dq, lddq);      // dQ = dS K

@@ -123,4 +123,34 @@ final class FusedAttentionTests: XCTestCase {
         XCTAssertLessThan(maxRelDiff(z1.flatMap { $0 }, z0.flatMap { $0 }), tolerance, "logits")
         XCTAssertLessThan(maxRelDiff(g1, g0), 10 * tolerance, "LoRA gradients (summed over every layer and position)")
     }
+
+    /// On the real model (fp32 products, 96 random tokens): the LoRA gradients with either attention path agree far
+    /// more closely than the int8 products do with the fp32 ones (Int8ProductsTests: worst slot cosine ~0.95-0.97).
+    func testRealModelGradientsMatchWithEitherAttentionPath() throws {
+        guard FileManager.default.fileExists(atPath: RealModelTests.modelPath) else {
+            throw XCTSkip("models/SmolLM2-135M-Instruct.Q4_1.gguf is absent (make test installs it)")
+        }
+        let base = try BaseWeights(gguf: try GGUFFile(path: RealModelTests.modelPath))
+        var rng = SplitMix64(seed: 12)
+        let tokens = (0..<96).map { _ in Int(rng.next() % 20000) }
+        let positions = Array(1..<95)
+        let lw = try LoRAWeights(config: LoRAConfig(rank: 8, alpha: 16), modelConfig: base.config)
+        Tiny.randomize(lw, seed: 3, scale: 0.01)
+        var runs: [(loss: Float, grads: [Float])] = []
+        for fused in [false, true] {
+            let m = TrainingModel(base: base, lora: lw, threads: 2)
+            m.fusedAttention = fused
+            lw.zeroGrad()
+            let w = 1 / Float(positions.count)
+            let loss = try m.run(tokens: tokens, positions: positions, backward: true) { k, row, V in
+                Losses.crossEntropy(row, V, target: tokens[positions[k] + 1], weight: w)
+            }
+            runs.append((loss, lw.gradientArray))
+        }
+        let c = Int8ProductsTests.slotCosines(lw, runs[1].grads, runs[0].grads)
+        print("real model, fused vs sgemm attention: loss \(runs[1].loss) vs \(runs[0].loss), gradient cosine \(c.all), worst slot \(c.worstName) \(c.worst)")
+        XCTAssertEqual(runs[1].loss, runs[0].loss, accuracy: tolerance * abs(runs[0].loss))
+        XCTAssertGreaterThan(c.all, 0.99999, "whole gradient cosine")
+        XCTAssertGreaterThan(c.worst, 0.9999, "worst slot: \(c.worstName)")
+    }
 }
