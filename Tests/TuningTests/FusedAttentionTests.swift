@@ -127,15 +127,7 @@ final class FusedAttentionTests: XCTestCase {
     /// On the real model (fp32 products, 96 random tokens): the LoRA gradients with either attention path agree far
     /// more closely than the int8 products do with the fp32 ones (Int8ProductsTests: worst slot cosine ~0.95-0.97).
     func testRealModelGradientsMatchWithEitherAttentionPath() throws {
-        guard FileManager.default.fileExists(atPath: RealModelTests.modelPath) else {
-            throw XCTSkip("models/SmolLM2-135M-Instruct.Q4_1.gguf is absent (make test installs it)")
-        }
-        let base = try BaseWeights(gguf: try GGUFFile(path: RealModelTests.modelPath))
-        var rng = SplitMix64(seed: 12)
-        let tokens = (0..<96).map { _ in Int(rng.next() % 20000) }
-        let positions = Array(1..<95)
-        let lw = try LoRAWeights(config: LoRAConfig(rank: 8, alpha: 16), modelConfig: base.config)
-        Tiny.randomize(lw, seed: 3, scale: 0.01)
+        let (base, tokens, positions, lw) = try RealModelTests.rank8Case()
         var runs: [(loss: Float, grads: [Float])] = []
         for fused in [false, true] {
             let m = TrainingModel(base: base, lora: lw, threads: 2)

@@ -29,17 +29,19 @@ final class Int8ProductsTests: XCTestCase {
         return (loss, grads, try m.logits(tokens: tokens, positions: positions))
     }
 
-    /// Per-slot (layer, target) cosines of two gradient vectors, and the whole vector's.
-    static func slotCosines(_ lw: LoRAWeights, _ a: [Float], _ b: [Float]) -> (worst: Double, worstName: String, all: Double) {
-        var worst = 1.0, name = ""
+    /// Per-slot (layer, target) cosines of two gradient vectors: the worst, the whole vector's, and how many of the
+    /// A and B matrices fall below 0.97.
+    static func slotCosines(_ lw: LoRAWeights, _ a: [Float], _ b: [Float]) -> (worst: Double, worstName: String, all: Double, below97: Int) {
+        var worst = 1.0, name = "", below = 0
         let r = lw.config.rank
         for s in lw.slots {
             for (off, len, ab) in [(s.aOffset, r * s.inFeatures, "A"), (s.bOffset, s.outFeatures * r, "B")] {
                 let c = cosine(a[off..<(off + len)], b[off..<(off + len)])
                 if c < worst { worst = c; name = "layer \(s.layer) \(s.target) \(ab)" }
+                if c < 0.97 { below += 1 }
             }
         }
-        return (worst, name, cosine(a[...], b[...]))
+        return (worst, name, cosine(a[...], b[...]), below)
     }
 
     func tinyQ4Base() throws -> BaseWeights {
@@ -126,15 +128,7 @@ final class Int8ProductsTests: XCTestCase {
 
     /// On the real model (all seven projections of all 30 layers, 96 random tokens): int8 vs fp32 gradients.
     func testInt8GradientsMatchFloatPathOnRealModel() throws {
-        guard FileManager.default.fileExists(atPath: RealModelTests.modelPath) else {
-            throw XCTSkip("models/SmolLM2-135M-Instruct.Q4_1.gguf is absent (make test installs it)")
-        }
-        let base = try BaseWeights(gguf: try GGUFFile(path: RealModelTests.modelPath))
-        var rng = SplitMix64(seed: 12)
-        let tokens = (0..<96).map { _ in Int(rng.next() % 20000) }
-        let positions = Array(1..<95)
-        let lw = try LoRAWeights(config: LoRAConfig(rank: 8, alpha: 16), modelConfig: base.config)
-        Tiny.randomize(lw, seed: 3, scale: 0.01)
+        let (base, tokens, positions, lw) = try RealModelTests.rank8Case()
         let exact = try Self.pass(base, lw, tokens: tokens, positions: positions, int8: false)
         let fast = try Self.pass(base, lw, tokens: tokens, positions: positions, int8: true)
         let bwd = try Self.pass(base, lw, tokens: tokens, positions: positions, int8: true, forward: false)
@@ -144,15 +138,19 @@ final class Int8ProductsTests: XCTestCase {
         print("real model, int8 vs fp32: loss \(fast.loss) vs \(exact.loss), worst logits cosine \(zc), gradient cosine \(c.all), worst slot \(c.worstName) \(c.worst); int8 backward only: gradient cosine \(cb.all), worst slot \(cb.worstName) \(cb.worst)")
         XCTAssertEqual(fast.loss, exact.loss, accuracy: 0.01 * abs(exact.loss))
         XCTAssertGreaterThan(zc, 0.999, "worst logits row cosine")
-        // Measured (session 8): 0.9966 whole, 0.968 worst slot; nearly all of it from the forward's 8-bit activations
-        // (the inference engine's own rounding: llama.cpp multiplies Q4_1 by Q8_1 activations too). The worst slot
-        // is a noisy statistic: any rounding change upstream flips some 8-bit roundings and redraws it (session 10,
-        // token seeds 12/13/14: 0.959/0.925/0.973 with the sgemm attention, 0.948/0.928/0.979 with the fused one;
-        // whole 0.993-0.997).
-        XCTAssertGreaterThan(c.all, 0.995, "whole gradient cosine")
-        XCTAssertGreaterThan(c.worst, 0.94, "worst slot: \(c.worstName)")
-        // The backward product alone (Wᵀ requantized to 7 bits + dY to 8 bits with fp32 scales) is closer.
-        XCTAssertGreaterThan(cb.all, 0.998, "whole gradient cosine, int8 backward only")
-        XCTAssertGreaterThan(cb.worst, 0.98, "worst slot, int8 backward only: \(cb.worstName)")
+        // The int8 products round the forward's activations to 8 bits (as the inference engine and llama.cpp do), and
+        // that rounding is chaotic: any change upstream, even the order in which two threads add up dK, flips some
+        // roundings and redraws every statistic below. Measured in session 10 (same code, token seeds 12/13/14/15):
+        // whole cosine 0.9973/0.9929/0.9965/0.9981; worst slot 0.939/0.927/0.976/0.983, and on seed 12 alone anywhere in
+        // 0.931-0.948 from run to run (the threads' order); slots below 0.97: 1/9/0/0 of 420. The bounds sit outside
+        // that spread, so the test does not flicker, and still fail for a real fault (a wrong scale or layout in one
+        // projection puts 60 slots near 0 and takes the whole cosine with it).
+        XCTAssertGreaterThan(c.all, 0.99, "whole gradient cosine")
+        XCTAssertGreaterThan(c.worst, 0.85, "worst slot: \(c.worstName)")
+        XCTAssertLessThanOrEqual(c.below97, lw.slots.count * 2 / 20, "slots (A or B) with a cosine below 0.97: at most 5%")
+        // The backward product alone (Wᵀ requantized to 7 bits + dY to 8 bits with fp32 scales) is closer and steadier:
+        // whole 0.9990/0.9993/0.9995/0.9993, worst slot 0.989/0.992/0.996/0.992 on the same seeds.
+        XCTAssertGreaterThan(cb.all, 0.997, "whole gradient cosine, int8 backward only")
+        XCTAssertGreaterThan(cb.worst, 0.97, "worst slot, int8 backward only: \(cb.worstName)")
     }
 }

@@ -11,6 +11,20 @@ final class RealModelTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let modelPath = root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
 
+    /// The gradient comparisons' case: the real model, a rank-8 adapter on all seven projections of all 30 layers with
+    /// small random weights, 96 random tokens (seed 12) and a loss at positions 1..<95. Skips when the model is absent.
+    static func rank8Case() throws -> (base: BaseWeights, tokens: [Int], positions: [Int], lora: LoRAWeights) {
+        guard FileManager.default.fileExists(atPath: modelPath) else {
+            throw XCTSkip("models/SmolLM2-135M-Instruct.Q4_1.gguf is absent (make test installs it)")
+        }
+        let base = try BaseWeights(gguf: try GGUFFile(path: modelPath))
+        var rng = SplitMix64(seed: 12)
+        let tokens = (0..<96).map { _ in Int(rng.next() % 20000) }
+        let lw = try LoRAWeights(config: LoRAConfig(rank: 8, alpha: 16), modelConfig: base.config)
+        Tiny.randomize(lw, seed: 3, scale: 0.01)
+        return (base, tokens, Array(1..<95), lw)
+    }
+
     func testSFTOnTheRealModelMasksAssistantTokensAndLowersTheLoss() throws {
         guard FileManager.default.fileExists(atPath: Self.modelPath) else {
             throw XCTSkip("models/SmolLM2-135M-Instruct.Q4_1.gguf is absent (make test installs it)")
