@@ -419,24 +419,34 @@ public final class TrainingModel {
         let kpf = FusedAttention.keyPanelFloats(rows: T, headDim: hd), cpf = FusedAttention.columnPanelFloats(rows: T, headDim: hd)
         let kp = packA.ensure(kpf * c.kvHeads), vkp = packB.ensure(kpf * c.kvHeads), kcp = packC.ensure(cpf * c.kvHeads)
         packHeads([(UnsafePointer(a.k), kp, false), (UnsafePointer(a.v), vkp, false), (UnsafePointer(a.k), kcp, true)], T: T)
-        let nw = compute.threads
+        accumulatingKV(items: c.heads * nBlocks, T: T, dK: dK, dV: dV) { item, worker, wK, wV in
+            let h = item % c.heads, g = h / G
+            let i0 = from + (nBlocks - 1 - item / c.heads) * B, i1 = min(T, i0 + B)
+            FusedAttention.backward(q: a.q + h * hd, ldq: qd, dOut: dAtt + h * hd, lddo: qd, keys: kp + g * kpf,
+                                    valueKeys: vkp + g * kpf, keyColumns: kcp + g * cpf, packedRows: T,
+                                    lse: a.lse + h * T, headDim: hd, rows: i0, i1, scale: scale, dQ: dQ + h * hd,
+                                    lddq: qd, dK: wK + g * hd, dV: wV + g * hd, ldkv: kv,
+                                    scratch: workerScores[worker].pointer)
+        }
+    }
+
+    /// The attention backwards' work items with per-worker dK/dV [T, kvDim]: `body(item, worker, wK, wV)` adds into
+    /// its worker's pair (worker 0's is dK/dV itself, zeroed first; the others' are zeroed on first use), and the
+    /// pairs are summed into dK/dV at the end. Each item writes only its own dQ rows, so nothing else is shared.
+    private func accumulatingKV(items n: Int, T: Int, dK: UnsafeMutablePointer<Float>, dV: UnsafeMutablePointer<Float>,
+                                _ body: (_ item: Int, _ worker: Int, _ wK: UnsafeMutablePointer<Float>, _ wV: UnsafeMutablePointer<Float>) -> Void) {
+        let kv = config.kvDim, nw = compute.threads
         var used = [Bool](repeating: false, count: nw)
         dK.update(repeating: 0, count: T * kv); dV.update(repeating: 0, count: T * kv)
         used.withUnsafeMutableBufferPointer { usedP in
-            compute.items(c.heads * nBlocks) { item, worker in
-                let h = item % c.heads, g = h / G
-                let i0 = from + (nBlocks - 1 - item / c.heads) * B, i1 = min(T, i0 + B)
+            compute.items(n) { item, worker in
                 let wK: UnsafeMutablePointer<Float>, wV: UnsafeMutablePointer<Float>
                 if worker == 0 { wK = dK; wV = dV } else {
                     wK = workerDKV[worker].pointer; wV = wK + T * kv
                     if !usedP[worker] { wK.update(repeating: 0, count: 2 * T * kv) }
                 }
                 usedP[worker] = true
-                FusedAttention.backward(q: a.q + h * hd, ldq: qd, dOut: dAtt + h * hd, lddo: qd, keys: kp + g * kpf,
-                                        valueKeys: vkp + g * kpf, keyColumns: kcp + g * cpf, packedRows: T,
-                                        lse: a.lse + h * T, headDim: hd, rows: i0, i1, scale: scale, dQ: dQ + h * hd,
-                                        lddq: qd, dK: wK + g * hd, dV: wV + g * hd, ldkv: kv,
-                                        scratch: workerScores[worker].pointer)
+                body(item, worker, wK, wV)
             }
         }
         for w in 1..<max(1, nw) where used[w] {
@@ -505,19 +515,9 @@ public final class TrainingModel {
         let scale = 1 / Float(hd).squareRoot()
         let B = max(1, attentionBlock)
         let nBlocks = (T - from + B - 1) / B
-        let nw = compute.threads
-        var used = [Bool](repeating: false, count: nw)
-        dK.update(repeating: 0, count: T * kv); dV.update(repeating: 0, count: T * kv)
-        used.withUnsafeMutableBufferPointer { usedP in
-        compute.items(c.kvHeads * nBlocks) { item, worker in
+        accumulatingKV(items: c.kvHeads * nBlocks, T: T, dK: dK, dV: dV) { item, worker, wK, wV in
             let g = item % c.kvHeads                                  // largest items first, as in the forward
             let P = workerScores[worker].pointer, dP = workerScores2[worker].pointer
-            let wK: UnsafeMutablePointer<Float>, wV: UnsafeMutablePointer<Float>
-            if worker == 0 { wK = dK; wV = dV } else {
-                wK = workerDKV[worker].pointer; wV = wK + T * kv
-                if !usedP[worker] { wK.update(repeating: 0, count: 2 * T * kv) }
-            }
-            usedP[worker] = true
             let i0 = from + (nBlocks - 1 - item / c.kvHeads) * B
             let i1 = min(T, i0 + B), nb = i1 - i0, M = G * nb
             let Qs = workerGather[worker].pointer, dOs = Qs + M * hd, dQs = dOs + M * hd
@@ -552,13 +552,6 @@ public final class TrainingModel {
             gemm(true, false, i1, hd, M, 1, dP, i1, Qs, hd, 1, wK + g * hd, kv)
             for hh in 0..<G {
                 for r in 0..<nb { (dQ + (i0 + r) * qd + (g * G + hh) * hd).update(from: dQs + (hh * nb + r) * hd, count: hd) }
-            }
-        }
-        }
-        for w in 1..<max(1, nw) where used[w] {
-            let wK = workerDKV[w].pointer, wV = wK + T * kv
-            compute.rows(T, width: kv) { s, e in
-                for i in (s * kv)..<(e * kv) { dK[i] += wK[i]; dV[i] += wV[i] }
             }
         }
     }
