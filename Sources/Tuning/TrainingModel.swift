@@ -431,25 +431,26 @@ public final class TrainingModel {
     }
 
     /// The attention backwards' work items with per-worker dK/dV [T, kvDim]: `body(item, worker, wK, wV)` adds into
-    /// its worker's pair (worker 0's is dK/dV itself, zeroed first; the others' are zeroed on first use), and the
-    /// pairs are summed into dK/dV at the end. Each item writes only its own dQ rows, so nothing else is shared.
+    /// its worker's pair (worker 0's is dK/dV itself), and the pairs are summed into dK/dV at the end. Worker w takes
+    /// items w, w + threads, w + 2·threads, … (the items come largest first, so this interleaving balances them), so
+    /// every element of dK/dV is summed in the same order on every run: with a given thread count the backward pass,
+    /// and so training, is deterministic (items handed out on demand would make the sums depend on the scheduler).
+    /// Each item writes only its own dQ rows, so nothing else is shared.
     private func accumulatingKV(items n: Int, T: Int, dK: UnsafeMutablePointer<Float>, dV: UnsafeMutablePointer<Float>,
                                 _ body: (_ item: Int, _ worker: Int, _ wK: UnsafeMutablePointer<Float>, _ wV: UnsafeMutablePointer<Float>) -> Void) {
-        let kv = config.kvDim, nw = compute.threads
-        var used = [Bool](repeating: false, count: nw)
+        let kv = config.kvDim, nw = min(compute.threads, n)
         dK.update(repeating: 0, count: T * kv); dV.update(repeating: 0, count: T * kv)
-        used.withUnsafeMutableBufferPointer { usedP in
-            compute.items(n) { item, worker in
-                let wK: UnsafeMutablePointer<Float>, wV: UnsafeMutablePointer<Float>
-                if worker == 0 { wK = dK; wV = dV } else {
-                    wK = workerDKV[worker].pointer; wV = wK + T * kv
-                    if !usedP[worker] { wK.update(repeating: 0, count: 2 * T * kv) }
-                }
-                usedP[worker] = true
-                body(item, worker, wK, wV)
-            }
+        if nw <= 1 {
+            for i in 0..<n { body(i, 0, dK, dV) }
+            return
         }
-        for w in 1..<max(1, nw) where used[w] {
+        compute.pool.run { w, threads in
+            guard w < nw else { return }
+            let wK = w == 0 ? dK : workerDKV[w].pointer, wV = w == 0 ? dV : wK + T * kv
+            if w > 0 { wK.update(repeating: 0, count: 2 * T * kv) }
+            for i in stride(from: w, to: n, by: nw) { body(i, w, wK, wV) }
+        }
+        for w in 1..<nw {
             let wK = workerDKV[w].pointer, wV = wK + T * kv
             compute.rows(T, width: kv) { s, e in
                 for i in (s * kv)..<(e * kv) { dK[i] += wK[i]; dV[i] += wV[i] }

@@ -108,6 +108,34 @@ final class Int8ProductsTests: XCTestCase {
         XCTAssertGreaterThan(Self.slotCosines(lw, a.grads, exact.grads).all, 0.999)
     }
 
+    /// With a given thread count, a training pass gives the same bits every time (the attention backward's per-worker
+    /// dK/dV sums take their items in a fixed order), on both attention paths, even with the int8 products, whose
+    /// 8-bit roundings would magnify any difference in summation order: small attention blocks give each head many
+    /// items to share out.
+    func testTrainingPassIsDeterministicWithTwoThreads() throws {
+        let base = try tinyQ4Base()
+        var rng = SplitMix64(seed: 6)
+        let tokens = (0..<90).map { _ in Int(rng.next() % 37) }
+        let positions = Array(2..<89)
+        let lw = try LoRAWeights(config: LoRAConfig(rank: 4, alpha: 8), modelConfig: base.config)
+        Tiny.randomize(lw, scale: 0.1)
+        for fused in [true, false] {
+            var runs: [[Float]] = []
+            for _ in 0..<4 {
+                let m = TrainingModel(base: base, lora: lw, threads: 2)
+                m.int8Products = true
+                m.fusedAttention = fused
+                m.attentionBlock = 8
+                lw.zeroGrad()
+                _ = try m.run(tokens: tokens, positions: positions, backward: true) { k, row, V in
+                    Losses.crossEntropy(row, V, target: tokens[positions[k] + 1], weight: 1 / Float(positions.count))
+                }
+                runs.append(lw.gradientArray)
+            }
+            for r in runs.dropFirst() { XCTAssertEqual(r.map(\.bitPattern), runs[0].map(\.bitPattern), "fused \(fused)") }
+        }
+    }
+
     /// A few SFT steps with the int8 products lower the loss on the tiny Q4_1 model.
     func testSFTWithInt8ProductsLowersTheLoss() throws {
         let base = try tinyQ4Base()
