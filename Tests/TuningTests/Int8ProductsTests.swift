@@ -57,14 +57,20 @@ final class Int8ProductsTests: XCTestCase {
         return base
     }
 
-    /// On a tiny Q4_1 model: the int8 path's loss, logits and every LoRA slot's gradient close to the fp32 path's.
-    func testInt8GradientsMatchFloatPathOnTinyModel() throws {
+    /// The tiny Q4_1 model, `tokens` random tokens, a loss at positions firstLoss..<tokens − 1, and a rank-4 adapter
+    /// with random weights.
+    func tinyQ4Case(seed: UInt64, tokens n: Int, firstLoss: Int) throws -> (BaseWeights, [Int], [Int], LoRAWeights) {
         let base = try tinyQ4Base()
-        var rng = SplitMix64(seed: 5)
-        let tokens = (0..<70).map { _ in Int(rng.next() % 37) }
-        let positions = Array(3..<69)
+        var rng = SplitMix64(seed: seed)
+        let tokens = (0..<n).map { _ in Int(rng.next() % 37) }
         let lw = try LoRAWeights(config: LoRAConfig(rank: 4, alpha: 8), modelConfig: base.config)
         Tiny.randomize(lw, scale: 0.1)
+        return (base, tokens, Array(firstLoss..<(n - 1)), lw)
+    }
+
+    /// On a tiny Q4_1 model: the int8 path's loss, logits and every LoRA slot's gradient close to the fp32 path's.
+    func testInt8GradientsMatchFloatPathOnTinyModel() throws {
+        let (base, tokens, positions, lw) = try tinyQ4Case(seed: 5, tokens: 70, firstLoss: 3)
         let exact = try Self.pass(base, lw, tokens: tokens, positions: positions, int8: false)
         let fast = try Self.pass(base, lw, tokens: tokens, positions: positions, int8: true)
         let serial = try Self.pass(base, lw, tokens: tokens, positions: positions, int8: true, threads: 1)
@@ -113,12 +119,7 @@ final class Int8ProductsTests: XCTestCase {
     /// 8-bit roundings would magnify any difference in summation order: small attention blocks give each head many
     /// items to share out.
     func testTrainingPassIsDeterministicWithTwoThreads() throws {
-        let base = try tinyQ4Base()
-        var rng = SplitMix64(seed: 6)
-        let tokens = (0..<90).map { _ in Int(rng.next() % 37) }
-        let positions = Array(2..<89)
-        let lw = try LoRAWeights(config: LoRAConfig(rank: 4, alpha: 8), modelConfig: base.config)
-        Tiny.randomize(lw, scale: 0.1)
+        let (base, tokens, positions, lw) = try tinyQ4Case(seed: 6, tokens: 90, firstLoss: 2)
         for fused in [true, false] {
             var runs: [[Float]] = []
             for _ in 0..<4 {
