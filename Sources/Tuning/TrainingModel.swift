@@ -444,7 +444,7 @@ public final class TrainingModel {
             for i in 0..<n { body(i, 0, dK, dV) }
             return
         }
-        compute.pool.run { w, threads in
+        compute.pool.run { w, _ in
             guard w < nw else { return }
             let wK = w == 0 ? dK : workerDKV[w].pointer, wV = w == 0 ? dV : wK + T * kv
             if w > 0 { wK.update(repeating: 0, count: 2 * T * kv) }
