@@ -494,7 +494,7 @@ public enum Render {
                                                Plot.Series("r", widen(rs), .rewardPositive)], theme: theme)
         } else { buf.write("no rewards in this episode yet", x: inner.x, y: inner.y, style: theme[.muted]) }
 
-        // Online tuning over the run: the losses of each update, and KL(π‖π_base).
+        // Online tuning over the run: the losses of each update, and the KL penalty against its reference policy.
         let updates = s.run.allRL.filter(RunModel.hasUpdate)
         if tuning {
             inner = pane(&buf, top[1], "Tuning: losses per update", role: .title, focused: false, theme: theme,
@@ -522,7 +522,7 @@ public enum Render {
             Plot.braille(&buf, inner, series: [Plot.Series("success", rate.flatMap { Array(repeating: $0, count: min(st, 8)) }, .accept)], theme: theme)
         }
         if tuning {
-            inner = pane(&buf, cols[2], "KL(π‖π_base) per update", role: .title, focused: false, theme: theme,
+            inner = pane(&buf, cols[2], klTitle(s.run.klReference), role: .title, focused: false, theme: theme,
                          right: updates.last?.kl.map { "now " + num($0) } ?? "")
             runPlot(&buf, inner, [Plot.Series("KL", updates.map { $0.kl ?? .nan }, .warning)], empty: "no update yet", theme: theme)
         }
@@ -546,6 +546,12 @@ public enum Render {
         }
         if !tuning { lines.append(StyledLine("tuning off: no critic or actor updates in this run (--tune trains live)", .muted)) }
         buf.lines(lines, in: inner, offset: 0, theme: theme)
+    }
+
+    /// The KL pane's title names the reference the run's penalty used: π_start (the adapter the run started from,
+    /// `--kl-reference start`, the default) or π_base (adapter off); π_ref when the session does not say which.
+    static func klTitle(_ reference: String?) -> String {
+        "KL(π‖π_\(reference ?? "ref")) per update"
     }
 
     /// |δ| of every step of the run as block characters (the step on screen marked), newest at the right: where the

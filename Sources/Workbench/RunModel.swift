@@ -86,6 +86,13 @@ public struct RunModel: Sendable {
         if runStart?.config.extra?["tune"] == "on" { return true }
         return episodes.contains { $0.rounds.contains { $0.rl.map(RunModel.hasUpdate) ?? false } }
     }
+    /// The policy the online tuning's KL penalty holds the Assistant to, as run_start recorded it (`--kl-reference`):
+    /// "start" (a frozen copy of the adapter the run started from) or "base" (adapter off); nil when the session does
+    /// not say (runs logged before the setting existed, runs without tuning, or a value this version does not know).
+    public var klReference: String? {
+        guard let r = runStart?.config.extra?["klReference"], r == "start" || r == "base" else { return nil }
+        return r
+    }
     static func hasUpdate(_ r: RLRecord) -> Bool { r.updateApplied || r.actorLoss != nil || r.criticLoss != nil || r.kl != nil }
     /// Seconds left for the run: the mean wall time of the finished episodes times the episodes still to run (at most
     /// tasks × trials; fewer when tasks succeed early). Nil before the first finished episode or once the run ended.

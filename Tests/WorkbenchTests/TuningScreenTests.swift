@@ -8,7 +8,8 @@ import XCTest
 
 enum TuningFixture {
     /// Two episodes of three steps; every step updated (actor/critic losses, KL), one skipped update, one human feedback.
-    static func events() -> [SessionEvent] {
+    /// `klReference`: run_start's `--kl-reference` record (nil: a session that does not say, as before the setting).
+    static func events(klReference: String? = "start") -> [SessionEvent] {
         var out: [SessionEvent] = []
         var t = 1_764_090_000.0
         func add(_ ep: Int?, _ step: Int?, _ body: EventBody) {
@@ -17,6 +18,7 @@ enum TuningFixture {
         }
         var rc = RunConfig(env: "db", tasksFile: "dev.jsonl", mode: "react", checker: "rules", memory: false, trials: 1)
         rc.extra = ["tune": "on", "gamma": "0.95", "lrActor": "1e-4", "lrCritic": "1e-3", "kl": "0.05"]
+        if let klReference { rc.extra?["klReference"] = klReference }
         add(nil, nil, .runStart(RunStart(config: rc, model: ModelInfo(name: "Smollm2 135M 8k Lc100K Mix1 Ep2 Q4_1", quantization: "Q4_1",
                                                                        contextLength: 8192, path: "models/SmolLM2-135M-Instruct.Q4_1.gguf"),
                                          env: "db", taskCount: 2)))
@@ -70,7 +72,7 @@ final class TuningScreenTests: XCTestCase {
             _ = press(&s, "3")
             let half = render(s)
             XCTAssertTrue(half.contains("Tuning: losses per update"), half)
-            XCTAssertTrue(half.contains("KL(π‖π_base)"), half)
+            XCTAssertTrue(half.contains("KL(π‖π_start) per update"), half)
             for e in evs.dropFirst(20) { _ = update(&s, .event(e)) }
             _ = press(&s, "H g l")     // episode 0, step 2 (the terminal step)
             XCTAssertEqual(s.cursor.episode, 0); XCTAssertEqual(s.cursor.round, 1)
@@ -90,6 +92,26 @@ final class TuningScreenTests: XCTestCase {
         let dialogue = render(s)
         XCTAssertTrue(dialogue.contains("actor loss 0.4") && dialogue.contains("tuning on"), dialogue)
         assertSnapshot(dialogue, "dialogue-tuning-120x40")
+    }
+
+    /// The KL pane names the reference the session recorded: the start adapter (the default), the base, or, when the
+    /// session does not say (logged before --kl-reference existed, or an unknown value), a neutral π_ref.
+    func testKLPaneNamesTheRecordedReference() {
+        for (recorded, title, others) in [("start", "KL(π‖π_start) per update", ["π_base", "π_ref"]),
+                                          ("base", "KL(π‖π_base) per update", ["π_start", "π_ref"]),
+                                          (nil, "KL(π‖π_ref) per update", ["π_start", "π_base"]),
+                                          ("adapter", "KL(π‖π_ref) per update", ["π_start", "π_base"])] as [(String?, String, [String])] {
+            for (w, h) in [(80, 24), (120, 40)] {
+                var s = WorkbenchState(mode: .replay(path: "x.jsonl"))
+                s.size = (w, h)
+                for e in TuningFixture.events(klReference: recorded) { _ = update(&s, .event(e)) }
+                XCTAssertEqual(s.run.klReference, recorded == "adapter" ? nil : recorded)
+                _ = press(&s, "3")
+                let text = render(s)
+                XCTAssertTrue(text.contains(title), "\(recorded ?? "nil") \(w)x\(h):\n" + text)
+                for o in others { XCTAssertFalse(text.contains(o), "\(recorded ?? "nil") \(w)x\(h):\n" + text) }
+            }
+        }
     }
 
     func testWithoutTuningTheScreensSaySo() {
