@@ -1,4 +1,7 @@
 #include "ckernels.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 static int detected = -1;
 static int mask = 3;
 int ck_cpu_features(void) {
@@ -20,4 +23,14 @@ const char *ck_isa_name(void) {
     if (f & 2) return "avx512vnni";
     if (f & 1) return "avx2";
     return "scalar";
+}
+// CMAT_ISA=scalar|avx2|avx512vnni caps the instruction set at start-up (A/B measurements of the same build; a level
+// the CPU lacks falls back to what it has). Anything else is reported and ignored.
+__attribute__((constructor)) static void ck_isa_env(void) {
+    const char *e = getenv("CMAT_ISA");
+    if (!e || !*e) return;
+    if (!strcmp(e, "scalar")) mask = 0;
+    else if (!strcmp(e, "avx2")) mask = 1;
+    else if (!strcmp(e, "avx512vnni")) mask = 3;
+    else fprintf(stderr, "cmat: CMAT_ISA=%s is not one of scalar, avx2, avx512vnni; ignored\n", e);
 }

@@ -1,6 +1,7 @@
 import CKernels
 
-/// Fast kernels (C in CKernels, instruction set chosen at run time: AVX2+FMA+F16C or portable scalar C).
+/// Fast kernels (C in CKernels, instruction set chosen at run time: AVX-512 VNNI for the int8 panel products,
+/// AVX2+FMA+F16C, or portable scalar C).
 /// Twins: `ReferenceKernels` (dequantization, fp32 dot) and `ReferenceKernels.quantizeActivations`/`dotQ8`
 /// (the same int8-activation algorithm, obvious Swift).
 public enum FastKernels {
@@ -36,13 +37,32 @@ public enum FastKernels {
     /// 2 a linear stream for every row. The environment variable `CMAT_PREFETCH` sets it at start-up.
     public static func setPrefetchMode(_ mode: Int) { ck_set_prefetch_mode(Int32(mode)) }
 
-    /// Name of the instruction set the C kernels use now ("avx2", "scalar").
+    /// Name of the instruction set the C kernels use now ("avx512vnni", "avx2", "scalar").
     public static var isa: String { String(cString: ck_isa_name()) }
 
     /// Restricts the C kernels to the scalar path (`false`) or lets them use what the CPU has (`true`): for tests.
+    /// (`CMAT_ISA=scalar|avx2|avx512vnni` caps the level at start-up; this overrides it.)
     @discardableResult
     public static func allowSIMD(_ on: Bool) -> String {
         ck_set_feature_mask(on ? 3 : 0)
+        return isa
+    }
+
+    /// The kernel levels, lowest first: what `allowISA` takes and `isa` names.
+    public static let isaLevels = ["scalar", "avx2", "avx512vnni"]
+
+    /// The levels this CPU has (always "scalar"; "avx2" with AVX2+FMA+F16C; "avx512vnni" with AVX-512F/BW/VL/VNNI too).
+    public static var availableISAs: [String] {
+        let f = ck_cpu_features()
+        return ["scalar"] + (f & 1 != 0 ? ["avx2"] : []) + (f & 2 != 0 ? ["avx512vnni"] : [])
+    }
+
+    /// Caps the C kernels at `level` (one of `isaLevels`; a level the CPU lacks gives the highest it has below it):
+    /// for tests of every path. Returns the level in effect.
+    @discardableResult
+    public static func allowISA(_ level: String) -> String {
+        guard let i = isaLevels.firstIndex(of: level) else { preconditionFailure("unknown ISA level \(level); expected one of \(isaLevels)") }
+        ck_set_feature_mask(Int32([0, 1, 3][i]))
         return isa
     }
 }

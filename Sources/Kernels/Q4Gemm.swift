@@ -3,10 +3,11 @@ import Foundation
 
 /// The float prefill path's batched product for Q4_1 weights (C `ck_q4g_*`, q4gemm.c): activations quantized per
 /// block of 32 to int8 (as llama.cpp does for its own Q4_1 products), weight row tiles unpacked to bytes in panels of
-/// 8 rows, and an AVX2 kernel of 16-bit integer sums (`vpmaddubsw`, 4 tokens × 8 rows) with one fp32 scale step per
+/// 8 rows, and an AVX2 kernel of 16-bit integer sums (`vpmaddubsw`, 4 tokens × 8 rows; with AVX-512 VNNI `vpdpbusd`,
+/// 8 tokens × 16 rows, the same integers) with one fp32 scale step per
 /// block. On this machine ~2× the throughput of dequantizing to fp32 for OpenBLAS sgemm (which runs at its FMA
 /// peak), within the int8 rounding of the fp32 product. Not llama.cpp's float order (the exact path keeps that):
-/// `reference` is the obvious Swift definition, and the C paths (AVX2, scalar) give its bits exactly.
+/// `reference` is the obvious Swift definition, and the C paths (VNNI, AVX2, scalar) give its bits exactly.
 public enum Q4Gemm {
     /// On unless `CMAT_PREFILL_INT8=0` (A/B measurements: the fp32 sgemm path instead).
     public nonisolated(unsafe) static var enabled = ProcessInfo.processInfo.environment["CMAT_PREFILL_INT8"] != "0"
@@ -27,13 +28,14 @@ public enum Q4Gemm {
         pool.parallelFor(n, grain: 16) { a, b, _ in
             ck_q4g_quantize(x + a * ldx, Int32(b - a), Int32(cols), ldx, xq + a * cols, dx + a * nb, sx + a * nb)
         }
-        // tiles of about total / (8 · threads) rows (multiple of 8, at most 128): many small tiles balance the workers
-        // (a tile costs only its packing, ~3% of its product), and a tile's panels stay in L2
+        // tiles of about total / (8 · threads) rows (multiple of 16, the VNNI kernel's pair of panels; at most 128):
+        // many small tiles balance the workers (a tile costs only its packing, ~3% of its product), and a tile's
+        // panels stay in L2
         let total = ms.reduce(0) { $0 + $1.rows }
-        let target = max(8, min(128, (total / (8 * pool.threads) + 7) / 8 * 8))
+        let target = max(16, min(128, (total / (8 * pool.threads) + 15) / 16 * 16))
         var tiles: [(m: Int, r0: Int, r1: Int)] = []
         for (i, m) in ms.enumerated() {
-            let k = max(1, (m.rows + target - 1) / target), step = ((m.rows + k - 1) / k + 7) / 8 * 8
+            let k = max(1, (m.rows + target - 1) / target), step = ((m.rows + k - 1) / k + 15) / 16 * 16
             var r = 0
             while r < m.rows { tiles.append((i, r, min(m.rows, r + step))); r += step }
         }
@@ -101,8 +103,9 @@ public enum Q4Gemm {
 /// scale and minimum per row and block of 32 along `out` (qmax 127, what training uses: an error of at most
 /// (max − min)/254 per weight, about 1/17 of Q4_1's own step; qmax ≤ 63 runs a little faster), dY quantized per block of 32 like `Q4Gemm`'s activations but with fp32 scales (the
 /// loss is a mean, so deep layers' gradients can lie below f16's normal range), and `Q4Gemm`'s integer
-/// product (AVX2: `vpmaddubsw` k-steps widened to 32-bit sums after one, or after two when qmax ≤ 63). `reference` is the obvious Swift
-/// definition; the C paths (AVX2, scalar) give its bits exactly.
+/// product (AVX2: `vpmaddubsw` k-steps widened to 32-bit sums after one, or after two when qmax ≤ 63; AVX-512 VNNI:
+/// `vpdpbusd` into 32-bit sums). `reference` is the obvious Swift definition; the C paths (VNNI, AVX2, scalar) give its
+/// bits exactly.
 public final class TransposedInt8Matrix: @unchecked Sendable {
     /// Rows of Wᵀ (W's input features) and its columns (W's output features, a multiple of 32).
     public let rows: Int, cols: Int, qmax: Int
@@ -166,8 +169,8 @@ public final class TransposedInt8Matrix: @unchecked Sendable {
             ck_q8t_quantize(dy + a * cols, Int32(b - a), Int32(cols), cols, xq + a * cols, dx + a * nb, sx + a * nb)
         }
         let np = (rows + 7) / 8
-        // about 4 ranges per worker, at most 16 panels (128 rows) each
-        let per = max(1, min(16, (np + 4 * pool.threads - 1) / (4 * pool.threads)))
+        // about 4 ranges per worker, at most 16 panels (128 rows) each, an even count (the VNNI kernel's panel pairs)
+        let per = max(2, min(16, (np + 4 * pool.threads - 1) / (4 * pool.threads) + 1) / 2 * 2)
         let chunks = (np + per - 1) / per
         let panels = self.panels, rows = self.rows, qmax = Int32(self.qmax), acc: Int32 = accumulate ? 1 : 0
         pool.parallelFor(chunks) { a, b, _ in

@@ -67,6 +67,15 @@ public enum EngineBench {
             let mi = KernelBench.time(seconds: seconds) { Q4Gemm.matmul(l0.gate, xb, n: n, &yb, pool: pool) }
             lines.append("kernel_\(name(l0.gate))_int8_matmul_n\(n)_gflops=\(fmt(2.0 * Double(n * l0.gate.rows * l0.gate.cols) / mi / 1e3))")
         }
+        // the training backward's transposed int8 product (`TransposedInt8Matrix`, qmax 127 as SFT uses): dX = dY · W
+        let wf = l0.gate.dequantized()
+        let tm = wf.withUnsafeBufferPointer { TransposedInt8Matrix(w: $0.baseAddress!, out: l0.gate.rows, in: l0.gate.cols) }
+        let dyb = (0..<(n * l0.gate.rows)).map { x[$0 % x.count] }
+        var dxb = [Float](repeating: 0, count: n * l0.gate.cols)
+        let mt = KernelBench.time(seconds: seconds) {
+            dyb.withUnsafeBufferPointer { d in dxb.withUnsafeMutableBufferPointer { tm.matmul(d.baseAddress!, n: n, $0.baseAddress!, pool: pool) } }
+        }
+        lines.append("kernel_\(name(l0.gate))_q8t_backward_n\(n)_gflops=\(fmt(2.0 * Double(n * l0.gate.rows * l0.gate.cols) / mt / 1e3))")
         return lines
     }
 }

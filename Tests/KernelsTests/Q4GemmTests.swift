@@ -3,32 +3,47 @@ import XCTest
 
 /// The float prefill path's Q4_1 × int8 product (`Q4Gemm`, C q4gemm.c) against its Swift twin and the fp32 product.
 final class Q4GemmTests: XCTestCase {
-    /// C (AVX2 where the CPU has it, and the scalar C) gives the Swift reference's bits, for tiles with a partial
-    /// panel (rows not a multiple of 8), token counts not a multiple of 4, several matrices in one job, 1-3 threads.
-    func testFastPathsEqualReferenceBitwise() {
+    /// Runs `body` with the C kernels capped at `level` (restoring the default after); a level this CPU lacks is
+    /// skipped, saying so, rather than quietly testing a lower one.
+    private func atLevel(_ level: String, _ body: (String) -> Void) throws {
+        guard FastKernels.availableISAs.contains(level) else {
+            throw XCTSkip("this CPU has no \(level) (it has \(FastKernels.availableISAs)): that path is not tested here")
+        }
         defer { FastKernels.allowSIMD(true) }
-        for simd in [true, false] {
-            let isa = FastKernels.allowSIMD(simd)
-            for threads in [1, 2, 3] {
-                let pool = ThreadPool(threads: threads)
-                for (cols, n) in [(64, 1), (96, 7), (128, 13), (576, 6)] {
-                    let ms = [makeMatrix(.q4_1, rows: 77, cols: cols, seed: 11), makeMatrix(.q4_1, rows: 16, cols: cols, seed: 12),
-                              makeMatrix(.q4_1, rows: 5, cols: cols, seed: 13)]
-                    var rng = TestRNG(UInt64(cols * 31 + n))
-                    var x = rng.floats(n * cols, -3, 3)
-                    x[0] = 0; if cols >= 64 { for i in 32..<64 { x[i] = 0 } }   // an all-zero block: d = 0
-                    if cols >= 96 { for i in 64..<96 { x[i] *= 1e-4 } }   // tiny values: f16-subnormal d and s
-                    let ys = ms.map { m -> UnsafeMutablePointer<Float> in
-                        let p = UnsafeMutablePointer<Float>.allocate(capacity: n * m.rows); p.initialize(repeating: .nan, count: n * m.rows); return p
-                    }
-                    defer { ys.forEach { $0.deallocate() } }
-                    Q4Gemm.matmuls(ms, x, n: n, ys, pool: pool)
-                    for (i, m) in ms.enumerated() {
-                        let want = Q4Gemm.reference(m, x, n: n)
-                        let got = Array(UnsafeBufferPointer(start: ys[i], count: n * m.rows))
-                        XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern),
-                                       "\(isa) threads \(threads) cols \(cols) n \(n) matrix \(i): max |Δ| \(zip(got, want).map { abs($0 - $1) }.max()!)")
-                    }
+        let isa = FastKernels.allowISA(level)
+        XCTAssertEqual(isa, level)
+        body(isa)
+    }
+
+    func testQ4GemmScalarEqualsReferenceBitwise() throws { try atLevel("scalar", checkQ4Gemm) }
+    func testQ4GemmAVX2EqualsReferenceBitwise() throws { try atLevel("avx2", checkQ4Gemm) }
+    func testQ4GemmVNNIEqualsReferenceBitwise() throws { try atLevel("avx512vnni", checkQ4Gemm) }
+
+    /// The C path at the current level gives the Swift reference's bits, for tiles with a partial panel (rows not a
+    /// multiple of 8; with VNNI a pair of panels whose second is partial (13 rows; the last tile of 77) and an odd last
+    /// panel (5 rows; the last tile of 23)),
+    /// token counts not a multiple of 4 or 8, several matrices in one job, 1-3 threads.
+    private func checkQ4Gemm(_ isa: String) {
+        for threads in [1, 2, 3] {
+            let pool = ThreadPool(threads: threads)
+            for (cols, n) in [(64, 1), (96, 7), (128, 13), (576, 6), (160, 21)] {
+                let ms = [makeMatrix(.q4_1, rows: 77, cols: cols, seed: 11), makeMatrix(.q4_1, rows: 16, cols: cols, seed: 12),
+                          makeMatrix(.q4_1, rows: 5, cols: cols, seed: 13), makeMatrix(.q4_1, rows: 23, cols: cols, seed: 14),
+                          makeMatrix(.q4_1, rows: 13, cols: cols, seed: 15)]
+                var rng = TestRNG(UInt64(cols * 31 + n))
+                var x = rng.floats(n * cols, -3, 3)
+                x[0] = 0; if cols >= 64 { for i in 32..<64 { x[i] = 0 } }   // an all-zero block: d = 0
+                if cols >= 96 { for i in 64..<96 { x[i] *= 1e-4 } }   // tiny values: f16-subnormal d and s
+                let ys = ms.map { m -> UnsafeMutablePointer<Float> in
+                    let p = UnsafeMutablePointer<Float>.allocate(capacity: n * m.rows); p.initialize(repeating: .nan, count: n * m.rows); return p
+                }
+                defer { ys.forEach { $0.deallocate() } }
+                Q4Gemm.matmuls(ms, x, n: n, ys, pool: pool)
+                for (i, m) in ms.enumerated() {
+                    let want = Q4Gemm.reference(m, x, n: n)
+                    let got = Array(UnsafeBufferPointer(start: ys[i], count: n * m.rows))
+                    XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern),
+                                   "\(isa) threads \(threads) cols \(cols) n \(n) matrix \(i): max |Δ| \(zip(got, want).map { abs($0 - $1) }.max()!)")
                 }
             }
         }
@@ -62,36 +77,38 @@ final class Q4GemmTests: XCTestCase {
         }
     }
 
-    /// The training backward's transposed product (`TransposedInt8Matrix`, C ck_q8t_*): AVX2 and scalar C give the Swift
-    /// twin's bits, with a partial last panel (in not a multiple of 8), token counts across the 128-token blocks and
-    /// not a multiple of 4, both qmax kernels (two k-steps in 16 bits, and one), overwrite and accumulate, 1-3 threads.
-    func testTransposedInt8EqualsReferenceBitwise() {
-        defer { FastKernels.allowSIMD(true) }
-        for simd in [true, false] {
-            let isa = FastKernels.allowSIMD(simd)
-            for (threads, out, inF, n, qmax) in [(1, 32, 8, 1, 63), (2, 64, 13, 5, 63), (3, 192, 40, 131, 63), (2, 96, 24, 6, 127)] {
-                let pool = ThreadPool(threads: threads)
-                var rng = TestRNG(UInt64(out * 7 + inF))
-                var w = rng.floats(out * inF, -0.5, 0.5)
-                for o in 0..<32 { w[o * inF] = 0.25 }   // a constant block: dw = 0
-                var dy = rng.floats(n * out, -2, 2)
-                for k in 0..<32 { dy[k] = 0 }            // an all-zero activation block
-                for k in 32..<min(64, out) { dy[k] *= 1e-9 }   // gradient-sized values: scales far below f16's range
-                let m = w.withUnsafeBufferPointer { TransposedInt8Matrix(w: $0.baseAddress!, out: out, in: inF, qmax: qmax) }
-                // the row-major packing of wᵀ is the same matrix: the same bits
-                var wt = [Float](repeating: 0, count: out * inF)
-                for o in 0..<out { for i in 0..<inF { wt[i * out + o] = w[o * inF + i] } }
-                let mr = wt.withUnsafeBufferPointer { TransposedInt8Matrix(rowMajor: $0.baseAddress!, rows: inF, cols: out, qmax: qmax) }
-                XCTAssertEqual(mr.bytes, m.bytes)
-                XCTAssertEqual(memcmp(mr.panels, m.panels, m.bytes), 0, "row-major packing of wᵀ")
-                for acc in [false, true] {
-                    let y0 = rng.floats(n * inF)
-                    var got = acc ? y0 : [Float](repeating: .nan, count: n * inF)
-                    got.withUnsafeMutableBufferPointer { m.matmul(dy, n: n, $0.baseAddress!, accumulate: acc, pool: pool) }
-                    let want = TransposedInt8Matrix.reference(w: w, out: out, in: inF, qmax: qmax, dy: dy, n: n, y: acc ? y0 : nil)
-                    XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern),
-                                   "\(isa) threads \(threads) out \(out) in \(inF) n \(n) qmax \(qmax) acc \(acc): max |Δ| \(zip(got, want).map { abs($0 - $1) }.max()!)")
-                }
+    func testTransposedInt8ScalarEqualsReferenceBitwise() throws { try atLevel("scalar", checkTransposedInt8) }
+    func testTransposedInt8AVX2EqualsReferenceBitwise() throws { try atLevel("avx2", checkTransposedInt8) }
+    func testTransposedInt8VNNIEqualsReferenceBitwise() throws { try atLevel("avx512vnni", checkTransposedInt8) }
+
+    /// The training backward's transposed product (`TransposedInt8Matrix`, C ck_q8t_*) at the current level gives the
+    /// Swift twin's bits, with a partial last panel (in not a multiple of 8; with VNNI also a partial second panel of a
+    /// pair, and an odd last panel), token counts across the 128-token blocks and not a multiple of 4 or 8, both qmax
+    /// kernels of AVX2 (two k-steps in 16 bits, and one), overwrite and accumulate, 1-3 threads.
+    private func checkTransposedInt8(_ isa: String) {
+        for (threads, out, inF, n, qmax) in [(1, 32, 8, 1, 63), (2, 64, 13, 5, 63), (3, 192, 40, 131, 63), (2, 96, 24, 6, 127),
+                                             (1, 64, 23, 21, 127), (2, 128, 77, 139, 127)] {
+            let pool = ThreadPool(threads: threads)
+            var rng = TestRNG(UInt64(out * 7 + inF))
+            var w = rng.floats(out * inF, -0.5, 0.5)
+            for o in 0..<32 { w[o * inF] = 0.25 }   // a constant block: dw = 0
+            var dy = rng.floats(n * out, -2, 2)
+            for k in 0..<32 { dy[k] = 0 }            // an all-zero activation block
+            for k in 32..<min(64, out) { dy[k] *= 1e-9 }   // gradient-sized values: scales far below f16's range
+            let m = w.withUnsafeBufferPointer { TransposedInt8Matrix(w: $0.baseAddress!, out: out, in: inF, qmax: qmax) }
+            // the row-major packing of wᵀ is the same matrix: the same bits
+            var wt = [Float](repeating: 0, count: out * inF)
+            for o in 0..<out { for i in 0..<inF { wt[i * out + o] = w[o * inF + i] } }
+            let mr = wt.withUnsafeBufferPointer { TransposedInt8Matrix(rowMajor: $0.baseAddress!, rows: inF, cols: out, qmax: qmax) }
+            XCTAssertEqual(mr.bytes, m.bytes)
+            XCTAssertEqual(memcmp(mr.panels, m.panels, m.bytes), 0, "row-major packing of wᵀ")
+            for acc in [false, true] {
+                let y0 = rng.floats(n * inF)
+                var got = acc ? y0 : [Float](repeating: .nan, count: n * inF)
+                got.withUnsafeMutableBufferPointer { m.matmul(dy, n: n, $0.baseAddress!, accumulate: acc, pool: pool) }
+                let want = TransposedInt8Matrix.reference(w: w, out: out, in: inF, qmax: qmax, dy: dy, n: n, y: acc ? y0 : nil)
+                XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern),
+                               "\(isa) threads \(threads) out \(out) in \(inF) n \(n) qmax \(qmax) acc \(acc): max |Δ| \(zip(got, want).map { abs($0 - $1) }.max()!)")
             }
         }
     }
