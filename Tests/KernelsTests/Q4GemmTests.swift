@@ -20,9 +20,9 @@ final class Q4GemmTests: XCTestCase {
     func testQ4GemmVNNIEqualsReferenceBitwise() throws { try atLevel("avx512vnni", checkQ4Gemm) }
 
     /// The C path at the current level gives the Swift reference's bits, for tiles with a partial panel (rows not a
-    /// multiple of 8; with VNNI a pair of panels whose second is partial (13 rows; the last tile of 77) and an odd last
-    /// panel (5 rows; the last tile of 23)),
-    /// token counts not a multiple of 4 or 8, several matrices in one job, 1-3 threads.
+    /// multiple of 8; with VNNI a pair of panels whose second is partial: 13 rows, the last tile of 77; an odd last
+    /// panel: 5 rows, the last tile of 23), token counts not a multiple of 4 or 8, several matrices in one job, 1-3
+    /// threads.
     private func checkQ4Gemm(_ isa: String) {
         for threads in [1, 2, 3] {
             let pool = ThreadPool(threads: threads)
