@@ -12,7 +12,13 @@ import Sessions
 /// (`online_assistant_s`, `online_checker_s`, `online_update_s`), `online_step_cpu_s` (the process's CPU time per step,
 /// user + system: less sensitive to a loaded machine than wall time, ≈ 2× the wall time when both threads are busy),
 /// the Assistant's tokens per step (`online_prefill_tokens`: prompt tokens not taken from the KV cache,
-/// `online_generated_tokens`), the Checker's generated tokens, `online_steps` and `peak_rss_mb`.
+/// `online_generated_tokens`), the Checker's generated tokens per step, `online_steps`, the counts over the timed steps
+/// `online_checker_model_calls` (the Checker model's generations) and `online_checker_rule_verdicts` (verdicts the rule
+/// Checker gave alone: a reply the rules reject never reaches the model), the mean wall seconds of the steps in which
+/// the Checker model ran (`online_step_checked_s`: the full step the goal is about) and of those the rules
+/// decided alone (`online_step_rules_only_s`), both from the events' times, and `peak_rss_mb`. Run it with an adapter
+/// (`make bench` uses adapters/cmat-joint.gguf): the base model's replies mostly fail the rules, so the Checker model
+/// would not run; it warns when the model Checker ran on no timed step.
 enum OnlineStepBenchmark {
     static func run(modelPath: String, threads: Int, tasks: Int, maxTokens: Int, adapter: AdapterOptions,
                     tune options: TuneOptions) throws -> [(String, Double)] {
@@ -53,24 +59,23 @@ enum OnlineStepBenchmark {
             _ = runner.runEpisode(task: task, env: env, episode: i, trial: 1)
             if i > 0 { wall += now() - t0; cpu += cpuSeconds() - c0 }
         }
-        let events = sink.events.dropFirst(firstCounted)
-        var steps = 0, updateMs = 0.0, assistantMs = 0.0, checkerMs = 0.0
-        var prefill = 0, generated = 0, checkerTokens = 0
-        for e in events {
-            switch e.body {
-            case let .rl(r): steps += 1; updateMs += r.updateMs ?? 0
-            case let .generation(g) where g.role == .assistant:
-                assistantMs += g.ms; prefill += g.tokensIn - g.tokensCached; generated += g.tokensOut
-            case let .generation(g) where g.role == .checker: checkerMs += g.ms; checkerTokens += g.tokensOut
-            default: break
-            }
+        let t = OnlineStepTally(events: sink.events.dropFirst(firstCounted))
+        guard t.steps > 0 else { throw UserFacingError("the benchmark episodes executed no step") }
+        if t.checkerModelCalls == 0 {
+            FileHandle.standardError.write(Data("warning: the model Checker ran on none of the \(t.steps) timed steps (the rule Checker rejected every reply), so online_step_s leaves it out; run with --adapter (e.g. adapters/cmat-joint.gguf)\n".utf8))
         }
-        guard steps > 0 else { throw UserFacingError("the benchmark episodes executed no step") }
-        let n = Double(steps)
-        return [("online_step_s", wall / n), ("online_assistant_s", assistantMs / 1000 / n), ("online_checker_s", checkerMs / 1000 / n),
-                ("online_update_s", updateMs / 1000 / n), ("online_step_cpu_s", cpu / n),
-                ("online_prefill_tokens", Double(prefill) / n), ("online_generated_tokens", Double(generated) / n),
-                ("online_checker_tokens", Double(checkerTokens) / n),
-                ("online_steps", n), ("peak_rss_mb", BenchCommand.peakRSSMB())]
+        let n = Double(t.steps)
+        return [("online_step_s", wall / n), ("online_assistant_s", t.assistantMs / 1000 / n), ("online_checker_s", t.checkerMs / 1000 / n),
+                ("online_update_s", t.updateMs / 1000 / n), ("online_step_cpu_s", cpu / n),
+                ("online_prefill_tokens", Double(t.assistantPrefillTokens) / n),
+                ("online_generated_tokens", Double(t.assistantGeneratedTokens) / n),
+                ("online_checker_tokens", Double(t.checkerTokens) / n),
+                ("online_steps", n), ("online_checker_model_calls", Double(t.checkerModelCalls)),
+                ("online_checker_rule_verdicts", Double(t.ruleVerdicts)),
+                ("online_step_checked_s", t.checkedStepMean), ("online_step_rules_only_s", t.ruleStepMean),
+                ("peak_rss_mb", BenchCommand.peakRSSMB())]
     }
+
+    /// Figures that are counts, printed without decimals.
+    static let counts: Set<String> = ["online_steps", "online_checker_model_calls", "online_checker_rule_verdicts"]
 }

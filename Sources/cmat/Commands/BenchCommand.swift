@@ -35,7 +35,7 @@ struct BenchCommand: ParsableCommand {
             for (k, v) in try OnlineStepBenchmark.run(modelPath: model ?? DefaultPaths.model, threads: threads, tasks: onlineTasks,
                                                       maxTokens: onlineMaxTokens, adapter: adapterOptions,
                                                       tune: tuneOptions) {
-                print(String(format: "%@=%.2f", k, v))
+                print(OnlineStepBenchmark.counts.contains(k) ? "\(k)=\(Int(v))" : String(format: "%@=%.2f", k, v))
             }
             return
         }
