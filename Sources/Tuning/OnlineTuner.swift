@@ -39,6 +39,13 @@ public struct OnlineTuningOptions: Sendable {
     /// frozen reference adapter (a session whose KV cache keeps the prefix shared by successive steps) instead of a
     /// training forward.
     public var engineReference = true
+    /// The updates multiply by the frozen base in int8 (`TrainingModel.int8Products`, as SFT does: ~45% less update
+    /// time on the default model); false: the fp32 reference path (dequantized tiles × sgemm), the default, since with
+    /// int8 the training forward no longer agrees with the engine's logits as closely as the engine-twin tests hold
+    /// (docs/MEASUREMENTS.md, Online step). Off unless `CMAT_ONLINE_INT8=1`.
+    public var int8Products = OnlineTuningOptions.int8ProductsDefault
+    /// The default of `int8Products`: off unless the environment sets `CMAT_ONLINE_INT8=1`.
+    public static var int8ProductsDefault: Bool { ProcessInfo.processInfo.environment["CMAT_ONLINE_INT8"] == "1" }
     public init() {
         actorCritic.maxStateTokens = 1024
         actorCritic.fastStep = true
@@ -115,6 +122,7 @@ public final class OnlineTuner {
         var ac = options.actorCritic
         ac.valueHidden = valueHead?.hiddenDim ?? ac.valueHidden
         let tm = TrainingModel(base: base, lora: lora, threads: options.threads)
+        tm.int8Products = options.int8Products
         trainer = ActorCriticTrainer(model: tm, lora: lora, valueHead: valueHead, config: ac)
         trainer.referenceLoRA = referenceLoRA
         if let f = critic { try Self.restore(trainer, from: f) }

@@ -261,6 +261,28 @@ final class OnlineTunerTests: XCTestCase {
             XCTAssertTrue(rl[0].contains(key), "\(key) in \(rl[0])")
         }
         XCTAssertTrue(lines[0].contains(#""tune":"on""#), String(lines[0]))
+        // The updates' base products are recorded (fp32 unless CMAT_ONLINE_INT8=1); --int8-products picks int8.
+        let products = OnlineTuningOptions.int8ProductsDefault ? "int8" : "fp32"
+        XCTAssertTrue(lines[0].contains(#""tuneProducts":"\#(products)""#), String(lines[0]))
+        let out8 = Tiny.tempPath("online-cli-int8-\(UUID().uuidString).jsonl")
+        let (s8, stdout8, stderr8) = try TinyEngine.run(["run", "--env", "db", "--tasks", dev, "--limit", "1", "--model", modelPath,
+                                                          "--max-tokens", "6", "--threads", "1", "--tune", "--int8-products",
+                                                          "--max-state-tokens", "256", "--quiet", "--out", out8])
+        XCTAssertEqual(s8, 0, stderr8)
+        XCTAssertTrue(stdout8.contains("online tuning: 1 updates"), stdout8)
+        let first8 = try String(contentsOfFile: out8, encoding: .utf8).split(separator: "\n")[0]
+        XCTAssertTrue(first8.contains(#""tuneProducts":"int8""#), String(first8))
+    }
+
+    /// The tuner's training model multiplies in int8 or fp32 as the options say (`--int8-products`, CMAT_ONLINE_INT8=1).
+    func testTunerTakesTheProductsTheOptionsAskFor() throws {
+        let path = try TinyEngine.write("online-products.gguf", contextLength: 1024)
+        for int8 in [true, false] {
+            var o = OnlineTuningOptions()
+            o.int8Products = int8
+            let tuner = try OnlineTuner(model: try LLM.Model(path: path), start: nil, savePath: nil, options: o)
+            XCTAssertEqual(tuner.trainer.model.int8Products, int8)
+        }
     }
 }
 

@@ -35,14 +35,22 @@ final class FastStepTests: XCTestCase {
 
     /// fastStep and the exact step agree (values, δ, losses, KL, updated parameters) where the stop-gradient is exact.
     func testFastStepMatchesTheExactStep() throws {
-        let base = try Tiny.base()
+        try checkFastStepMatchesTheExactStep(base: try Tiny.base(), int8: false)
+    }
+
+    /// The same with the int8 base products (`--int8-products` of the online tuner) on the tiny Q4_1 model.
+    func testFastStepMatchesTheExactStepWithInt8Products() throws {
+        try checkFastStepMatchesTheExactStep(base: try Tiny.q4Base(), int8: true)
+    }
+
+    private func checkFastStepMatchesTheExactStep(base: BaseWeights, int8: Bool) throws {
         let state = [1, 7, 3, 9, 4, 2], action = [11, 12, 13], next = state + action + [20, 21, 22]
         func trainer(fast: Bool) throws -> ActorCriticTrainer {
             let lw = try LoRAWeights(config: LoRAConfig(rank: 2, alpha: 4, targets: [.q, .o, .gate, .up, .down], layers: [1]),
                                      modelConfig: base.config)
             Tiny.randomize(lw, scale: 0.1)
             var cfg = ActorCriticConfig(); cfg.actorLR = 1e-2; cfg.criticLR = 1e-2; cfg.klCoef = 0.1; cfg.fastStep = fast
-            return ActorCriticTrainer(model: TrainingModel(base: base), lora: lw, config: cfg)
+            return ActorCriticTrainer(model: Tiny.model(base, int8: int8), lora: lw, config: cfg)
         }
         let exact = try trainer(fast: false), fast = try trainer(fast: true)
         for (r, ns) in [(Float(0.5), Optional(next)), (-1, nil), (0.2, Optional(next))] {
@@ -64,12 +72,20 @@ final class FastStepTests: XCTestCase {
 
     /// The fast step raises log π of a rewarded action and lowers it for a punished one, on an adapter of all layers.
     func testFastStepMovesTheActionLogProbWithTheReward() throws {
-        let base = try Tiny.base()
+        try checkFastStepFollowsTheReward(base: try Tiny.base(), int8: false)
+    }
+
+    /// The same with the int8 base products (`--int8-products` of the online tuner) on the tiny Q4_1 model.
+    func testFastStepMovesTheActionLogProbWithInt8Products() throws {
+        try checkFastStepFollowsTheReward(base: try Tiny.q4Base(), int8: true)
+    }
+
+    private func checkFastStepFollowsTheReward(base: BaseWeights, int8: Bool) throws {
         let state = [1, 7, 3, 9], action = [11, 12, 13]
         for r: Float in [4, -4] {
             let lw = try LoRAWeights(config: LoRAConfig(rank: 4, alpha: 8), modelConfig: base.config)
             var cfg = ActorCriticConfig(); cfg.actorLR = 1e-2; cfg.fastStep = true
-            let ac = ActorCriticTrainer(model: TrainingModel(base: base), lora: lw, config: cfg)
+            let ac = ActorCriticTrainer(model: Tiny.model(base, int8: int8), lora: lw, config: cfg)
             let before = try ac.logProb(state: state, action: action)
             _ = try ac.step(state: state, action: action, reward: r, nextState: nil)
             let after = try ac.logProb(state: state, action: action)

@@ -57,6 +57,27 @@ enum Tiny {
         try w.write(to: path)
     }
 
+    /// The tiny model written with Q4_1 block matrices and read back (dim 64, hidden 128, head dim 16: every matrix's
+    /// rows and columns are multiples of 32), the base the int8 training products apply to (each call its own file).
+    static func q4Base(seed: UInt64 = 3) throws -> BaseWeights {
+        var c = config()
+        c.dim = 64; c.hiddenDim = 128; c.headDim = 16
+        let path = tempPath("tiny-q4_1-\(UUID().uuidString).gguf")
+        try writeGGUF(c, tensors(c, seed: seed), path: path, type: .q4_1)
+        let base = try BaseWeights(gguf: try GGUFFile(path: path))
+        for l in base.layers { for t in LoRATarget.allCases where l.proj[t]!.int8Forward == nil || l.proj[t]!.int8Backward() == nil {
+            throw TuningError("the tiny Q4_1 model's \(t) matrix has no int8 products")
+        } }
+        return base
+    }
+
+    /// A training model on `base` with the int8 base products on or off.
+    static func model(_ base: BaseWeights, int8: Bool) -> TrainingModel {
+        let m = TrainingModel(base: base)
+        m.int8Products = int8
+        return m
+    }
+
     static func tempPath(_ name: String) -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cmat-tuning-tests-\(getpid())")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
