@@ -40,12 +40,11 @@ public struct OnlineTuningOptions: Sendable {
     /// training forward.
     public var engineReference = true
     /// The updates multiply by the frozen base in int8 (`TrainingModel.int8Products`, as SFT does: ~45% less update
-    /// time on the default model); false: the fp32 reference path (dequantized tiles × sgemm), the default, since with
-    /// int8 the training forward no longer agrees with the engine's logits as closely as the engine-twin tests hold
-    /// (docs/MEASUREMENTS.md, Online step). Off unless `CMAT_ONLINE_INT8=1`.
+    /// time on the default model); false: the fp32 reference path (dequantized tiles × sgemm). On unless
+    /// `CMAT_ONLINE_INT8=0`.
     public var int8Products = OnlineTuningOptions.int8ProductsDefault
-    /// The default of `int8Products`: off unless the environment sets `CMAT_ONLINE_INT8=1`.
-    public static var int8ProductsDefault: Bool { ProcessInfo.processInfo.environment["CMAT_ONLINE_INT8"] == "1" }
+    /// The default of `int8Products`: on unless the environment sets `CMAT_ONLINE_INT8=0`.
+    public static var int8ProductsDefault: Bool { ProcessInfo.processInfo.environment["CMAT_ONLINE_INT8"] != "0" }
     public init() {
         actorCritic.maxStateTokens = 1024
         actorCritic.fastStep = true

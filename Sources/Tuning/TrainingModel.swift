@@ -79,8 +79,8 @@ public final class TrainingModel {
     private let headX = FloatBuffer(), headLogits = FloatBuffer()
     /// The frozen base products of Q4_1 block matrices in int8 (`Q4Gemm` forward with activations quantized per
     /// block of 32; backward dX = dY·W through `TransposedInt8Matrix`); false: dequantized fp32 tiles × sgemm (the
-    /// exact reference). The SFT trainer turns it on (`SFTConfig.int8Products`), the online tuner when asked
-    /// (`OnlineTuningOptions.int8Products`: `--int8-products`, CMAT_ONLINE_INT8=1); other users keep the fp32 path.
+    /// exact reference). The SFT trainer (`SFTConfig.int8Products`) and the online tuner
+    /// (`OnlineTuningOptions.int8Products`) turn it on; other users keep the fp32 path.
     public var int8Products: Bool {
         get { int8ForwardProducts && int8BackwardProducts }
         set { int8ForwardProducts = newValue; int8BackwardProducts = newValue }

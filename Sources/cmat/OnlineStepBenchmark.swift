@@ -35,7 +35,7 @@ enum OnlineStepBenchmark {
                                              savePath: FileManager.default.temporaryDirectory
                                                 .appendingPathComponent("cmat-bench-online-\(getpid()).gguf").path,
                                              threads: threads)
-        FileHandle.standardError.write(Data("online bench: base products of the updates \(learner.tuner.trainer.model.int8Products ? "int8 (--int8-products or CMAT_ONLINE_INT8=1)" : "fp32")\n".utf8))
+        FileHandle.standardError.write(Data("online bench: base products of the updates \(learner.tuner.trainer.model.int8Products ? "int8" : "fp32 (--fp32-products or CMAT_ONLINE_INT8=0)")\n".utf8))
         var config = AgentConfig()
         config.checker = .model
         config.maxRetries = 0

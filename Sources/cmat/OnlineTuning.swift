@@ -26,11 +26,11 @@ struct TuneOptions: ParsableArguments {
     var tuneCacheLag: Int = 8
     @Flag(name: .customLong("tune-exact"), help: "The exact (slow) update: full backward pass through the state and a training forward for the KL reference, instead of the stop-gradient step with the engine's reference.")
     var tuneExact = false
-    @Flag(name: .customLong("int8-products"), help: "The updates multiply by the frozen base in int8 (as SFT does; about half the update time) instead of fp32 (dequantized tiles × sgemm: the default and reference path); CMAT_ONLINE_INT8=1 does the same.")
-    var int8ProductsFlag = false
+    @Flag(name: .customLong("fp32-products"), help: "The updates multiply by the frozen base in fp32 (dequantized tiles × sgemm, the reference path) instead of int8 (the default, as SFT; CMAT_ONLINE_INT8=0 does the same).")
+    var fp32Products = false
 
-    /// Whether the updates multiply in int8: with --int8-products or CMAT_ONLINE_INT8=1.
-    var int8Products: Bool { int8ProductsFlag || OnlineTuningOptions.int8ProductsDefault }
+    /// Whether the updates multiply in int8: unless --fp32-products or CMAT_ONLINE_INT8=0.
+    var int8Products: Bool { !fp32Products && OnlineTuningOptions.int8ProductsDefault }
 
     func validate() throws {
         guard lrActor >= 0, lrCritic >= 0, lrActor.isFinite, lrCritic.isFinite else { throw ValidationError("--lr-actor and --lr-critic must be ≥ 0") }
@@ -65,8 +65,8 @@ struct TuneOptions: ParsableArguments {
         if e["tuneExact"] == "on" { tuneExact = true }
         // Runs logged before the lagged cache existed re-prefilled after every update.
         tuneCacheLag = e["tuneCacheLag"].flatMap(Int.init) ?? 0
-        // Runs logged before the option existed multiplied in fp32.
-        int8ProductsFlag = e["tuneProducts"] == "int8"
+        // Runs logged before the int8 products of the updates existed multiplied in fp32.
+        fp32Products = (e["tuneProducts"] ?? "fp32") == "fp32"
     }
 
     static func defaultSavePath(out: String) -> String {

@@ -125,7 +125,7 @@ final class ActorCriticTests: XCTestCase {
         try checkTDTargets(base: try Tiny.base(), int8: false)
     }
 
-    /// The same with the int8 base products (`--int8-products` of the online tuner) on a tiny Q4_1 model. Its seed
+    /// The same with the int8 base products (the online tuner's default) on a tiny Q4_1 model. Its seed
     /// is one whose fp32 twin passes too: 150 TD sweeps over three states reach the returns on some random models and
     /// not on others, with either product (in a probe of seeds 1-8, sweeps alone: fp32 on 4 and 8, int8 on 7 and 8).
     func testTDTargetsWithInt8Products() throws {
@@ -162,7 +162,7 @@ final class ActorCriticTests: XCTestCase {
         try checkActorFollowsTheReward(base: try Tiny.base(), int8: false)
     }
 
-    /// The same with the int8 base products (`--int8-products` of the online tuner) on the tiny Q4_1 model.
+    /// The same with the int8 base products (the online tuner's default) on the tiny Q4_1 model.
     func testActorRaisesAndLowersLogProbWithInt8Products() throws {
         try checkActorFollowsTheReward(base: try Tiny.q4Base(), int8: true)
     }

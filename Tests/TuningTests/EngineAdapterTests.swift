@@ -192,6 +192,7 @@ final class OnlineTunerTests: XCTestCase {
     func testOneOnlineStepChangesAdapterAndValueHeadAndTheEngineSeesIt() throws {
         let model = try LLM.Model(path: try TinyEngine.write("online-tuner.gguf", contextLength: 1024))
         var o = OnlineTuningOptions()
+        o.int8Products = false   // the engine twin: the fp32 training forward (with int8 the logits below are 0.19 apart)
         o.actorCritic.actorLR = 1e-2; o.actorCritic.criticLR = 1e-2
         o.lora = LoRAConfig(rank: 4, alpha: 8)
         o.saveEvery = 0
@@ -261,20 +262,20 @@ final class OnlineTunerTests: XCTestCase {
             XCTAssertTrue(rl[0].contains(key), "\(key) in \(rl[0])")
         }
         XCTAssertTrue(lines[0].contains(#""tune":"on""#), String(lines[0]))
-        // The updates' base products are recorded (fp32 unless CMAT_ONLINE_INT8=1); --int8-products picks int8.
+        // The updates' base products are recorded (int8 unless CMAT_ONLINE_INT8=0); --fp32-products picks fp32.
         let products = OnlineTuningOptions.int8ProductsDefault ? "int8" : "fp32"
         XCTAssertTrue(lines[0].contains(#""tuneProducts":"\#(products)""#), String(lines[0]))
-        let out8 = Tiny.tempPath("online-cli-int8-\(UUID().uuidString).jsonl")
+        let out8 = Tiny.tempPath("online-cli-fp32-\(UUID().uuidString).jsonl")
         let (s8, stdout8, stderr8) = try TinyEngine.run(["run", "--env", "db", "--tasks", dev, "--limit", "1", "--model", modelPath,
-                                                          "--max-tokens", "6", "--threads", "1", "--tune", "--int8-products",
+                                                          "--max-tokens", "6", "--threads", "1", "--tune", "--fp32-products",
                                                           "--max-state-tokens", "256", "--quiet", "--out", out8])
         XCTAssertEqual(s8, 0, stderr8)
         XCTAssertTrue(stdout8.contains("online tuning: 1 updates"), stdout8)
         let first8 = try String(contentsOfFile: out8, encoding: .utf8).split(separator: "\n")[0]
-        XCTAssertTrue(first8.contains(#""tuneProducts":"int8""#), String(first8))
+        XCTAssertTrue(first8.contains(#""tuneProducts":"fp32""#), String(first8))
     }
 
-    /// The tuner's training model multiplies in int8 or fp32 as the options say (`--int8-products`, CMAT_ONLINE_INT8=1).
+    /// The tuner's training model multiplies in int8 or fp32 as the options say (`--fp32-products`, CMAT_ONLINE_INT8=0).
     func testTunerTakesTheProductsTheOptionsAskFor() throws {
         let path = try TinyEngine.write("online-products.gguf", contextLength: 1024)
         for int8 in [true, false] {
@@ -295,6 +296,7 @@ final class OnlineReferenceTests: XCTestCase {
         for engine in [true, false] {
             var o = OnlineTuningOptions()
             o.engineReference = engine
+            o.int8Products = false   // compares the engine's reference with the fp32 training forward's
             o.actorCritic.actorLR = 1e-2; o.actorCritic.klCoef = 0.5
             o.lora = LoRAConfig(rank: 4, alpha: 8)
             o.saveEvery = 0

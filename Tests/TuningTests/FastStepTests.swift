@@ -38,7 +38,7 @@ final class FastStepTests: XCTestCase {
         try checkFastStepMatchesTheExactStep(base: try Tiny.base(), int8: false)
     }
 
-    /// The same with the int8 base products (`--int8-products` of the online tuner) on the tiny Q4_1 model.
+    /// The same with the int8 base products (the online tuner's default) on the tiny Q4_1 model.
     func testFastStepMatchesTheExactStepWithInt8Products() throws {
         try checkFastStepMatchesTheExactStep(base: try Tiny.q4Base(), int8: true)
     }
@@ -75,7 +75,7 @@ final class FastStepTests: XCTestCase {
         try checkFastStepFollowsTheReward(base: try Tiny.base(), int8: false)
     }
 
-    /// The same with the int8 base products (`--int8-products` of the online tuner) on the tiny Q4_1 model.
+    /// The same with the int8 base products (the online tuner's default) on the tiny Q4_1 model.
     func testFastStepMovesTheActionLogProbWithInt8Products() throws {
         try checkFastStepFollowsTheReward(base: try Tiny.q4Base(), int8: true)
     }
