@@ -3,6 +3,7 @@ import Agents
 import ChatModel
 import Environments
 import Sessions
+import LLM
 
 /// `cmat bench --online-step`: the wall time of one online CMAT step on the default model: the Assistant's proposal,
 /// the model Checker's review (rules first), the environment, and the critic and actor updates (`--tune`), on the
@@ -18,7 +19,9 @@ import Sessions
 /// the Checker model ran (`online_step_checked_s`: the full step the goal is about) and of those the rules
 /// decided alone (`online_step_rules_only_s`), both from the events' times, and `peak_rss_mb`. Run it with an adapter
 /// (`make bench` uses adapters/cmat-joint.gguf): the base model's replies mostly fail the rules, so the Checker model
-/// would not run; it warns when the model Checker ran on no timed step.
+/// would not run; it warns when the model Checker ran on no timed step. `CMAT_MEMTRACE=1` prints the resident memory
+/// (`mem_<point>_rss_mb=` …, `MemTrace`) after loading the Assistant and the Checker, after building the tuner and its
+/// KL reference engine, after the first update and after each episode.
 enum OnlineStepBenchmark {
     static func run(modelPath: String, threads: Int, tasks: Int, maxTokens: Int, adapter: AdapterOptions,
                     tune options: TuneOptions) throws -> [(String, Double)] {
@@ -59,6 +62,7 @@ enum OnlineStepBenchmark {
             let t0 = now(), c0 = cpuSeconds()
             _ = runner.runEpisode(task: task, env: env, episode: i, trial: 1)
             if i > 0 { wall += now() - t0; cpu += cpuSeconds() - c0 }
+            MemTrace.mark("episode\(i)_done")
         }
         let t = OnlineStepTally(events: sink.events.dropFirst(firstCounted))
         guard t.steps > 0 else { throw UserFacingError("the benchmark episodes executed no step") }

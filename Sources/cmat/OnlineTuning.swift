@@ -145,6 +145,7 @@ final class OnlineLearner: StepLearner {
             u.advantage = m["rl/advantage"]; u.actorLoss = m["rl/actor_loss"]; u.criticLoss = m["rl/critic_loss"]
             u.kl = m["rl/kl"]; u.logProb = m["rl/logp"]; u.actionTokens = m["rl/action_tokens"].map { Int($0) }
             u.updateMs = m["rl/update_ms"]
+            if tuner.updates == 1 { MemTrace.mark("first_update_done") }
         } catch {
             u.skipped = "update failed: \(error)"
             failures.append("episode \(t.episode) step \(t.step): \(error)")
