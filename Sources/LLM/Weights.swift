@@ -85,4 +85,18 @@ final class TransformerWeights {
         self.output = output
         layers = ls
     }
+
+    /// The same matrices and norms as `other` (shared, read-only: the quantized data stays where `other` keeps it)
+    /// with no adapter of its own yet.
+    init(sharing other: TransformerWeights) {
+        config = other.config; embedding = other.embedding; outputNorm = other.outputNorm; output = other.output
+        layers = other.layers
+    }
+
+    /// Whether the quantized matrices are the very ones of `other` (the same memory), not a copy.
+    func sharesMatrices(with other: TransformerWeights) -> Bool {
+        embedding.data == other.embedding.data && output.data == other.output.data
+            && layers.count == other.layers.count
+            && zip(layers, other.layers).allSatisfy { $0.wq.data == $1.wq.data && $0.down.data == $1.down.data }
+    }
 }

@@ -226,7 +226,10 @@ public final class BaseWeights {
     }
 
     /// Maps a GGUF model. `cacheLayers`: dequantize all block matrices to fp32 once (faster, ~4 bytes/weight).
-    public init(gguf: GGUFFile, cacheLayers: Bool = false) throws {
+    /// `matrices`: where to read a quantized matrix instead of the mapped file, by tensor name (the inference engine's
+    /// copy of the same bytes, `LLM.Model.engineMatrix`, so that the file's pages are not resident a second time);
+    /// used only where it returns a matrix of the tensor's type and shape.
+    public init(gguf: GGUFFile, cacheLayers: Bool = false, matrices: ((String) -> QuantizedMatrix?)? = nil) throws {
         let c = try TrainModelConfig(gguf: gguf)
         config = c; file = gguf
         func vector(_ n: String, _ count: Int) throws -> [Float] {
@@ -245,6 +248,9 @@ public final class BaseWeights {
             }
             if t.type == .f32 {
                 return BaseMatrix(rows: rows, cols: cols, pointer: gguf.data(t).assumingMemoryBound(to: Float.self))
+            }
+            if let m = matrices?(n), m.type == t.type, m.rows == rows, m.cols == cols {
+                return BaseMatrix(m, cache: cache, lazyCache: lazy)
             }
             return BaseMatrix(try gguf.matrix(n), cache: cache, lazyCache: lazy)
         }

@@ -76,7 +76,7 @@ public final class OnlineTuner {
     /// exists there (adapter + critic file), the tuner continues from it instead.
     public init(model: LLM.Model, start: String?, savePath: String?, options: OnlineTuningOptions = OnlineTuningOptions()) throws {
         self.model = model; self.options = options; self.savePath = savePath
-        let base = try BaseWeights(gguf: model.file)
+        let base = try BaseWeights(gguf: model.file, matrices: model.engineMatrix)   // the engine's copy, not the file's pages
         var valueHead: ValueHead?
         var critic: GGUFFile?
         if let sp = savePath, FileManager.default.fileExists(atPath: sp), FileManager.default.fileExists(atPath: Self.criticPath(sp)) {
@@ -129,11 +129,13 @@ public final class OnlineTuner {
         let tok = model.tokenizer
         endID = model.template.stopStrings.lazy.compactMap { tok.id(of: $0) }.first ?? tok.eotID ?? tok.eosID ?? 0
         model.adapter = try lora.inferenceAdapter()
+        MemTrace.mark("tuner_trainer_built")
         if options.engineReference && options.actorCritic.klCoef != 0 {
-            let refModel = try LLM.Model(path: model.path, contextLength: model.contextLength)
+            let refModel = try LLM.Model(sharingWeightsOf: model)   // the same weights in memory, its own adapter
             refModel.adapter = try referenceLoRA?.inferenceAdapter()   // frozen: this session's KV cache stays valid
             let session = Session(model: refModel, threads: options.threads, contextLength: model.contextLength)
             referenceSession = session
+            MemTrace.mark("tuner_reference_loaded")
             trainer.referenceLogProbs = { [unowned self] tokens, positions in
                 guard let first = positions.first else { return [] }
                 let t0 = DispatchTime.now().uptimeNanoseconds

@@ -17,9 +17,9 @@ enum TinyEngine {
                          ropeTheta: 10000, rmsEps: 1e-5)
     }
 
-    /// Writes the model; returns its path.
+    /// Writes the model (the block matrices as `type`); returns its path.
     @discardableResult
-    static func write(_ name: String, dim: Int = 32, seed: UInt64 = 5, contextLength: Int = 512) throws -> String {
+    static func write(_ name: String, dim: Int = 32, seed: UInt64 = 5, contextLength: Int = 512, type: GGMLType = .f32) throws -> String {
         let c = config(dim: dim)
         let t = Tiny.tensors(c, seed: seed, scale: 0.6)
         let w = GGUFWriter()
@@ -34,7 +34,7 @@ enum TinyEngine {
             } else {
                 let cols = name == "token_embd.weight" ? c.dim
                     : BaseWeights.shape(LoRATarget.allCases.first { name.contains($0.tensorStem + ".") }!, c).1
-                w.addTensor(name: name, shape: [cols, v.count / cols], floats: v, as: .f32)
+                w.addTensor(name: name, shape: [cols, v.count / cols], floats: v, as: name == "token_embd.weight" ? .f32 : type)
             }
         }
         let path = Tiny.tempPath(name)

@@ -261,17 +261,25 @@ enum ModelLoader {
 
     /// Loads the model the loop runs on: one set of weights; with a model Checker, a second engine session for it so
     /// that Assistant and Checker prompts do not evict each other's KV-cache prefix. With an adapter, the Assistant's
-    /// weights carry it and a model Checker runs on its own weights (the same file) with `checkerAdapter` or none, so
-    /// the Checker judges with the base model and online tuning of the Assistant never changes the Checker.
+    /// weights carry it and a model Checker runs on its own `Model` with `checkerAdapter` or none (sharing the Assistant's
+    /// weights in memory: only the adapter slot is its own), so the Checker judges with the base model and online
+    /// tuning of the Assistant never changes the Checker.
     static func load(path: String, threads: Int, contextLength: Int?, separateChecker: Bool,
                      adapter: AdapterOptions? = nil, checkerAdapter: String? = nil,
                      checkerOwnWeights: Bool = false) throws -> (LanguageModel, LanguageModel) {
         let weights = try Self.weights(path: path, contextLength: contextLength, adapter: adapter?.adapter,
                                        adapterScale: adapter?.adapterScale ?? 1)
         let assistant = EngineLanguageModel(model: weights, threads: threads, contextLength: contextLength)
+        MemTrace.mark("assistant_loaded")
         guard separateChecker else { return (assistant, assistant) }
-        let checkerWeights = (weights.adapter == nil && checkerAdapter == nil && !checkerOwnWeights)
-            ? weights : try Self.weights(path: path, contextLength: contextLength, adapter: checkerAdapter)
-        return (assistant, EngineLanguageModel(model: checkerWeights, threads: threads, contextLength: contextLength))
+        var checkerWeights = weights
+        if weights.adapter != nil || checkerAdapter != nil || checkerOwnWeights {
+            // its own adapter slot on the same weights in memory (no second copy of the matrices)
+            do { checkerWeights = try LLM.Model(sharingWeightsOf: weights, contextLength: contextLength) } catch { throw UserFacingError("\(path): \(error)") }
+            if let checkerAdapter { try attach(adapter: checkerAdapter, scale: 1, to: checkerWeights) }
+        }
+        let checker = EngineLanguageModel(model: checkerWeights, threads: threads, contextLength: contextLength)
+        MemTrace.mark("checker_loaded")
+        return (assistant, checker)
     }
 }
