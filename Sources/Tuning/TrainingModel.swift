@@ -24,6 +24,11 @@ final class LayerActivations {
     let storage: UnsafeMutablePointer<Float>
     let capacityT: Int
 
+    /// The floats one `init(c:T:rank:targets:)` holds.
+    static func floats(c: TrainModelConfig, T: Int, rank: Int, targets: Int) -> Int {
+        T * (3 * c.dim + 2 * c.qDim + 2 * c.kvDim + c.heads + 2 + 2 * c.hiddenDim + rank * targets)
+    }
+
     init(c: TrainModelConfig, T: Int, rank: Int, targets: Set<Int>) {
         let sizes = [T * c.dim, T, T * c.qDim, T * c.kvDim, T * c.kvDim, c.heads * T, T * c.qDim, T * c.dim, T,
                      T * c.hiddenDim, T * c.hiddenDim] + Array(repeating: T * rank, count: targets.count)
@@ -35,6 +40,27 @@ final class LayerActivations {
         lse = take(sizes[5]); att = take(sizes[6]); h = take(sizes[7]); rms2 = take(sizes[8]); g = take(sizes[9]); u = take(sizes[10])
         loraU = Array(repeating: nil, count: LoRATarget.allCases.count)
         for t in targets.sorted() { loraU[t] = take(T * rank) }
+        scratch = nil
+    }
+
+    /// A frozen block's activations (below the lowest adapted layer: the backward pass never reads them): its own
+    /// keys and values (the lagged cache hands them to the engine), everything else in `scratch`, which every frozen
+    /// block shares; the next block's input overwrites the block's own input in place.
+    init(c: TrainModelConfig, T: Int, keysAndValuesOnlySharing scratch: LayerActivations) {
+        precondition(scratch.capacityT >= T)
+        storage = .allocate(capacity: 2 * T * c.kvDim)
+        capacityT = T
+        self.scratch = scratch
+        k = storage; v = storage + T * c.kvDim
+        x = scratch.x; rms1 = scratch.rms1; q = scratch.q; lse = scratch.lse; att = scratch.att; h = scratch.h
+        rms2 = scratch.rms2; g = scratch.g; u = scratch.u
+        loraU = Array(repeating: nil, count: LoRATarget.allCases.count)
+    }
+    /// The shared activations of a frozen block (nil: all its own).
+    let scratch: LayerActivations?
+    /// Floats this block holds itself.
+    func ownFloats(c: TrainModelConfig, rank: Int) -> Int {
+        scratch == nil ? Self.floats(c: c, T: capacityT, rank: rank, targets: loraU.compactMap { $0 }.count) : 2 * capacityT * c.kvDim
     }
     deinit { storage.deallocate() }
 }
@@ -141,14 +167,42 @@ public final class TrainingModel {
 
     private var activeLoRA: LoRAWeights? { loraEnabled ? lora : nil }
 
+    /// The lowest layer the backward pass can reach (the lowest adapted layer of `lora` and of the active adapter;
+    /// the number of layers without one): the blocks below it keep only their keys and values (`frozenBelow`).
+    private var lowestAdaptedLayer: Int {
+        let c = config
+        func lowest(_ w: LoRAWeights?) -> Int { w?.slots.map(\.layer).min() ?? c.layers }
+        return min(lowest(lora), lowest(activeLoRA))
+    }
+    /// Blocks 0..<frozenBelow of `acts` share one scratch for all but their keys and values.
+    private(set) var frozenBelow = 0
+    /// `CMAT_SHARED_FROZEN_ACTS=0`: every block keeps all its activations (the reference twin, for A/B).
+    public var shareFrozenActivations = ProcessInfo.processInfo.environment["CMAT_SHARED_FROZEN_ACTS"] != "0"
+
+    /// Floats the saved activations hold now (`acts`, the frozen blocks' scratch counted once).
+    var activationFloats: Int {
+        let c = config, rank = rankAllocated
+        let own = acts.reduce(0) { $0 + $1.ownFloats(c: c, rank: rank) }
+        return own + (acts.first?.scratch.map { $0.ownFloats(c: c, rank: rank) } ?? 0)
+    }
+
     private func prepare(T: Int) {
         let c = config
         let rank = lora?.config.rank ?? 0
         let targets = Set((lora?.config.targets ?? []).map { LoRATarget.allCases.firstIndex(of: $0)! })
-        if actsT < T || acts.count != c.layers || (acts.first?.loraU.compactMap { $0 }.count ?? -1) != targets.count || rankAllocated != rank {
+        // A block that only runs forward (no gradient can reach it) needs no saved activations but its keys/values;
+        // at least two such blocks make the shared scratch pay.
+        var frozen = shareFrozenActivations ? lowestAdaptedLayer : 0
+        if frozen < 2 { frozen = 0 }
+        if actsT < T || acts.count != c.layers || (acts.last?.loraU.compactMap { $0 }.count ?? -1) != targets.count
+            || rankAllocated != rank || frozenBelow != frozen {
             acts = []  // free first
-            acts = (0..<c.layers).map { _ in LayerActivations(c: c, T: T, rank: rank, targets: targets) }
-            actsT = T; rankAllocated = rank
+            let scratch = frozen > 0 ? LayerActivations(c: c, T: T, rank: 0, targets: []) : nil
+            acts = (0..<c.layers).map { l in
+                if l < frozen, let scratch { return LayerActivations(c: c, T: T, keysAndValuesOnlySharing: scratch) }
+                return LayerActivations(c: c, T: T, rank: rank, targets: targets)
+            }
+            actsT = T; rankAllocated = rank; frozenBelow = frozen
         }
         xFinal.ensure(T * c.dim); rmsF.ensure(T); xf.ensure(T * c.dim)
         wScratch.ensure(base.maxMatrixFloats)
