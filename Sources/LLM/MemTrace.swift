@@ -12,10 +12,14 @@ public enum MemTrace {
         guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
         func kb(_ key: String) -> Double {
             guard let line = s.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return 0 }
-            return Double(line.split(separator: " ").dropFirst().first.map(String.init) ?? "") ?? 0
+            return line.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Double($0) }.first ?? 0
         }
         return (kb("VmRSS") / 1024, kb("VmHWM") / 1024, kb("RssAnon") / 1024, kb("RssFile") / 1024)
     }
+
+    /// Peak resident set size of this process so far in MB (VmHWM), −1 where /proc/self/status cannot be read: the
+    /// `peak_rss_mb` figures of the benchmarks.
+    public static func peakRSSMB() -> Double { snapshot()?.hwm ?? -1 }
 
     public static func mark(_ point: String) {
         guard enabled, let m = snapshot() else { return }

@@ -5,17 +5,9 @@
 import Foundation
 import GGUF
 import Kernels
+import LLM
 
 public enum SFTBenchmark {
-    /// Peak resident set size of this process in MB (VmHWM).
-    public static func peakRSSMB() -> Double {
-        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
-        for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan
-            return kb / 1024
-        }
-        return .nan
-    }
     /// Resets VmHWM to the current RSS (Linux: write 5 to /proc/self/clear_refs) so the figure covers only the run.
     public static func resetPeakRSS() {
         if let h = FileHandle(forWritingAtPath: "/proc/self/clear_refs") { h.write(Data("5".utf8)); try? h.close() }
@@ -55,6 +47,6 @@ public enum SFTBenchmark {
             }.joined(separator: ", "))
         }
         return [("sft_tok_s", Double(seqLen * steps) / dt), ("sft_step_s", dt / Double(steps)),
-                ("sft_cpu_s", cpu / Double(steps)), ("sft_peak_rss_mb", peakRSSMB())]
+                ("sft_cpu_s", cpu / Double(steps)), ("sft_peak_rss_mb", MemTrace.peakRSSMB())]
     }
 }

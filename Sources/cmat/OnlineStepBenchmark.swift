@@ -78,7 +78,7 @@ enum OnlineStepBenchmark {
                 ("online_steps", n), ("online_checker_model_calls", Double(t.checkerModelCalls)),
                 ("online_checker_rule_verdicts", Double(t.ruleVerdicts)),
                 ("online_step_checked_s", t.checkedStepMean), ("online_step_rules_only_s", t.ruleStepMean),
-                ("peak_rss_mb", BenchCommand.peakRSSMB())]
+                ("peak_rss_mb", MemTrace.peakRSSMB())]
     }
 
     /// Figures that are counts, printed without decimals.

@@ -137,18 +137,8 @@ struct BenchCommand: ParsableCommand {
         print("prefill_path=\(p.rawValue)")
         if let a = adapterOptions.adapter { print("adapter=\(a)") }
         print(String(format: "kv_cache_mb=%.1f", Double(session.cache.bytes) / 1_048_576))
-        print(String(format: "peak_rss_mb=%.1f", Self.peakRSSMB()))
+        print(String(format: "peak_rss_mb=%.1f", MemTrace.peakRSSMB()))
         for line in profileLines { print(line) }
         if !noKernels { for line in EngineBench.kernelFigures(model: m, threads: threads) { print(line) } }
-    }
-
-    /// VmHWM from /proc/self/status, in MB (MiB).
-    static func peakRSSMB() -> Double {
-        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
-        for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? -1
-            return kb / 1024
-        }
-        return -1
     }
 }
